@@ -1,0 +1,181 @@
+//! Making keys and signing tokens the way the ALB and Cognito do (feature `sign`).
+//!
+//! Used by the local lab's stand-ins and by tests. The ALB signer reproduces the real wire
+//! format: header keys in the ALB's order, base64url with `=` padding, raw r‖s signature.
+
+use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+use aws_lc_rs::error::Unspecified;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::{KeySize, PublicKeyComponents};
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
+};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
+use serde_json::{Map, Value, json};
+
+/// The ALB's P-256 signing key and its `kid`.
+#[derive(Debug)]
+pub struct AlbSigner {
+    pub kid: String,
+    key: EcdsaKeyPair,
+    rng: SystemRandom,
+}
+
+/// What the ALB writes into the header of `x-amzn-oidc-data`.
+#[derive(Debug, Clone)]
+pub struct AlbHeader<'a> {
+    pub issuer: &'a str,
+    pub client: &'a str,
+    pub signer: &'a str,
+    pub exp: u64,
+}
+
+impl AlbSigner {
+    pub fn generate(kid: impl Into<String>) -> Result<Self, Unspecified> {
+        Ok(Self {
+            kid: kid.into(),
+            key: EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)?,
+            rng: SystemRandom::new(),
+        })
+    }
+
+    pub fn from_pkcs8(kid: impl Into<String>, der: &[u8]) -> Result<Self, Unspecified> {
+        Ok(Self {
+            kid: kid.into(),
+            key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                .map_err(|_| Unspecified)?,
+            rng: SystemRandom::new(),
+        })
+    }
+
+    /// The private key, to keep keys across restarts.
+    pub fn pkcs8(&self) -> Result<Vec<u8>, Unspecified> {
+        Ok(self.key.to_pkcs8v1()?.as_ref().to_vec())
+    }
+
+    /// The public key as the ALB's key endpoint serves it.
+    pub fn public_key_pem(&self) -> Result<String, Unspecified> {
+        let der = self.key.public_key().as_der()?;
+        Ok(pem("PUBLIC KEY", der.as_ref()))
+    }
+
+    /// `x-amzn-oidc-data` for `userinfo`: the userinfo claims as received, then `exp` and `iss`.
+    pub fn sign(
+        &self,
+        h: &AlbHeader<'_>,
+        userinfo: &Map<String, Value>,
+    ) -> Result<String, Unspecified> {
+        let header = json!({
+            "typ": "JWT",
+            "kid": self.kid,
+            "alg": "ES256",
+            "iss": h.issuer,
+            "client": h.client,
+            "signer": h.signer,
+            "exp": h.exp,
+        });
+        let mut claims = userinfo.clone();
+        claims.insert("exp".into(), h.exp.into());
+        claims.insert("iss".into(), h.issuer.into());
+        self.sign_raw(
+            &header.to_string(),
+            &Value::Object(claims).to_string(),
+            true,
+        )
+    }
+
+    /// Signs any header and payload text, padded or not: for building forgeries in tests.
+    pub fn sign_raw(
+        &self,
+        header: &str,
+        payload: &str,
+        padded: bool,
+    ) -> Result<String, Unspecified> {
+        let b64 = |b: &[u8]| match padded {
+            true => URL_SAFE.encode(b),
+            false => URL_SAFE_NO_PAD.encode(b),
+        };
+        let input = format!("{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()));
+        let sig = self.key.sign(&self.rng, input.as_bytes())?;
+        Ok(format!("{input}.{}", b64(sig.as_ref())))
+    }
+}
+
+/// A Cognito-style RS256 signing key, published in a JWKS.
+#[derive(Debug)]
+pub struct RsaSigner {
+    pub kid: String,
+    key: RsaKeyPair,
+    rng: SystemRandom,
+}
+
+impl RsaSigner {
+    pub fn generate(kid: impl Into<String>) -> Result<Self, Unspecified> {
+        Ok(Self {
+            kid: kid.into(),
+            key: RsaKeyPair::generate(KeySize::Rsa2048)?,
+            rng: SystemRandom::new(),
+        })
+    }
+
+    pub fn from_pkcs8(kid: impl Into<String>, der: &[u8]) -> Result<Self, Unspecified> {
+        Ok(Self {
+            kid: kid.into(),
+            key: RsaKeyPair::from_pkcs8(der).map_err(|_| Unspecified)?,
+            rng: SystemRandom::new(),
+        })
+    }
+
+    pub fn pkcs8(&self) -> Result<Vec<u8>, Unspecified> {
+        let der: Pkcs8V1Der<'static> = self.key.as_der()?;
+        Ok(der.as_ref().to_vec())
+    }
+
+    /// The public key as a JWK, as Cognito publishes it.
+    pub fn jwk(&self) -> Value {
+        let c = PublicKeyComponents::<Vec<u8>>::from(self.key.public_key());
+        json!({
+            "alg": "RS256",
+            "e": URL_SAFE_NO_PAD.encode(&c.e),
+            "kid": self.kid,
+            "kty": "RSA",
+            "n": URL_SAFE_NO_PAD.encode(&c.n),
+            "use": "sig",
+        })
+    }
+
+    /// A compact JWT with header `{"kid","alg":"RS256"}` over `claims`.
+    pub fn sign(&self, claims: &Map<String, Value>) -> Result<String, Unspecified> {
+        let header = json!({ "kid": self.kid, "alg": "RS256" });
+        self.sign_raw(
+            &header.to_string(),
+            &Value::Object(claims.clone()).to_string(),
+        )
+    }
+
+    /// Signs any header and payload text (unpadded, as Cognito encodes).
+    pub fn sign_raw(&self, header: &str, payload: &str) -> Result<String, Unspecified> {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let mut sig = vec![0; self.key.public_modulus_len()];
+        self.key
+            .sign(&RSA_PKCS1_SHA256, &self.rng, input.as_bytes(), &mut sig)?;
+        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+    }
+}
+
+/// A PEM block with 64-character lines.
+pub fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}

@@ -179,3 +179,76 @@ pub fn pem(label: &str, der: &[u8]) -> String {
     out.push_str(&format!("-----END {label}-----\n"));
     out
 }
+
+/// Serves public keys over HTTP the way AWS does: the ALB's PEM at `/<kid>`, a user pool's JWKS
+/// at `/<pool>/.well-known/jwks.json`. Counts the requests it answers, so tests can see caching.
+#[derive(Debug, Clone, Default)]
+pub struct KeyServer {
+    files: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl KeyServer {
+    /// Listens on `listener` (bind 127.0.0.1:0 for tests) and returns its base URL.
+    pub fn serve(&self, listener: tokio::net::TcpListener) -> std::io::Result<String> {
+        use hyper::service::service_fn;
+        let addr = listener.local_addr()?;
+        let me = self.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let me = me.clone();
+                let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let me = me.clone();
+                    async move { Ok::<_, std::convert::Infallible>(me.answer(req.uri().path())) }
+                });
+                tokio::spawn(async move {
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, svc)
+                        .await;
+                });
+            }
+        });
+        Ok(format!("http://{addr}"))
+    }
+
+    fn answer(&self, path: &str) -> hyper::Response<http_body_util::Full<bytes::Bytes>> {
+        use std::sync::atomic::Ordering;
+        self.hits.fetch_add(1, Ordering::SeqCst);
+        let body = self.files.lock().ok().and_then(|f| f.get(path).cloned());
+        let (status, body) = match body {
+            Some(b) => (200, b),
+            None => (404, String::new()),
+        };
+        let mut resp = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(body)));
+        *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or_default();
+        resp
+    }
+
+    /// Serves `body` at `path`.
+    pub fn put(&self, path: &str, body: String) {
+        if let Ok(mut f) = self.files.lock() {
+            f.insert(path.to_owned(), body);
+        }
+    }
+
+    /// Publishes the ALB signer's public key at `/<kid>`.
+    pub fn put_alb_key(&self, signer: &AlbSigner) -> Result<(), Unspecified> {
+        self.put(&format!("/{}", signer.kid), signer.public_key_pem()?);
+        Ok(())
+    }
+
+    /// Publishes `keys` as the JWKS of the issuer whose path is `issuer_path` (e.g. `/eu-west-1_Lab`).
+    pub fn put_jwks(&self, issuer_path: &str, keys: &[&RsaSigner]) {
+        let keys: Vec<Value> = keys.iter().map(|k| k.jwk()).collect();
+        self.put(
+            &format!("{issuer_path}/.well-known/jwks.json"),
+            json!({ "keys": keys }).to_string(),
+        );
+    }
+
+    /// Requests answered so far.
+    pub fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

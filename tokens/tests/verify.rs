@@ -2,22 +2,14 @@
 //! forged and malformed tokens.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::HashMap;
-use std::convert::Infallible;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-
 use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
-use bytes::Bytes;
 use cognito_learning_tokens::keys::{AlbKeys, Jwks};
-use cognito_learning_tokens::sign::{AlbHeader, AlbSigner, RsaSigner};
+use cognito_learning_tokens::sign::{AlbHeader, AlbSigner, KeyServer, RsaSigner};
 use cognito_learning_tokens::{
     AlbExpectations, AlbVerifier, CognitoVerifier, TokenError, TokenUse,
 };
-use http_body_util::Full;
-use hyper::{Request, Response, body::Incoming, service::service_fn};
 use serde_json::{Map, Value, json};
 
 const REAL_TOKEN: &str = include_str!("data/alb-real-token.txt");
@@ -28,54 +20,9 @@ const REAL_ISS: &str = "https://cognito-idp.eu-central-1.amazonaws.com/eu-centra
 const REAL_CLIENT: &str = "4fmvht22tjrgd7d3k3tghttct7";
 const BEFORE_REAL_EXP: u64 = 1_687_748_000;
 
-/// A tiny static file server on 127.0.0.1:0 that counts the requests it answers.
-#[derive(Clone, Default)]
-struct KeyServer {
-    files: Arc<Mutex<HashMap<String, String>>>,
-    hits: Arc<AtomicUsize>,
-}
-
-impl KeyServer {
-    async fn start(&self) -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let me = self.clone();
-        tokio::spawn(async move {
-            loop {
-                let (stream, _) = listener.accept().await.unwrap();
-                let me = me.clone();
-                tokio::spawn(async move {
-                    let svc = service_fn(move |req: Request<Incoming>| {
-                        let me = me.clone();
-                        async move {
-                            me.hits.fetch_add(1, Ordering::SeqCst);
-                            let body = me.files.lock().unwrap().get(req.uri().path()).cloned();
-                            Ok::<_, Infallible>(match body {
-                                Some(b) => Response::new(Full::new(Bytes::from(b))),
-                                None => Response::builder()
-                                    .status(404)
-                                    .body(Full::new(Bytes::new()))
-                                    .unwrap(),
-                            })
-                        }
-                    });
-                    let io = hyper_util::rt::TokioIo::new(stream);
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(io, svc)
-                        .await;
-                });
-            }
-        });
-        format!("http://{addr}")
-    }
-
-    fn put(&self, path: &str, body: String) {
-        self.files.lock().unwrap().insert(path.into(), body);
-    }
-
-    fn hits(&self) -> usize {
-        self.hits.load(Ordering::SeqCst)
-    }
+async fn start(server: &KeyServer) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    server.serve(listener).unwrap()
 }
 
 fn real_verifier() -> AlbVerifier {
@@ -162,7 +109,7 @@ const NOW: u64 = 1_800_000_000;
 async fn alb_lab() -> Lab {
     let signer = AlbSigner::generate("6f1c9b6e-3e2a-4d8f-9b1a-2c3d4e5f6a7b").unwrap();
     let server = KeyServer::default();
-    let base = server.start().await;
+    let base = start(&server).await;
     server.put(
         &format!("/{}", signer.kid),
         signer.public_key_pem().unwrap(),
@@ -380,14 +327,11 @@ struct Pool {
 
 async fn pool() -> Pool {
     let server = KeyServer::default();
-    let base = server.start().await;
+    let base = start(&server).await;
     let issuer = format!("{base}/eu-west-1_Lab");
     let id_key = RsaSigner::generate("id-key=").unwrap();
     let access_key = RsaSigner::generate("access-key=").unwrap();
-    server.put(
-        "/eu-west-1_Lab/.well-known/jwks.json",
-        json!({"keys":[id_key.jwk(), access_key.jwk()]}).to_string(),
-    );
+    server.put_jwks("/eu-west-1_Lab", &[&id_key, &access_key]);
     let verifier = CognitoVerifier::new(issuer, CLIENT);
     Pool {
         id_key,
@@ -500,10 +444,7 @@ async fn a_rotated_cognito_key_is_picked_up_by_one_refetch() {
         .await
         .unwrap();
     let rotated = RsaSigner::generate("rotated=").unwrap();
-    p.server.put(
-        "/eu-west-1_Lab/.well-known/jwks.json",
-        json!({"keys":[rotated.jwk()]}).to_string(),
-    );
+    p.server.put_jwks("/eu-west-1_Lab", &[&rotated]);
     // The verifier last fetched just now, so it waits before asking again: no stampede.
     let fresh = rotated.sign(&access_claims(&p)).unwrap();
     let err = p

@@ -116,7 +116,11 @@ impl LogSink {
         if let Value::Object(f) = fields {
             obj.extend(f);
         }
-        let line = Value::Object(obj).to_string();
+        self.emit_line(ms, Value::Object(obj).to_string());
+    }
+
+    /// Records a line already serialized, stamped `ms` (Unix milliseconds).
+    pub fn emit_line(&self, ms: u64, line: String) {
         if let Some(cloud) = &self.cloud {
             cloud.push(ms, &line);
         }

@@ -7,9 +7,11 @@ use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderValue, Method, Response, StatusCode, header};
 use http_body_util::Full;
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
-use cognito_learning_tokens::time::{now, utc};
+use cognito_learning_tokens::time::{now, now_millis, utc, utc_millis};
 use cognito_learning_tokens::{Decoded, TokenError};
 
 use crate::App;
@@ -205,62 +207,183 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn redacted(app: &App, raw: &str) -> Value {
-    if app.config.redact_tokens {
-        format!("[redacted {} bytes]", raw.len()).into()
-    } else {
-        raw.into()
+/// A raw token or cookie value, or its length when redaction is on.
+struct Raw<'a>(&'a str, bool);
+
+impl Serialize for Raw<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.1 {
+            s.collect_str(&format_args!("[redacted {} bytes]", self.0.len()))
+        } else {
+            s.serialize_str(self.0)
+        }
     }
 }
 
-fn token_json(app: &App, r: &TokenReport) -> Value {
-    let mut o = Map::new();
-    o.insert("raw".into(), redacted(app, &r.raw));
-    match &r.outcome {
-        Ok(v) => {
-            o.insert("verdict".into(), "valid".into());
-            o.insert("header".into(), Value::Object(v.header.clone()));
-            o.insert("claims".into(), Value::Object(v.claims.clone()));
-            o.insert("exp".into(), utc(v.exp).into());
+/// One token header in the log: raw, verdict, and the decoded header and claims.
+#[derive(Serialize)]
+struct TokenRecord<'a> {
+    raw: Raw<'a>,
+    verdict: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    header: Option<MapRef<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claims: Option<MapRef<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<String>,
+}
+
+/// A JSON object borrowed from a verified token, or owned from a merely decoded one.
+enum MapRef<'a> {
+    Borrowed(&'a Map<String, Value>),
+    Owned(Map<String, Value>),
+}
+
+impl Serialize for MapRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            MapRef::Borrowed(m) => m.serialize(s),
+            MapRef::Owned(m) => m.serialize(s),
         }
-        Err(e) => {
-            let verdict = match e {
-                TokenError::NotConfigured(_) => "unverified",
-                _ => "invalid",
-            };
-            o.insert("verdict".into(), verdict.into());
-            o.insert("reason".into(), e.to_string().into());
-            if let Ok(d) = Decoded::parse(&r.raw, 0) {
-                o.insert("header".into(), Value::Object(d.header));
-                o.insert("claims".into(), Value::Object(d.claims));
+    }
+}
+
+impl<'a> TokenRecord<'a> {
+    fn new(r: &'a TokenReport, redact: bool) -> Self {
+        let raw = Raw(&r.raw, redact);
+        match &r.outcome {
+            Ok(v) => TokenRecord {
+                raw,
+                verdict: "valid",
+                reason: None,
+                header: Some(MapRef::Borrowed(&v.header)),
+                claims: Some(MapRef::Borrowed(&v.claims)),
+                exp: Some(utc(v.exp)),
+            },
+            Err(e) => {
+                let decoded = Decoded::parse(&r.raw, 0).ok();
+                let (header, claims) = decoded
+                    .map(|d| (MapRef::Owned(d.header), MapRef::Owned(d.claims)))
+                    .unzip();
+                TokenRecord {
+                    raw,
+                    verdict: match e {
+                        TokenError::NotConfigured(_) => "unverified",
+                        _ => "invalid",
+                    },
+                    reason: Some(e.to_string()),
+                    header,
+                    claims,
+                    exp: None,
+                }
             }
         }
     }
-    Value::Object(o)
 }
 
-fn alb_json(app: &App, report: &AuthReport) -> Value {
-    let mut o = Map::new();
-    if let Some(d) = &report.data {
-        o.insert("data".into(), token_json(app, d));
+#[derive(Serialize)]
+struct IdentityRecord<'a> {
+    raw: &'a str,
+    verdict: &'static str,
+}
+
+#[derive(Serialize)]
+struct AlbRecord<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<TokenRecord<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accesstoken: Option<TokenRecord<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<IdentityRecord<'a>>,
+}
+
+impl<'a> AlbRecord<'a> {
+    fn new(report: &'a AuthReport, redact: bool) -> Self {
+        let identity = report.identity.as_deref().map(|id| {
+            let sub = report
+                .data
+                .as_ref()
+                .and_then(|d| d.outcome.as_ref().ok())
+                .and_then(|v| v.claim_str("sub"));
+            IdentityRecord {
+                raw: id,
+                verdict: match sub {
+                    Some(s) if s == id => "matches the verified sub",
+                    Some(_) => "does not match the verified sub",
+                    None => "unchecked: no verified x-amzn-oidc-data",
+                },
+            }
+        });
+        AlbRecord {
+            data: report.data.as_ref().map(|d| TokenRecord::new(d, redact)),
+            accesstoken: report.access.as_ref().map(|a| TokenRecord::new(a, redact)),
+            identity,
+        }
     }
-    if let Some(a) = &report.access {
-        o.insert("accesstoken".into(), token_json(app, a));
+}
+
+/// Header names and values; a name seen more than once becomes an array.
+struct Headers<'a> {
+    map: &'a http::HeaderMap,
+    /// Request headers logged elsewhere (cookies, the ALB's token headers) are left out.
+    skip_logged_elsewhere: bool,
+}
+
+impl Serialize for Headers<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = |v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned();
+        let mut m = s.serialize_map(None)?;
+        for name in self.map.keys() {
+            let n = name.as_str();
+            if self.skip_logged_elsewhere && (n == "cookie" || n.starts_with("x-amzn-oidc-")) {
+                continue;
+            }
+            let mut values = self.map.get_all(name).iter();
+            match (values.next(), values.next()) {
+                (Some(one), None) => m.serialize_entry(n, &text(one))?,
+                _ => {
+                    let all: Vec<String> = self.map.get_all(name).iter().map(text).collect();
+                    m.serialize_entry(n, &all)?;
+                }
+            }
+        }
+        m.end()
     }
-    if let Some(id) = &report.identity {
-        let sub = report
-            .data
-            .as_ref()
-            .and_then(|d| d.outcome.as_ref().ok())
-            .and_then(|v| v.claim_str("sub"));
-        let verdict = match sub {
-            Some(s) if s == id => "matches the verified sub",
-            Some(_) => "does not match the verified sub",
-            None => "unchecked: no verified x-amzn-oidc-data",
-        };
-        o.insert("identity".into(), json!({"raw": id, "verdict": verdict}));
+}
+
+struct Cookies<'a>(&'a Parts, bool);
+
+impl Serialize for Cookies<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in cookies(self.0) {
+            m.serialize_entry(k, &Raw(v, self.1))?;
+        }
+        m.end()
     }
-    Value::Object(o)
+}
+
+/// The log record of one request, serialized straight from what the request borrowed.
+#[derive(Serialize)]
+struct RequestRecord<'a> {
+    ts: String,
+    level: &'static str,
+    event: &'static str,
+    method: &'a str,
+    path: &'a str,
+    query: Option<&'a str>,
+    status: u16,
+    latency_ms: f64,
+    client_ip: String,
+    peer: SocketAddr,
+    trace_id: Option<&'a str>,
+    request_headers: Headers<'a>,
+    cookies: Cookies<'a>,
+    response_headers: Headers<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alb: Option<AlbRecord<'a>>,
 }
 
 fn log_request(
@@ -276,57 +399,44 @@ fn log_request(
         .and_then(|x| x.split(',').next())
         .map(str::trim)
         .map_or_else(|| peer.ip().to_string(), str::to_owned);
-    let mut headers = Map::new();
-    for (name, value) in &parts.headers {
-        let name = name.as_str();
-        if name == "cookie" || name.starts_with("x-amzn-oidc-") {
-            continue; // logged below, decoded or redactable
-        }
-        headers.insert(
-            name.to_owned(),
-            String::from_utf8_lossy(value.as_bytes()).into(),
-        );
-    }
-    let cookies: Map<String, Value> = cookies(parts)
-        .map(|(k, v)| (k.to_owned(), redacted(app, v)))
-        .collect();
-    let mut resp_headers = Map::new();
-    for (name, value) in resp.headers() {
-        let v: Value = String::from_utf8_lossy(value.as_bytes()).into();
-        match resp_headers.get_mut(name.as_str()) {
-            Some(Value::Array(a)) => a.push(v),
-            Some(prev) => *prev = Value::Array(vec![prev.take(), v]),
-            None => {
-                resp_headers.insert(name.as_str().to_owned(), v);
-            }
-        }
-    }
-    let mut fields = json!({
-        "method": parts.method.as_str(),
-        "path": parts.uri.path(),
-        "query": parts.uri.query(),
-        "status": resp.status().as_u16(),
-        "latency_ms": (latency.as_secs_f64() * 1e6).round() / 1e3,
-        "client_ip": client_ip,
-        "peer": peer.to_string(),
-        "trace_id": text("x-amzn-trace-id"),
-        "request_headers": headers,
-        "cookies": cookies,
-        "response_headers": resp_headers,
-    });
-    if !report.is_empty()
-        && let Value::Object(f) = &mut fields
-    {
-        f.insert("alb".into(), alb_json(app, report));
-    }
-    let level = if resp.status().is_server_error() {
-        "ERROR"
-    } else if resp.status() == StatusCode::UNAUTHORIZED || resp.status() == StatusCode::FORBIDDEN {
-        "WARN"
-    } else {
-        "INFO"
+    let redact = app.config.redact_tokens;
+    let status = resp.status();
+    let ms = now_millis();
+    let record = RequestRecord {
+        ts: utc_millis(ms),
+        level: if status.is_server_error() {
+            "ERROR"
+        } else if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            "WARN"
+        } else {
+            "INFO"
+        },
+        event: "request",
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        status: status.as_u16(),
+        latency_ms: (latency.as_secs_f64() * 1e6).round() / 1e3,
+        client_ip,
+        peer,
+        trace_id: text("x-amzn-trace-id"),
+        request_headers: Headers {
+            map: &parts.headers,
+            skip_logged_elsewhere: true,
+        },
+        cookies: Cookies(parts, redact),
+        response_headers: Headers {
+            map: resp.headers(),
+            skip_logged_elsewhere: false,
+        },
+        alb: (!report.is_empty()).then(|| AlbRecord::new(report, redact)),
     };
-    app.log.emit(level, "request", fields);
+    match serde_json::to_string(&record) {
+        Ok(line) => app.log.emit_line(ms, line),
+        Err(e) => app
+            .log
+            .note("ERROR", &format!("cannot serialize a log record: {e}")),
+    }
 }
 
 #[cfg(test)]

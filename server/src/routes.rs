@@ -43,7 +43,7 @@ fn route(app: &App, parts: &Parts, report: &AuthReport) -> Response<Body> {
         (true, "/") => respond("text/html; charset=utf-8", app.pages.home.clone()),
         (true, "/v1/public") => respond("application/json", app.pages.public.clone()),
         (true, "/v1/secrets") => match app.verifiers.authorize(report) {
-            Ok(caller) => respond("application/json", Bytes::from(secrets(&caller))),
+            Ok(caller) => respond("application/json", secrets(&caller, &app.pages.secrets)),
             Err(e) => e.into_response(),
         },
         (true, "/logout") => logout(app, parts),
@@ -73,16 +73,19 @@ pub fn public_json() -> Bytes {
     )
 }
 
-fn secrets(caller: &Caller) -> String {
-    json!({
-        "caller": caller,
-        "secrets": [
-            {"id": 1, "name": "launch-code", "value": "0000 (the classic)"},
-            {"id": 2, "name": "wifi-password", "value": "correct horse battery staple"},
-            {"id": 3, "name": "recipe", "value": "a pinch of salt, a spoon of OAuth"},
-        ],
-    })
+/// The secret data, serialized once: only the caller changes between responses.
+fn secrets_json() -> String {
+    json!([
+        {"id": 1, "name": "launch-code", "value": "0000 (the classic)"},
+        {"id": 2, "name": "wifi-password", "value": "correct horse battery staple"},
+        {"id": 3, "name": "recipe", "value": "a pinch of salt, a spoon of OAuth"},
+    ])
     .to_string()
+}
+
+fn secrets(caller: &Caller, list: &str) -> Bytes {
+    let caller = serde_json::to_string(caller).unwrap_or_else(|_| "null".into());
+    Bytes::from(format!(r#"{{"caller":{caller},"secrets":{list}}}"#))
 }
 
 /// Expires every ALB session cookie shard this browser holds (at least -0 and -1).
@@ -138,6 +141,7 @@ fn cookies(parts: &Parts) -> impl Iterator<Item = (&str, &str)> {
 pub struct Pages {
     pub home: Bytes,
     pub public: Bytes,
+    pub secrets: String,
     pub logged_out: Bytes,
 }
 
@@ -182,6 +186,7 @@ alive: <a href="/v1/secrets">the secret data</a> will log you straight back in, 
         Pages {
             home: Bytes::from(home),
             public: public_json(),
+            secrets: secrets_json(),
             logged_out: Bytes::from_static(logged_out.as_bytes()),
         }
     }

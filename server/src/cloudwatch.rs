@@ -240,38 +240,38 @@ async fn connect(config: &ShipperConfig) -> Result<Client, String> {
     }
 }
 
+/// Creates the group and the stream; one that already exists is fine.
 async fn ensure_stream(client: &Client, config: &ShipperConfig, notes: &Notes) {
     let group = client
         .create_log_group()
         .log_group_name(&config.group)
         .send()
-        .await;
-    if let Err(e) = group
-        && e.code() != Some("ResourceAlreadyExistsException")
-    {
-        notes.say(
-            "WARN",
-            &format!(
-                "CloudWatch Logs: cannot create log group {}: {}",
-                config.group,
-                describe(&e)
-            ),
-        );
-    }
+        .await
+        .map(drop);
+    complain(notes, "log group", &config.group, group);
     let stream = client
         .create_log_stream()
         .log_group_name(&config.group)
         .log_stream_name(&config.stream)
         .send()
-        .await;
-    if let Err(e) = stream
+        .await
+        .map(drop);
+    complain(notes, "log stream", &config.stream, stream);
+}
+
+fn complain<E: ProvideErrorMetadata + std::error::Error>(
+    notes: &Notes,
+    what: &str,
+    name: &str,
+    res: Result<(), E>,
+) {
+    if let Err(e) = res
         && e.code() != Some("ResourceAlreadyExistsException")
     {
         notes.say(
             "WARN",
             &format!(
-                "CloudWatch Logs: cannot create log stream {}: {}",
-                config.stream,
+                "CloudWatch Logs: cannot create {what} {name}: {}",
                 describe(&e)
             ),
         );

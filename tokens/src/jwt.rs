@@ -75,7 +75,7 @@ impl<'a> Jwt<'a> {
     }
 
     /// Requires `alg` to be exactly `want`: the verifier decides the algorithm, never the token.
-    pub(crate) fn require_alg(&self, want: &'static str) -> Result<(), TokenError> {
+    pub fn require_alg(&self, want: &'static str) -> Result<(), TokenError> {
         match self.header.get("alg") {
             Some(Value::String(a)) if a == want => Ok(()),
             Some(Value::String(a)) => Err(TokenError::Alg {

@@ -145,6 +145,28 @@ impl RsaSigner {
         })
     }
 
+    /// Checks a token this key signed: `alg` RS256, this `kid`, a valid signature. Claims are
+    /// the caller's to check.
+    pub fn verify(&self, token: &str) -> Result<Map<String, Value>, crate::TokenError> {
+        let jwt = crate::Jwt::parse(token)?;
+        jwt.require_alg("RS256")?;
+        if jwt.header_str("kid") != Some(self.kid.as_str()) {
+            return Err(crate::TokenError::UnknownKid {
+                kid: jwt.header_str("kid").unwrap_or_default().to_owned(),
+                reason: "not this pool's access-token key".into(),
+            });
+        }
+        let c = PublicKeyComponents::<Vec<u8>>::from(self.key.public_key());
+        aws_lc_rs::signature::RsaPublicKeyComponents { n: &c.n, e: &c.e }
+            .verify(
+                &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+                jwt.signing_input.as_bytes(),
+                &jwt.signature,
+            )
+            .map_err(|_| crate::TokenError::Signature { hint: None })?;
+        Ok(jwt.claims)
+    }
+
     /// A compact JWT with header `{"kid","alg":"RS256"}` over `claims`.
     pub fn sign(&self, claims: &Map<String, Value>) -> Result<String, Unspecified> {
         let header = json!({ "kid": self.kid, "alg": "RS256" });

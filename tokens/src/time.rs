@@ -29,6 +29,18 @@ pub fn utc_millis(millis: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{ms:03}Z")
 }
 
+/// `Thu, 01 Jan 1970 00:00:00 GMT`, for cookie `Expires` and HTTP `Date`.
+pub fn http_date(secs: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (y, m, d, hh, mm, ss) = civil(secs);
+    let weekday = DAYS[usize::try_from(secs / 86_400 % 7).unwrap_or(0)];
+    let month = MONTHS[usize::try_from(m - 1).unwrap_or(0)];
+    format!("{weekday}, {d:02} {month} {y} {hh:02}:{mm:02}:{ss:02} GMT")
+}
+
 fn civil(secs: u64) -> (i64, u32, u32, u64, u64, u64) {
     // Howard Hinnant's days-to-civil, valid for every u64 second count we meet.
     let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
@@ -82,6 +94,8 @@ mod tests {
         assert_eq!(utc(1_687_748_045), "2023-06-26T02:54:05Z");
         assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(utc_millis(1_687_748_045_007), "2023-06-26T02:54:05.007Z");
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(1_687_748_045), "Mon, 26 Jun 2023 02:54:05 GMT");
     }
 
     #[test]

@@ -1,0 +1,129 @@
+//! The user pool, its app client and users: what a lab config file may set.
+
+use serde::{Deserialize, Serialize};
+
+/// A user of the lab's pool.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub username: String,
+    pub password: String,
+    pub email: String,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Stable across restarts; derived from the username when not given.
+    #[serde(default)]
+    pub sub: Option<String>,
+}
+
+impl User {
+    pub fn sub(&self) -> String {
+        self.sub
+            .clone()
+            .unwrap_or_else(|| stable_uuid(&self.username))
+    }
+}
+
+/// A UUID-shaped id derived from a name, so the demo users keep their `sub` across restarts.
+pub fn stable_uuid(name: &str) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, name.as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d.as_ref()[..16]);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+/// An app client, as `CreateUserPoolClient` describes one.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AppClient {
+    pub client_id: String,
+    /// `None`: a public client.
+    pub client_secret: Option<String>,
+    pub callback_urls: Vec<String>,
+    pub logout_urls: Vec<String>,
+    pub allowed_oauth_scopes: Vec<String>,
+    /// `code`, `implicit`, `client_credentials`.
+    pub allowed_oauth_flows: Vec<String>,
+}
+
+/// Token lifetimes in seconds (AWS defaults: 1 h, 1 h, 30 days; hosted-UI session 1 h).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Lifetimes {
+    pub id_token: u64,
+    pub access_token: u64,
+    pub refresh_token: u64,
+    pub hosted_ui_session: u64,
+    pub auth_code: u64,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Self {
+            id_token: 3600,
+            access_token: 3600,
+            refresh_token: 30 * 86_400,
+            hosted_ui_session: 3600,
+            auth_code: 300,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PoolConfig {
+    pub region: String,
+    pub pool_id: String,
+    pub clients: Vec<AppClient>,
+    pub users: Vec<User>,
+    pub lifetimes: Lifetimes,
+}
+
+impl PoolConfig {
+    /// The demo pool: users alice (in `secret-readers`) and bob, one confidential client whose
+    /// callback and sign-out URLs point at `site` (the ALB stand-in's URL).
+    pub fn demo(site: &str, client_id: &str, client_secret: &str) -> Self {
+        let user = |name: &str, groups: &[&str]| User {
+            username: name.into(),
+            password: "Passw0rd!".into(),
+            email: format!("{name}@example.com"),
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+            sub: None,
+        };
+        Self {
+            region: "eu-west-1".into(),
+            pool_id: "eu-west-1_LocalLab1".into(),
+            clients: vec![AppClient {
+                client_id: client_id.into(),
+                client_secret: Some(client_secret.into()),
+                callback_urls: vec![format!("{site}/oauth2/idpresponse")],
+                logout_urls: vec![format!("{site}/logout")],
+                allowed_oauth_scopes: vec!["openid".into(), "email".into(), "profile".into()],
+                allowed_oauth_flows: vec!["code".into()],
+            }],
+            users: vec![user("alice", &["secret-readers"]), user("bob", &[])],
+            lifetimes: Lifetimes::default(),
+        }
+    }
+
+    pub fn client(&self, id: &str) -> Option<&AppClient> {
+        self.clients.iter().find(|c| c.client_id == id)
+    }
+
+    pub fn user(&self, username: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.username == username)
+    }
+
+    pub fn user_by_sub(&self, sub: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.sub() == sub)
+    }
+}

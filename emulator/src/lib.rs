@@ -1,0 +1,344 @@
+//! The local lab: faithful stand-ins for the AWS pieces of the course, on loopback.
+//!
+//! - [`cognito`]: a user pool's hosted UI and OAuth 2.0 / OIDC endpoints.
+//! - [`alb`]: listener rules, the `authenticate-cognito` action, session cookies, forwarding with
+//!   the `x-amzn-oidc-*` headers.
+//! - [`state`]: keys and secrets kept across restarts.
+//! - [`trace`]: every exchange, for the lab guide's flow pane.
+//! - `http`: the serving loop and request helpers the stand-ins share.
+//!
+//! [`Lab::start`] binds every port (0 picks a free one), starts the stand-ins and, unless another
+//! upstream is given, the app itself; [`Lab::stop`] ends them all.
+
+// Handlers return their HTTP response as the `Err` of early checks; it is built once per request
+// and returned at once, so boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
+pub mod alb;
+pub mod cognito;
+pub mod http;
+pub mod state;
+pub mod trace;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use alb::rules::Rule;
+use alb::{Alb, Idp};
+use cognito::{Cognito, PoolConfig};
+use state::LabKeys;
+use trace::Trace;
+
+/// How to start the lab. Every port may be 0 (any free port).
+#[derive(Debug, Clone)]
+pub struct LabOptions {
+    pub alb_port: u16,
+    pub cognito_port: u16,
+    pub api_port: u16,
+    pub server_port: u16,
+    /// Another app to put behind the ALB instead of the built-in server.
+    pub upstream: Option<String>,
+    pub state_dir: PathBuf,
+    /// The group `/v1/secrets` requires of the built-in server (`None`: any signed-in user).
+    pub required_group: Option<String>,
+    /// Replaces the demo pool (its callback and sign-out URLs are the caller's to set).
+    pub pool: Option<PoolConfig>,
+    /// Replaces the default listener rules. A `forward` target of `{app}` is the lab's app.
+    pub rules: Option<Vec<Rule>>,
+    /// Token lifetimes for the demo pool (lessons about expiry shorten them).
+    pub lifetimes: Option<cognito::Lifetimes>,
+}
+
+impl Default for LabOptions {
+    fn default() -> Self {
+        Self {
+            alb_port: 8080,
+            cognito_port: 9229,
+            api_port: 4566,
+            server_port: 5000,
+            upstream: None,
+            state_dir: state::default_dir(),
+            required_group: Some("secret-readers".into()),
+            pool: None,
+            rules: None,
+            lifetimes: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LabUser {
+    pub username: String,
+    pub groups: Vec<String>,
+}
+
+/// What scripts and the lab guide need to drive the lab (`cognito-learning lab --json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct LabInfo {
+    pub alb: String,
+    pub cognito: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub region: String,
+    pub user_pool_id: String,
+    pub alb_arn: String,
+    /// The base that `/<kid>` is appended to.
+    pub alb_key_url: String,
+    pub aws: String,
+    pub server: String,
+    pub users: Vec<LabUser>,
+    pub password: String,
+    pub state_dir: PathBuf,
+}
+
+/// A running lab.
+#[derive(Debug)]
+pub struct Lab {
+    pub info: LabInfo,
+    pub trace: Arc<Trace>,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+pub const ALB_ARN: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/cognito-learning-lab/4c2a8f6e1b3d5a79";
+
+async fn bind(port: u16, flag: &str) -> anyhow::Result<TcpListener> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    TcpListener::bind(addr).await.with_context(|| {
+        format!(
+            "cannot listen on {addr} ({flag}); is another lab running? `{flag} 0` picks a free port"
+        )
+    })
+}
+
+fn port(l: &TcpListener) -> anyhow::Result<u16> {
+    Ok(l.local_addr()?.port())
+}
+
+impl Lab {
+    pub async fn start(opts: LabOptions) -> anyhow::Result<Lab> {
+        let alb_l = bind(opts.alb_port, "--alb-port").await?;
+        let cog_l = bind(opts.cognito_port, "--cognito-port").await?;
+        let api_l = bind(opts.api_port, "--api-port").await?;
+        let srv_l = match opts.upstream {
+            None => Some(bind(opts.server_port, "--server-port").await?),
+            Some(_) => None,
+        };
+        // Different cookie hosts for the ALB and the hosted UI, as on AWS (a browser does not
+        // separate cookies by port).
+        let alb_url = format!("http://localhost:{}", port(&alb_l)?);
+        let cognito_url = format!("http://127.0.0.1:{}", port(&cog_l)?);
+        let api_url = format!("http://127.0.0.1:{}", port(&api_l)?);
+        let server_url = match (&srv_l, &opts.upstream) {
+            (Some(l), _) => format!("http://127.0.0.1:{}", port(l)?),
+            (None, Some(u)) => u.trim_end_matches('/').to_owned(),
+            (None, None) => unreachable!("a listener is bound when there is no upstream"),
+        };
+
+        let keys = tokio::task::spawn_blocking({
+            let dir = opts.state_dir.clone();
+            move || LabKeys::load_or_create(&dir)
+        })
+        .await??;
+        let client_id = client_id_for(&keys.client_secret);
+        let mut pool = opts
+            .pool
+            .clone()
+            .unwrap_or_else(|| PoolConfig::demo(&alb_url, &client_id, &keys.client_secret));
+        if let Some(l) = opts.lifetimes {
+            pool.lifetimes = l;
+        }
+        let client = pool
+            .clients
+            .first()
+            .context("the lab's user pool has no app client")?
+            .clone();
+        let trace = Arc::new(Trace::default());
+        let LabKeys {
+            alb: alb_key,
+            id,
+            access,
+            session_key,
+            ..
+        } = keys;
+        let cognito = Arc::new(Cognito::new(
+            &cognito_url,
+            pool.clone(),
+            id,
+            access,
+            trace.clone(),
+        ));
+        let issuer = cognito.issuer();
+        let idp = Idp {
+            authorization_endpoint: format!("{cognito_url}/oauth2/authorize"),
+            token_endpoint: format!("{cognito_url}/oauth2/token"),
+            userinfo_endpoint: format!("{cognito_url}/oauth2/userInfo"),
+            issuer: issuer.clone(),
+            client_id: client.client_id.clone(),
+            client_secret: client.client_secret.clone().unwrap_or_default(),
+        };
+        let rules = match opts.rules.clone() {
+            Some(mut rules) => {
+                for action in rules.iter_mut().flat_map(|r| r.actions.iter_mut()) {
+                    if let alb::rules::Action::Forward { target } = action
+                        && target == "{app}"
+                    {
+                        target.clone_from(&server_url);
+                    }
+                }
+                rules
+            }
+            None => Rule::defaults(&server_url),
+        };
+        let alb = Arc::new(Alb::new(
+            ALB_ARN.into(),
+            rules,
+            idp,
+            port(&alb_l)?,
+            alb_key,
+            &session_key,
+            trace.clone(),
+        ));
+        let alb_key_url = format!("{api_url}/elb-public-keys");
+
+        let (stop, stopped) = watch::channel(false);
+        let until_stopped = move || {
+            let mut rx = stopped.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
+        };
+        let mut tasks = JoinSet::new();
+        {
+            let cognito = cognito.clone();
+            tasks.spawn(http::serve(
+                cog_l,
+                move |req| {
+                    let c = cognito.clone();
+                    async move { c.handle(req).await }
+                },
+                until_stopped(),
+            ));
+        }
+        {
+            let alb = alb.clone();
+            tasks.spawn(http::serve(
+                alb_l,
+                move |req| {
+                    let a = alb.clone();
+                    async move { a.handle(req).await }
+                },
+                until_stopped(),
+            ));
+        }
+        {
+            let (kid, pem) = (
+                alb.key_id().to_owned(),
+                alb.public_key_pem().unwrap_or_default(),
+            );
+            tasks.spawn(http::serve(
+                api_l,
+                move |req| {
+                    let found = req.path().strip_prefix("/elb-public-keys/") == Some(kid.as_str());
+                    let body = found.then(|| pem.clone());
+                    async move {
+                        match body {
+                            Some(pem) => http::response(
+                                ::http::StatusCode::OK,
+                                "application/x-pem-file",
+                                pem,
+                            ),
+                            None => http::response(
+                                ::http::StatusCode::NOT_FOUND,
+                                "text/plain",
+                                "not found",
+                            ),
+                        }
+                    }
+                },
+                until_stopped(),
+            ));
+        }
+        if let Some(listener) = srv_l {
+            let settings = cognito_learning_server::Settings {
+                site_url: Some(alb_url.clone()),
+                cognito_domain: Some(cognito_url.clone()),
+                client_id: Some(client.client_id.clone()),
+                region: Some(pool.region.clone()),
+                cognito_issuer: Some(issuer.clone()),
+                alb_arn: Some(ALB_ARN.into()),
+                alb_key_url: Some(alb_key_url.clone()),
+                required_group: opts.required_group.clone(),
+                log_file: Some(opts.state_dir.join("server.log")),
+                cloudwatch: Some(false),
+                ..Default::default()
+            };
+            let config = settings
+                .validate()
+                .map_err(|e| anyhow::anyhow!("built-in server: {e}"))?;
+            let stopped = until_stopped();
+            tasks.spawn(async move {
+                if let Err(e) = cognito_learning_server::run(listener, config, stopped).await {
+                    eprintln!("cognito-learning-server stopped: {e:#}");
+                }
+            });
+        }
+        let info = LabInfo {
+            alb: alb_url,
+            cognito: cognito_url,
+            issuer,
+            client_id: client.client_id.clone(),
+            client_secret: client.client_secret.clone().unwrap_or_default(),
+            region: pool.region.clone(),
+            user_pool_id: pool.pool_id.clone(),
+            alb_arn: ALB_ARN.into(),
+            alb_key_url,
+            aws: api_url,
+            server: server_url,
+            users: pool
+                .users
+                .iter()
+                .map(|u| LabUser {
+                    username: u.username.clone(),
+                    groups: u.groups.clone(),
+                })
+                .collect(),
+            password: pool
+                .users
+                .first()
+                .map(|u| u.password.clone())
+                .unwrap_or_default(),
+            state_dir: opts.state_dir.clone(),
+        };
+        Ok(Lab {
+            info,
+            trace,
+            stop,
+            tasks,
+        })
+    }
+
+    /// Stops every stand-in and the app; open requests finish first.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// A 26-character app-client id, stable for a state directory.
+fn client_id_for(secret: &str) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes());
+    d.as_ref()
+        .iter()
+        .take(26)
+        .map(|b| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[usize::from(*b) % 36]))
+        .collect()
+}

@@ -1,0 +1,211 @@
+//! The lab's keys and secrets, kept in its state directory so tokens and sessions survive a
+//! restart: the ALB's P-256 key, Cognito's two RSA keys (ID and access tokens are signed with
+//! different keys, as on AWS), the ALB's session-cookie key and the app client's secret.
+
+use std::path::{Path, PathBuf};
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use cognito_learning_tokens::sign::{AlbSigner, RsaSigner};
+use serde::{Deserialize, Serialize};
+
+/// `$XDG_STATE_HOME/cognito-learning/lab`, else `~/.local/state/cognito-learning/lab`.
+pub fn default_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("cognito-learning").join("lab")
+}
+
+#[derive(Debug)]
+pub struct LabKeys {
+    pub alb: AlbSigner,
+    pub id: RsaSigner,
+    pub access: RsaSigner,
+    pub session_key: [u8; 32],
+    pub client_secret: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    alb_kid: String,
+    alb_pkcs8: String,
+    id_kid: String,
+    id_pkcs8: String,
+    access_kid: String,
+    access_pkcs8: String,
+    session_key: String,
+    client_secret: String,
+}
+
+impl LabKeys {
+    /// Loads `keys.json` from `dir`, or makes new keys and saves them there.
+    pub fn load_or_create(dir: &Path) -> anyhow::Result<Self> {
+        let path = dir.join("keys.json");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            match Self::parse(&text) {
+                Ok(k) => return Ok(k),
+                Err(e) => eprintln!("{}: {e}; making new lab keys", path.display()),
+            }
+        }
+        let keys = Self::generate()?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create the lab state directory {}: {e}",
+                dir.display()
+            )
+        })?;
+        keys.save(&path)?;
+        Ok(keys)
+    }
+
+    pub fn generate() -> anyhow::Result<Self> {
+        let err = |_| anyhow::anyhow!("key generation failed");
+        let mut session_key = [0u8; 32];
+        SystemRandom::new().fill(&mut session_key).map_err(err)?;
+        Ok(Self {
+            alb: AlbSigner::generate(uuid()).map_err(err)?,
+            id: RsaSigner::generate(cognito_kid()).map_err(err)?,
+            access: RsaSigner::generate(cognito_kid()).map_err(err)?,
+            session_key,
+            client_secret: random_alnum(51).to_ascii_lowercase(),
+        })
+    }
+
+    fn parse(text: &str) -> anyhow::Result<Self> {
+        let s: Stored = serde_json::from_str(text)?;
+        let b = |v: &str| STANDARD.decode(v);
+        let err = |_| anyhow::anyhow!("a stored key does not load");
+        let mut session_key = [0u8; 32];
+        let sk = b(&s.session_key)?;
+        anyhow::ensure!(sk.len() == 32, "session key is not 32 bytes");
+        session_key.copy_from_slice(&sk);
+        Ok(Self {
+            alb: AlbSigner::from_pkcs8(s.alb_kid, &b(&s.alb_pkcs8)?).map_err(err)?,
+            id: RsaSigner::from_pkcs8(s.id_kid, &b(&s.id_pkcs8)?).map_err(err)?,
+            access: RsaSigner::from_pkcs8(s.access_kid, &b(&s.access_pkcs8)?).map_err(err)?,
+            session_key,
+            client_secret: s.client_secret,
+        })
+    }
+
+    fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let err = |_| anyhow::anyhow!("key export failed");
+        let stored = Stored {
+            alb_kid: self.alb.kid.clone(),
+            alb_pkcs8: STANDARD.encode(self.alb.pkcs8().map_err(err)?),
+            id_kid: self.id.kid.clone(),
+            id_pkcs8: STANDARD.encode(self.id.pkcs8().map_err(err)?),
+            access_kid: self.access.kid.clone(),
+            access_pkcs8: STANDARD.encode(self.access.pkcs8().map_err(err)?),
+            session_key: STANDARD.encode(self.session_key),
+            client_secret: self.client_secret.clone(),
+        };
+        let tmp = path.with_extension("tmp");
+        write_private(&tmp, serde_json::to_string_pretty(&stored)?.as_bytes())?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)?.write_all(bytes)
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    // The system RNG failing is not something a lab can recover from sensibly; zeros would be
+    // worse than a visible, repeatable value, so fall back to the clock only to stay alive.
+    if SystemRandom::new().fill(&mut b).is_err() {
+        let t = cognito_learning_tokens::time::now_millis().to_le_bytes();
+        for (i, x) in b.iter_mut().enumerate() {
+            *x = t[i % 8] ^ (i as u8);
+        }
+    }
+    b
+}
+
+/// A random version-4 UUID, as the ALB uses for key ids and Cognito for `sub`.
+pub fn uuid() -> String {
+    let mut b = random_bytes::<16>();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+/// Cognito's key ids are base64 strings ending in `=`.
+fn cognito_kid() -> String {
+    STANDARD.encode(random_bytes::<32>())
+}
+
+/// `n` random letters and digits.
+pub fn random_alnum(n: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        for b in random_bytes::<32>() {
+            // 248 is the largest multiple of 62 below 256: no bias.
+            if b < 248 && out.len() < n {
+                out.push(char::from(ALPHABET[usize::from(b) % 62]));
+            }
+        }
+    }
+    out
+}
+
+/// A random URL-safe token of `bytes` random bytes (codes, session ids, refresh tokens).
+pub fn random_token(bytes: usize) -> String {
+    let mut v = vec![0u8; bytes];
+    if SystemRandom::new().fill(&mut v).is_err() {
+        v = random_alnum(bytes).into_bytes();
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_survive_a_restart() {
+        let dir = std::env::temp_dir().join(format!("cl-state-{}", uuid()));
+        let a = LabKeys::load_or_create(&dir).unwrap();
+        let b = LabKeys::load_or_create(&dir).unwrap();
+        assert_eq!(a.alb.kid, b.alb.kid);
+        assert_eq!(
+            a.alb.public_key_pem().unwrap(),
+            b.alb.public_key_pem().unwrap()
+        );
+        assert_eq!(a.id.jwk(), b.id.jwk());
+        assert_ne!(a.id.kid, a.access.kid);
+        assert_eq!(a.session_key, b.session_key);
+        assert_eq!(a.client_secret, b.client_secret);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn ids_look_like_aws_ids() {
+        let u = uuid();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        assert!(cognito_kid().ends_with('='));
+        assert!(random_alnum(16).bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert_eq!(random_alnum(16).len(), 16);
+    }
+}

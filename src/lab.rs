@@ -1,0 +1,86 @@
+//! `cognito-learning lab`: the local lab, headless, until Ctrl-C.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use cognito_learning_emulator::{Lab, LabOptions};
+
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    /// The ALB stand-in's port (browsers use http://localhost:PORT). 0 picks a free port.
+    #[arg(long, default_value_t = 8080)]
+    pub alb_port: u16,
+    /// The Cognito stand-in's port (http://127.0.0.1:PORT).
+    #[arg(long, default_value_t = 9229)]
+    pub cognito_port: u16,
+    /// The AWS API stand-in's port (the ALB's public keys live here).
+    #[arg(long, default_value_t = 4566)]
+    pub api_port: u16,
+    /// The built-in app's port.
+    #[arg(long, default_value_t = 5000)]
+    pub server_port: u16,
+    /// Put another app behind the ALB instead of the built-in one.
+    #[arg(long)]
+    pub upstream: Option<String>,
+    /// The Cognito group /v1/secrets requires; `none` lets any signed-in user in.
+    #[arg(long, default_value = "secret-readers")]
+    pub required_group: String,
+    /// Where the lab keeps its keys and the app's server.log
+    /// [default: $XDG_STATE_HOME/cognito-learning/lab].
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// Print one JSON line with the lab's URLs, ids and users instead of prose.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(args: LabArgs) -> anyhow::Result<()> {
+    let opts = LabOptions {
+        alb_port: args.alb_port,
+        cognito_port: args.cognito_port,
+        api_port: args.api_port,
+        server_port: args.server_port,
+        upstream: args.upstream,
+        state_dir: args
+            .state_dir
+            .unwrap_or_else(cognito_learning_emulator::state::default_dir),
+        required_group: (args.required_group != "none").then_some(args.required_group),
+        ..LabOptions::default()
+    };
+    let lab = Lab::start(opts).await?;
+    let i = &lab.info;
+    if args.json {
+        println!("{}", serde_json::to_string(i)?);
+    } else {
+        println!("cognito-learning local lab: every service on loopback, Ctrl-C stops it");
+        println!();
+        println!("  open       {}/", i.alb);
+        println!(
+            "  ALB        {}      (rule: /v1/secrets* → authenticate-cognito, then forward)",
+            i.alb
+        );
+        println!("  Cognito    {}     (issuer {})", i.cognito, i.issuer);
+        println!(
+            "  AWS APIs   {}     (ALB public keys: {}/<kid>)",
+            i.aws, i.alb_key_url
+        );
+        println!("  app        {}", i.server);
+        println!();
+        for u in &i.users {
+            let groups = if u.groups.is_empty() {
+                "no groups".to_owned()
+            } else {
+                u.groups.join(", ")
+            };
+            println!(
+                "  user {:<8} password {}   ({groups})",
+                u.username, i.password
+            );
+        }
+        println!();
+        println!("  client id {}   ALB {}", i.client_id, i.alb_arn);
+    }
+    tokio::signal::ctrl_c().await?;
+    lab.stop().await;
+    Ok(())
+}

@@ -66,12 +66,22 @@ pub struct Alb {
     id_tokens: CognitoVerifier,
     http: Client<HttpConnector, Full<Bytes>>,
     trace: Arc<Trace>,
+    /// Sessions already opened, by the SHA-256 of their cookie text (which always opens to the
+    /// same session); expiry is still checked on every request.
+    sessions: std::sync::RwLock<std::collections::HashMap<[u8; 32], Arc<Session>>>,
+    /// The last `x-amzn-oidc-data` signed for each session, with the second it was signed in.
+    data_tokens: std::sync::RwLock<std::collections::HashMap<[u8; 32], (u64, Arc<str>)>>,
 }
+
+/// Sessions whose latest signed token is remembered; past this the map starts afresh.
+const DATA_TOKEN_CACHE: usize = 10_000;
+/// Opened sessions remembered; past this the map starts afresh.
+const SESSION_CACHE: usize = 10_000;
 
 /// What the authenticate action decided.
 enum Auth {
     /// A verified session, and cookies to set if it was refreshed.
-    User(Box<Session>, Vec<String>),
+    User(Arc<Session>, Vec<String>),
     /// `allow`: forward without claims.
     Anonymous,
     Respond(Resp),
@@ -139,6 +149,8 @@ impl Alb {
                 .pool_idle_timeout(Duration::from_secs(60))
                 .build(connector),
             trace,
+            sessions: std::sync::RwLock::default(),
+            data_tokens: std::sync::RwLock::default(),
         }
     }
 
@@ -156,12 +168,7 @@ impl Alb {
             req.parts.method,
             req.parts.uri.path_and_query().map_or("/", |p| p.as_str())
         );
-        let mut resp = self.route(&req).await;
-        if !resp.headers().contains_key(header::DATE)
-            && let Ok(v) = HeaderValue::from_str(&http_date(now()))
-        {
-            resp.headers_mut().insert(header::DATE, v);
-        }
+        let resp = self.route(&req).await;
         let mut notes = Vec::new();
         if let Some(l) = resp
             .headers()
@@ -204,7 +211,7 @@ impl Alb {
         let Some(rule) = rule else {
             return alb_page(500, "no rule matched and there is no default rule");
         };
-        let mut user: Option<Box<Session>> = None;
+        let mut user: Option<Arc<Session>> = None;
         let mut cookies = Vec::new();
         for action in &rule.actions {
             match action {
@@ -262,21 +269,20 @@ impl Alb {
     /// The authenticate-cognito action for one request.
     async fn authenticate(&self, req: &Req, cfg: &AuthConfig) -> Auth {
         let name = &cfg.session_cookie_name;
-        let session: Option<Session> =
-            unshard(name, |n| req.cookie(n)).and_then(|v| self.sealer.open(&v, name));
+        let session = self.open_session(req, name);
         let t = now();
         match session {
             Some(s) if s.session_exp > t => {
                 if s.access_exp > t {
-                    return Auth::User(Box::new(s), Vec::new());
+                    return Auth::User(s, Vec::new());
                 }
                 let Some(refresh) = s.refresh_token.clone() else {
                     // No refresh token: the session simply lasts until its timeout.
-                    return Auth::User(Box::new(s), Vec::new());
+                    return Auth::User(s, Vec::new());
                 };
                 match self.refresh(&s, &refresh).await {
                     Ok(fresh) => match self.session_cookies(req, name, &fresh) {
-                        Ok(set) => Auth::User(Box::new(fresh), set),
+                        Ok(set) => Auth::User(Arc::new(fresh), set),
                         Err(r) => Auth::Respond(r),
                     },
                     // The IdP says no (say, the user logged out): log in again.
@@ -626,14 +632,8 @@ impl Alb {
             set("x-forwarded-port", self.port.to_string());
             set("x-amzn-trace-id", trace_header(trace_id.as_deref()));
             if let Some(s) = user {
-                let header = AlbHeader {
-                    issuer: &self.idp.issuer,
-                    client: &self.idp.client_id,
-                    signer: &self.arn,
-                    exp: now() + DATA_TTL,
-                };
-                if let Ok(data) = self.signer.sign(&header, &s.userinfo) {
-                    set("x-amzn-oidc-data", data);
+                if let Some(data) = self.data_token(s) {
+                    set("x-amzn-oidc-data", data.to_string());
                 }
                 set("x-amzn-oidc-accesstoken", s.access_token.clone());
                 set("x-amzn-oidc-identity", s.sub.clone());
@@ -698,6 +698,59 @@ impl Alb {
     }
 }
 
+impl Alb {
+    /// The session in the request's `<name>-0…3` cookies, if they open.
+    fn open_session(&self, req: &Req, name: &str) -> Option<Arc<Session>> {
+        let joined = unshard(name, |n| req.cookie(n))?;
+        let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        ctx.update(name.as_bytes());
+        ctx.update(b"\0");
+        ctx.update(joined.as_bytes());
+        let mut key = [0u8; 32];
+        key.copy_from_slice(ctx.finish().as_ref());
+        if let Some(s) = self.sessions.read().ok()?.get(&key) {
+            return Some(s.clone());
+        }
+        let s: Arc<Session> = Arc::new(self.sealer.open(&joined, name)?);
+        if let Ok(mut m) = self.sessions.write() {
+            if m.len() >= SESSION_CACHE {
+                m.clear();
+            }
+            m.insert(key, s.clone());
+        }
+        Some(s)
+    }
+
+    /// `x-amzn-oidc-data` for a session: `exp` is the request time plus 120 s, as captured from
+    /// real ALBs. Within one second a session's token is signed once and reused; its claims
+    /// would be the same anyway, and signing is the dearest step of a forwarded request.
+    fn data_token(&self, s: &Session) -> Option<Arc<str>> {
+        let t = now();
+        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, s.access_token.as_bytes());
+        let mut key = [0u8; 32];
+        key.copy_from_slice(d.as_ref());
+        if let Some((at, tok)) = self.data_tokens.read().ok()?.get(&key)
+            && *at == t
+        {
+            return Some(tok.clone());
+        }
+        let header = AlbHeader {
+            issuer: &self.idp.issuer,
+            client: &self.idp.client_id,
+            signer: &self.arn,
+            exp: t + DATA_TTL,
+        };
+        let tok: Arc<str> = self.signer.sign(&header, &s.userinfo).ok()?.into();
+        if let Ok(mut m) = self.data_tokens.write() {
+            if m.len() >= DATA_TOKEN_CACHE {
+                m.clear();
+            }
+            m.insert(key, (t, tok.clone()));
+        }
+        Some(tok)
+    }
+}
+
 /// `SessionTimeout` of the rule whose cookie this is.
 fn cookie_timeout(rules: &[Rule], cookie: &str) -> u64 {
     rules
@@ -715,9 +768,9 @@ fn cookie_timeout(rules: &[Rule], cookie: &str) -> u64 {
 /// `Root=1-<epoch hex>-<24 hex>`; an existing `Root` is kept and a `Self` put before it.
 fn trace_header(existing: Option<&str>) -> String {
     let id = format!(
-        "1-{:08x}-{}",
+        "1-{:08x}-{:024x}",
         now(),
-        &crate::state::uuid().replace('-', "")[..24]
+        trace_random() & ((1u128 << 96) - 1)
     );
     match existing {
         Some(e) if e.contains("Root=") => {
@@ -729,6 +782,30 @@ fn trace_header(existing: Option<&str>) -> String {
         }
         _ => format!("Root={id}"),
     }
+}
+
+/// 96 random bits for a trace id. Trace ids are not secrets, so a per-thread xorshift seeded
+/// from the system RNG saves a system call on every forwarded request.
+fn trace_random() -> u128 {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new({
+            let mut b = [0u8; 8];
+            let _ = aws_lc_rs::rand::SecureRandom::fill(&aws_lc_rs::rand::SystemRandom::new(), &mut b);
+            u64::from_le_bytes(b) | 1
+        });
+    }
+    STATE.with(|s| {
+        let next = || {
+            let mut x = s.get();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            s.set(x);
+            x
+        };
+        (u128::from(next()) << 64) | u128::from(next())
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# The local lab's ALB stand-in: complete logins, and forwarding compared with nginx proxy_pass
+# in front of the same server, in one run on this machine.
+#   bench/alb.sh            (DURATION=10 CONNECTIONS=64 THREADS=1 to change the load)
+# Prints a Markdown table for BENCHMARKS.md. Loopback only; every process is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-1}
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || need+=(nginx-light)
+[ ${#need[@]} -eq 0 ] || { echo "installing ${need[*]}"; apt-get install -y -qq "${need[@]}" >/dev/null; }
+
+cargo build -q --release --bin cognito-learning -p cognito-learning
+cargo build -q --release --bin cognito-learning-server -p cognito-learning-server
+cargo build -q --release -p cognito-learning-emulator --example login_bench
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
+
+# 1. Logins: the example starts its own lab in-process.
+logins=$(target/release/examples/login_bench)
+
+# 2. Forwarding: the app in its own process, the ALB stand-in and nginx each in front of it.
+aport=$(free_port); cport=$(free_port); kport=$(free_port); sport=$(free_port); nport=$(free_port)
+target/release/cognito-learning lab --json --alb-port "$aport" --cognito-port "$cport" --api-port "$kport" \
+  --upstream "http://127.0.0.1:$sport" --state-dir "$tmp/lab" > "$tmp/lab.json" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$tmp/lab.json" ] && break; sleep 0.1; done
+lab() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$tmp/lab.json" "$1"; }
+alb=$(lab alb); cognito=$(lab cognito)
+target/release/cognito-learning-server --listen "127.0.0.1:$sport" --log-file "$tmp/server.log" --cloudwatch off \
+  --site-url "$alb" --cognito-domain "$cognito" --client-id "$(lab client_id)" --region "$(lab region)" \
+  --cognito-issuer "$(lab issuer)" --alb-arn "$(lab alb_arn)" --alb-key-url "$(lab alb_key_url)" \
+  --required-group secret-readers 2>/dev/null &
+pids+=($!)
+wait_port "$aport"; wait_port "$sport"
+cookie=$(target/release/examples/login_bench cookie "$alb" "$cognito")
+# The headers the ALB sent for that login, as the app logged them (the data token lives 120 s).
+read -r token access < <(python3 -c '
+import json, sys
+last = None
+for line in open(sys.argv[1]):
+    alb = json.loads(line).get("alb", {})
+    if alb.get("data", {}).get("raw"):
+        last = (alb["data"]["raw"], alb["accesstoken"]["raw"])
+print(*last)' "$tmp/server.log")
+
+mkdir -p "$tmp/nginx"
+cat > "$tmp/nginx/nginx.conf" <<NGINX
+worker_processes auto;
+daemon off;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/nginx; proxy_temp_path $tmp/nginx; fastcgi_temp_path $tmp/nginx;
+  uwsgi_temp_path $tmp/nginx; scgi_temp_path $tmp/nginx;
+  upstream app { server 127.0.0.1:$sport; keepalive 64; }
+  server {
+    listen 127.0.0.1:$nport;
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    }
+  }
+}
+NGINX
+nginx -c "$tmp/nginx/nginx.conf" &
+pids+=($!)
+wait_port "$nport"
+
+measure() {
+  local out rps p50 p99 errs
+  out=$(wrk --latency -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "$@")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  errs=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out")
+  [ -z "$errs" ] || echo "warning: $* → $errs" >&2
+  echo "$rps $p50 $p99"
+}
+warm() { wrk -t1 -c8 -d1s "$@" >/dev/null; }
+warm "http://127.0.0.1:$nport/v1/public"; warm "$alb/v1/public"
+
+read -r ng_pub ng_pub50 ng_pub99 < <(measure "http://127.0.0.1:$nport/v1/public")
+read -r al_pub al_pub50 al_pub99 < <(measure "$alb/v1/public")
+read -r ng_sec ng_sec50 ng_sec99 < <(measure -H "x-amzn-oidc-data: $token" -H "x-amzn-oidc-accesstoken: $access" "http://127.0.0.1:$nport/v1/secrets")
+read -r al_sec al_sec50 al_sec99 < <(measure -H "Cookie: $cookie" "$alb/v1/secrets")
+
+field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$logins" "$1"; }
+pct() { python3 -c "print(f'{100*$1/$2:.0f}%')"; }
+cat <<TABLE
+Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, loopback.
+
+Complete logins (six requests over two hosts, a fresh cookie jar each, $(field workers) at once):
+p50 **$(field login_p50_ms) ms**, p99 $(field login_p99_ms) ms (target: under 5 ms);
+**$(field logins_per_s) logins/s** (target: at least 200).
+
+| route | proxy in front of the app | req/s | p50 | p99 |
+| --- | --- | ---: | ---: | ---: |
+| /v1/public | nginx proxy_pass | $ng_pub | $ng_pub50 | $ng_pub99 |
+| /v1/public | ALB stand-in, forward rule | $al_pub | $al_pub50 | $al_pub99 |
+| /v1/secrets | nginx proxy_pass, the ALB's headers replayed | $ng_sec | $ng_sec50 | $ng_sec99 |
+| /v1/secrets | ALB stand-in, session cookie, authenticate-cognito | $al_sec | $al_sec50 | $al_sec99 |
+
+- forwarding, ALB stand-in / nginx: **$(pct "$al_pub" "$ng_pub")** (target: at least 70%)
+- authenticated requests, ALB stand-in / nginx: **$(pct "$al_sec" "$ng_sec")**
+TABLE

@@ -68,10 +68,13 @@ pub struct Alb {
     trace: Arc<Trace>,
     /// Sessions already opened, by the SHA-256 of their cookie text (which always opens to the
     /// same session); expiry is still checked on every request.
-    sessions: std::sync::RwLock<std::collections::HashMap<[u8; 32], Arc<Session>>>,
+    sessions: Memo<Arc<Session>>,
     /// The last `x-amzn-oidc-data` signed for each session, with the second it was signed in.
-    data_tokens: std::sync::RwLock<std::collections::HashMap<[u8; 32], (u64, Arc<str>)>>,
+    data_tokens: Memo<(u64, Arc<str>)>,
 }
+
+/// Values remembered by a SHA-256 digest.
+type Memo<V> = std::sync::RwLock<std::collections::HashMap<[u8; 32], V>>;
 
 /// Sessions whose latest signed token is remembered; past this the map starts afresh.
 const DATA_TOKEN_CACHE: usize = 10_000;

@@ -29,6 +29,10 @@ pub struct LabArgs {
     /// [default: $XDG_STATE_HOME/cognito-learning/lab].
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
+    /// A lab file (TOML) with users, token lifetimes, listener rules or the required group;
+    /// see `LabFile` in the emulator crate. Flags given explicitly are applied first.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// Print one JSON line with the lab's URLs, ids and users instead of prose.
     #[arg(long)]
     pub json: bool,
@@ -47,6 +51,10 @@ pub async fn run(args: LabArgs) -> anyhow::Result<()> {
         required_group: (args.required_group != "none").then_some(args.required_group),
         ..LabOptions::default()
     };
+    let mut opts = opts;
+    if let Some(path) = &args.config {
+        cognito_learning_emulator::LabFile::load(path)?.apply(&mut opts);
+    }
     let lab = Lab::start(opts).await?;
     let i = &lab.info;
     if args.json {

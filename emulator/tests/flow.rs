@@ -884,3 +884,73 @@ async fn an_expired_access_token_is_refreshed_silently() {
     assert_eq!(refreshes, 1);
     lab.stop().await;
 }
+
+#[tokio::test]
+async fn a_lab_file_sets_users_rules_and_lifetimes() {
+    let path = std::env::temp_dir().join(format!(
+        "cl-labfile-{}.toml",
+        cognito_learning_emulator::state::uuid()
+    ));
+    std::fs::write(
+        &path,
+        r#"
+required_group = "none"
+[[users]]
+username = "carol"
+password = "S3cret!pass"
+email = "carol@example.com"
+[[rules]]
+Priority = 1
+Conditions = [{ Field = "path-pattern", Values = ["/teapot"] }]
+Actions = [{ Type = "fixed-response", FixedResponseConfig = { StatusCode = 418, MessageBody = "short and stout" } }]
+[[rules]]
+Priority = 10
+Conditions = [{ Field = "path-pattern", Values = ["/v1/secrets*"] }]
+Actions = [{ Type = "authenticate-cognito", AuthenticateCognitoConfig = { Scope = "openid email" } },
+           { Type = "forward", Target = "{app}" }]
+[[rules]]
+Actions = [{ Type = "forward", Target = "{app}" }]
+"#,
+    )
+    .unwrap();
+    let file = cognito_learning_emulator::LabFile::load(&path).unwrap();
+    let lab = lab_with(|o| file.apply(o)).await;
+    let b = Browser::new();
+    let tea = b.get(&format!("{}/teapot", lab.info.alb)).await;
+    assert_eq!(
+        (tea.status.as_u16(), tea.body.as_str()),
+        (418, "short and stout")
+    );
+    let start = b.get(&format!("{}/v1/secrets", lab.info.alb)).await;
+    assert_eq!(
+        query(start.location.as_deref().unwrap())["scope"],
+        "openid email"
+    );
+    let login = b
+        .get(start.location.as_deref().unwrap())
+        .await
+        .location
+        .unwrap();
+    let form = b.get(&login).await;
+    let back = b.sign_in(&lab, &form, "carol", "S3cret!pass").await;
+    let page = b.finish(&lab, &back).await;
+    assert_eq!(page.status, 200, "no group required: {}", page.body);
+    assert_eq!(page.json()["caller"]["username"], "carol");
+    lab.stop().await;
+    std::fs::write(&path, "users = []\n").unwrap();
+    assert!(
+        cognito_learning_emulator::LabFile::load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("users is empty")
+    );
+    std::fs::write(&path, "user = 1\n").unwrap();
+    assert!(
+        format!(
+            "{:#}",
+            cognito_learning_emulator::LabFile::load(&path).unwrap_err()
+        )
+        .contains("unknown field `user`")
+    );
+    let _ = std::fs::remove_file(path);
+}

@@ -82,7 +82,7 @@ pub async fn run(args: LabArgs) -> anyhow::Result<()> {
             };
             println!(
                 "  user {:<8} password {}   ({groups})",
-                u.username, i.password
+                u.username, u.password
             );
         }
         println!();

@@ -80,6 +80,9 @@ impl Default for LabOptions {
 pub struct LabUser {
     pub username: String,
     pub groups: Vec<String>,
+    /// Shown by `lab` for the demo; not part of `--json`.
+    #[serde(skip)]
+    pub password: String,
 }
 
 /// What scripts and the lab guide need to drive the lab (`cognito-learning lab --json`).
@@ -98,7 +101,6 @@ pub struct LabInfo {
     pub aws: String,
     pub server: String,
     pub users: Vec<LabUser>,
-    pub password: String,
     pub state_dir: PathBuf,
 }
 
@@ -315,13 +317,9 @@ impl Lab {
                 .map(|u| LabUser {
                     username: u.username.clone(),
                     groups: u.groups.clone(),
+                    password: u.password.clone(),
                 })
                 .collect(),
-            password: pool
-                .users
-                .first()
-                .map(|u| u.password.clone())
-                .unwrap_or_default(),
             state_dir: opts.state_dir.clone(),
         };
         Ok(Lab {

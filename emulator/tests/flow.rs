@@ -893,7 +893,7 @@ async fn a_lab_file_sets_users_rules_and_lifetimes() {
     ));
     std::fs::write(
         &path,
-        r#"
+        r##"
 required_group = "none"
 [[users]]
 username = "carol"
@@ -904,13 +904,17 @@ Priority = 1
 Conditions = [{ Field = "path-pattern", Values = ["/teapot"] }]
 Actions = [{ Type = "fixed-response", FixedResponseConfig = { StatusCode = 418, MessageBody = "short and stout" } }]
 [[rules]]
+Priority = 2
+Conditions = [{ Field = "path-pattern", Values = ["/old/*"] }]
+Actions = [{ Type = "redirect", RedirectConfig = { Location = "#{protocol}://#{host}:#{port}/v1/public?from=#{path}", StatusCode = "HTTP_301" } }]
+[[rules]]
 Priority = 10
 Conditions = [{ Field = "path-pattern", Values = ["/v1/secrets*"] }]
 Actions = [{ Type = "authenticate-cognito", AuthenticateCognitoConfig = { Scope = "openid email" } },
            { Type = "forward", Target = "{app}" }]
 [[rules]]
 Actions = [{ Type = "forward", Target = "{app}" }]
-"#,
+"##,
     )
     .unwrap();
     let file = cognito_learning_emulator::LabFile::load(&path).unwrap();
@@ -953,4 +957,27 @@ Actions = [{ Type = "forward", Target = "{app}" }]
         .contains("unknown field `user`")
     );
     let _ = std::fs::remove_file(path);
+}
+
+#[tokio::test]
+async fn an_authorization_code_expires() {
+    let lab = lab_with(|o| {
+        o.lifetimes = Some(cognito_learning_emulator::cognito::Lifetimes {
+            auth_code: 1,
+            ..Default::default()
+        });
+    })
+    .await;
+    let b = Browser::new();
+    let code = code_for(&lab, &b, None).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let redirect = format!("{}/oauth2/idpresponse", lab.info.alb);
+    let grant = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", redirect.as_str()),
+    ];
+    let (status, body) = token(&lab, &grant, Some(&lab.info.client_secret)).await;
+    assert_eq!((status, &body["error"]), (400, &"invalid_grant".into()));
+    lab.stop().await;
 }

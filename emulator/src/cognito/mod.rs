@@ -855,3 +855,90 @@ pub fn short(url: &str) -> String {
         .collect();
     format!("{path}?{}", names.join("&"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool_with_machine_client() -> Cognito {
+        let mut config = PoolConfig::demo("http://localhost:8080", "webclient", "websecret");
+        config.clients.push(AppClient {
+            client_id: "machine".into(),
+            client_secret: Some("machinesecret".into()),
+            callback_urls: vec![],
+            logout_urls: vec![],
+            allowed_oauth_scopes: vec!["lab/read".into(), "lab/write".into()],
+            allowed_oauth_flows: vec!["client_credentials".into()],
+        });
+        Cognito::new(
+            "http://127.0.0.1:9229",
+            config,
+            RsaSigner::generate("id=").unwrap(),
+            RsaSigner::generate("access=").unwrap(),
+            Arc::new(Trace::default()),
+        )
+    }
+
+    fn token_request(body: &str, basic: &str) -> Req {
+        let req = http::Request::post("/oauth2/token")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("authorization", format!("Basic {}", STANDARD.encode(basic)))
+            .body(())
+            .unwrap();
+        Req {
+            parts: req.into_parts().0,
+            body: bytes::Bytes::from(body.to_owned()),
+            peer: "127.0.0.1:1".parse().unwrap(),
+        }
+    }
+
+    async fn call(c: &Cognito, body: &str, basic: &str) -> (u16, Value) {
+        use http_body_util::BodyExt;
+        let resp = c.handle(token_request(body, basic)).await;
+        let status = resp.status().as_u16();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn client_credentials_gives_an_access_token_with_custom_scopes_only() {
+        let c = pool_with_machine_client();
+        let (status, body) =
+            call(&c, "grant_type=client_credentials", "machine:machinesecret").await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("id_token").is_none() && body.get("refresh_token").is_none());
+        let claims = c
+            .access_key
+            .verify(body["access_token"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(claims["scope"], "lab/read lab/write");
+        assert_eq!(claims["sub"], "machine");
+        let (status, body) = call(
+            &c,
+            "grant_type=client_credentials&scope=lab%2Fread",
+            "machine:machinesecret",
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            c.access_key
+                .verify(body["access_token"].as_str().unwrap())
+                .unwrap()["scope"],
+            "lab/read"
+        );
+        let (_, body) = call(
+            &c,
+            "grant_type=client_credentials&scope=openid",
+            "machine:machinesecret",
+        )
+        .await;
+        assert_eq!(body["error"], "invalid_scope");
+        let (_, body) = call(&c, "grant_type=client_credentials", "webclient:websecret").await;
+        assert_eq!(
+            body["error"], "unauthorized_client",
+            "a code-flow client may not"
+        );
+        let (_, body) = call(&c, "grant_type=client_credentials", "machine:wrong").await;
+        assert_eq!(body["error"], "invalid_client");
+    }
+}

@@ -5,9 +5,7 @@
 # Prints a Markdown table for BENCHMARKS.md. Loopback only; every process is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${DURATION:-10}
-CONNECTIONS=${CONNECTIONS:-64}
-THREADS=${THREADS:-1}
+source bench/lib.sh
 
 need=()
 command -v wrk >/dev/null || need+=(wrk)
@@ -17,12 +15,6 @@ command -v nginx >/dev/null || need+=(nginx-light)
 cargo build -q --release --bin cognito-learning -p cognito-learning
 cargo build -q --release --bin cognito-learning-server -p cognito-learning-server
 cargo build -q --release -p cognito-learning-emulator --example login_bench
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
 
 # 1. Logins: the example starts its own lab in-process.
 logins=$(target/release/examples/login_bench)
@@ -80,17 +72,6 @@ nginx -c "$tmp/nginx/nginx.conf" &
 pids+=($!)
 wait_port "$nport"
 
-measure() {
-  local out rps p50 p99 errs
-  out=$(wrk --latency -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "$@")
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  errs=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out")
-  [ -z "$errs" ] || echo "warning: $* → $errs" >&2
-  echo "$rps $p50 $p99"
-}
-warm() { wrk -t1 -c8 -d1s "$@" >/dev/null; }
 warm "http://127.0.0.1:$nport/v1/public"; warm "$alb/v1/public"
 
 read -r ng_pub ng_pub50 ng_pub99 < <(measure "http://127.0.0.1:$nport/v1/public")
@@ -99,7 +80,6 @@ read -r ng_sec ng_sec50 ng_sec99 < <(measure -H "x-amzn-oidc-data: $token" -H "x
 read -r al_sec al_sec50 al_sec99 < <(measure -H "Cookie: $cookie" "$alb/v1/secrets")
 
 field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$logins" "$1"; }
-pct() { python3 -c "print(f'{100*$1/$2:.0f}%')"; }
 cat <<TABLE
 Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, loopback.
 

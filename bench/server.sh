@@ -4,22 +4,14 @@
 # Prints a Markdown table for BENCHMARKS.md. Loopback only; every process is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${DURATION:-10}
-CONNECTIONS=${CONNECTIONS:-64}
-THREADS=${THREADS:-1}
+source bench/lib.sh
 TOKENS=${TOKENS:-8192}
 
 command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
 python3 -c 'import flask, waitress' 2>/dev/null || python3 -m pip install -q flask waitress
 
 cargo build -q --release -p cognito-learning-server --bin cognito-learning-server --example bench_fixture
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
 
 kport=$(free_port); rport=$(free_port); pport=$(free_port)
 target/release/examples/bench_fixture "$kport" "$TOKENS" "$tmp/tokens" > "$tmp/fixture.out" &
@@ -36,19 +28,6 @@ pids+=($!)
 wait_port "$rport"; wait_port "$pport"
 
 token=$(head -n1 "$tmp/tokens")
-# rps and p50/p99 (ms) of one wrk run: "<rps> <p50> <p99>"
-measure() {
-  local out
-  out=$(wrk --latency -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "$@")
-  local rps p50 p99 errs
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  errs=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out")
-  [ -z "$errs" ] || echo "warning: $errs" >&2
-  echo "$rps $p50 $p99"
-}
-warm() { wrk -t1 -c8 -d1s "$@" >/dev/null; }
 warm "http://127.0.0.1:$rport/v1/public"; warm "http://127.0.0.1:$pport/v1/public"
 
 read -r py_pub py_pub50 py_pub99 < <(measure "http://127.0.0.1:$pport/v1/public")
@@ -60,8 +39,6 @@ read -r py_sec py_sec50 py_sec99 < <(measure -H "x-amzn-oidc-data: $token" "http
 # Every answered request must be in each log (a benchmark that drops logging proves nothing).
 rs_lines=$(wc -l < "$tmp/rust.log"); py_lines=$(wc -l < "$tmp/flask.log")
 
-ratio() { python3 -c "print(f'{$1/$2:.1f}')"; }
-pct() { python3 -c "print(f'{100*$1/$2:.0f}%')"; }
 cat <<TABLE
 Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, loopback.
 

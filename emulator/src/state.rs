@@ -135,7 +135,11 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 
 /// A random version-4 UUID, as the ALB uses for key ids and Cognito for `sub`.
 pub fn uuid() -> String {
-    let mut b = random_bytes::<16>();
+    format_uuid(random_bytes::<16>())
+}
+
+/// 16 bytes as a version-4 UUID (`xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`).
+pub fn format_uuid(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();

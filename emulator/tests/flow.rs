@@ -114,6 +114,13 @@ impl Browser {
         .await
     }
 
+    /// From `path` on the ALB to the hosted UI's sign-in form, without checking the hops.
+    async fn form_via(&self, lab: &Lab, path: &str) -> Page {
+        let start = self.get(&format!("{}{path}", lab.info.alb)).await;
+        let login = self.get(&start.location.unwrap()).await.location.unwrap();
+        self.get(&login).await
+    }
+
     /// The whole login from `/v1/secrets`, checking each hop. Returns the final page.
     async fn login(&self, lab: &Lab, user: &str) -> Page {
         let start = self.get(&format!("{}/v1/secrets", lab.info.alb)).await;
@@ -259,9 +266,7 @@ async fn bob_signs_in_but_is_forbidden_the_secrets() {
 async fn wrong_credentials_and_a_missing_csrf_token_are_refused_on_the_form() {
     let lab = lab().await;
     let b = Browser::new();
-    let start = b.get(&format!("{}/v1/secrets", lab.info.alb)).await;
-    let login = b.get(&start.location.unwrap()).await.location.unwrap();
-    let form = b.get(&login).await;
+    let form = b.form_via(&lab, "/v1/secrets").await;
     let wrong = b.sign_in(&lab, &form, "alice", "nope").await;
     assert_eq!(wrong.status, 200);
     assert!(wrong.body.contains("Incorrect username or password."));
@@ -391,9 +396,7 @@ fn lab_log(lab: &Lab) -> std::path::PathBuf {
 async fn a_tampered_session_cookie_counts_as_none() {
     let lab = lab().await;
     let b = Browser::new();
-    let start = b.get(&format!("{}/v1/secrets", lab.info.alb)).await;
-    let login = b.get(&start.location.unwrap()).await.location.unwrap();
-    let form = b.get(&login).await;
+    let form = b.form_via(&lab, "/v1/secrets").await;
     let back = b.sign_in(&lab, &form, "alice", "Passw0rd!").await;
     let done = b.get(&back.location.unwrap()).await;
     let cookie = done
@@ -460,9 +463,7 @@ async fn the_callback_checks_state_nonce_and_code() {
     let p = b.get(&format!("{cb}?error=access_denied&state=x")).await;
     assert_eq!(p.status.as_u16(), 561);
     // A real login's callback, replayed by another browser: no nonce cookie, refused.
-    let start = b.get(&format!("{}/v1/secrets", lab.info.alb)).await;
-    let login = b.get(&start.location.unwrap()).await.location.unwrap();
-    let form = b.get(&login).await;
+    let form = b.form_via(&lab, "/v1/secrets").await;
     let back = b.sign_in(&lab, &form, "alice", "Passw0rd!").await;
     let stolen = Browser::new().get(back.location.as_deref().unwrap()).await;
     assert_eq!(stolen.status, 401);
@@ -833,9 +834,7 @@ async fn an_expired_session_logs_in_again_even_under_deny() {
     let b = Browser::new();
     let secrets = format!("{}/v1/secrets", lab.info.alb);
     assert_eq!(b.get(&secrets).await.status, 401, "no session, deny: 401");
-    let start = b.get(&format!("{}/v1/login", lab.info.alb)).await;
-    let login = b.get(&start.location.unwrap()).await.location.unwrap();
-    let form = b.get(&login).await;
+    let form = b.form_via(&lab, "/v1/login").await;
     let back = b.sign_in(&lab, &form, "alice", "Passw0rd!").await;
     let done = b.get(&back.location.unwrap()).await;
     assert_eq!(

@@ -621,12 +621,19 @@ impl Cognito {
                 expires: now() + self.config.lifetimes.refresh_token,
             },
         );
+        self.token_response(id, access, Some(refresh))
+    }
+
+    /// `200 {"id_token"?, "access_token", "refresh_token"?, "expires_in", "token_type"}`.
+    fn token_response(&self, id: Option<String>, access: String, refresh: Option<String>) -> Resp {
         let mut body = Map::new();
         if let Some(id) = id {
             body.insert("id_token".into(), id.into());
         }
         body.insert("access_token".into(), access.into());
-        body.insert("refresh_token".into(), refresh.into());
+        if let Some(r) = refresh {
+            body.insert("refresh_token".into(), r.into());
+        }
         body.insert(
             "expires_in".into(),
             self.config.lifetimes.access_token.into(),
@@ -654,17 +661,8 @@ impl Cognito {
             None,
             &g.origin_jti,
         );
-        let mut body = Map::new();
-        if let Some(id) = id {
-            body.insert("id_token".into(), id.into());
-        }
-        body.insert("access_token".into(), access.into());
-        body.insert(
-            "expires_in".into(),
-            self.config.lifetimes.access_token.into(),
-        );
-        body.insert("token_type".into(), "Bearer".into());
-        json_resp(StatusCode::OK, &Value::Object(body))
+        // No new refresh token: this pool does not rotate them.
+        self.token_response(id, access, None)
     }
 
     fn client_credentials(&self, client: &AppClient, form: &HashMap<String, String>) -> Resp {

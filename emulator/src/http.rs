@@ -115,8 +115,9 @@ pub fn add_cookie(resp: &mut Resp, cookie: &str) {
     }
 }
 
-/// The largest request body a stand-in reads.
-pub const MAX_BODY: usize = 1 << 20;
+/// The largest request body a stand-in reads: above PutLogEvents' 1 MiB of events, so that
+/// the API itself can refuse an oversized batch the way AWS does.
+pub const MAX_BODY: usize = 8 << 20;
 
 /// Serves `listener` with `handler` until `shutdown`, then lets open requests finish (10 s).
 pub async fn serve<H, F>(listener: TcpListener, handler: H, shutdown: impl Future<Output = ()>)

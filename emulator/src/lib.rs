@@ -1,6 +1,7 @@
 //! The local lab: faithful stand-ins for the AWS pieces of the course, on loopback.
 //!
 //! - [`cognito`]: a user pool's hosted UI and OAuth 2.0 / OIDC endpoints.
+//! - [`aws`]: the AWS API endpoint (SigV4, JSON 1.1): CloudWatch Logs, and the ALB's public keys.
 //! - [`alb`]: listener rules, the `authenticate-cognito` action, session cookies, forwarding with
 //!   the `x-amzn-oidc-*` headers.
 //! - [`state`]: keys and secrets kept across restarts.
@@ -15,6 +16,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod alb;
+pub mod aws;
 pub mod cognito;
 pub mod http;
 pub mod state;
@@ -56,6 +58,8 @@ pub struct LabOptions {
     pub lifetimes: Option<cognito::Lifetimes>,
     /// Users for the demo pool instead of alice and bob.
     pub users: Option<Vec<cognito::User>>,
+    /// Refuse AWS API requests not signed with the lab's credentials (on unless turned off).
+    pub check_signatures: bool,
 }
 
 impl Default for LabOptions {
@@ -72,6 +76,7 @@ impl Default for LabOptions {
             rules: None,
             lifetimes: None,
             users: None,
+            check_signatures: true,
         }
     }
 }
@@ -99,6 +104,9 @@ pub struct LabInfo {
     /// The base that `/<kid>` is appended to.
     pub alb_key_url: String,
     pub aws: String,
+    /// Credentials the lab made at start; the AWS API endpoint accepts only requests they sign.
+    pub aws_access_key_id: String,
+    pub aws_secret_access_key: String,
     pub server: String,
     pub users: Vec<LabUser>,
     pub state_dir: PathBuf,
@@ -109,6 +117,7 @@ pub struct LabInfo {
 pub struct Lab {
     pub info: LabInfo,
     pub trace: Arc<Trace>,
+    pub aws: Arc<aws::AwsApi>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -216,6 +225,17 @@ impl Lab {
             trace.clone(),
         ));
         let alb_key_url = format!("{api_url}/elb-public-keys");
+        let credentials = aws::sigv4::Credentials {
+            access_key_id: format!("AKIA{}", state::random_alnum(16).to_ascii_uppercase()),
+            secret_access_key: state::random_alnum(40),
+        };
+        let aws_api = Arc::new(aws::AwsApi::new(
+            credentials.clone(),
+            opts.check_signatures,
+            &pool.region,
+            alb.key_id().to_owned(),
+            alb.public_key_pem().unwrap_or_default(),
+        ));
 
         let (stop, stopped) = watch::channel(false);
         let until_stopped = move || {
@@ -248,29 +268,12 @@ impl Lab {
             ));
         }
         {
-            let (kid, pem) = (
-                alb.key_id().to_owned(),
-                alb.public_key_pem().unwrap_or_default(),
-            );
+            let api = aws_api.clone();
             tasks.spawn(http::serve(
                 api_l,
                 move |req| {
-                    let found = req.path().strip_prefix("/elb-public-keys/") == Some(kid.as_str());
-                    let body = found.then(|| pem.clone());
-                    async move {
-                        match body {
-                            Some(pem) => http::response(
-                                ::http::StatusCode::OK,
-                                "application/x-pem-file",
-                                pem,
-                            ),
-                            None => http::response(
-                                ::http::StatusCode::NOT_FOUND,
-                                "text/plain",
-                                "not found",
-                            ),
-                        }
-                    }
+                    let resp = api.handle(&req);
+                    async move { resp }
                 },
                 until_stopped(),
             ));
@@ -310,6 +313,8 @@ impl Lab {
             alb_arn: ALB_ARN.into(),
             alb_key_url,
             aws: api_url,
+            aws_access_key_id: credentials.access_key_id.clone(),
+            aws_secret_access_key: credentials.secret_access_key.clone(),
             server: server_url,
             users: pool
                 .users
@@ -325,6 +330,7 @@ impl Lab {
         Ok(Lab {
             info,
             trace,
+            aws: aws_api,
             stop,
             tasks,
         })

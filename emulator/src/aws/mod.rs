@@ -1,0 +1,142 @@
+//! The lab's AWS API endpoint: the AWS JSON 1.1 protocol as the SDKs speak it.
+//!
+//! `POST /` with `X-Amz-Target: <service prefix>.<Operation>`, a SigV4-signed request with the
+//! credentials the lab made at start, a JSON body; errors are `{"__type", "message"}` with HTTP
+//! 400. Also serves the ALB's public keys by `kid`, unsigned, as the real key endpoint does.
+
+pub mod logs;
+pub mod sigv4;
+
+use http::{Method, StatusCode};
+use serde_json::{Map, Value, json};
+
+use crate::http::{Req, Resp, response};
+use sigv4::{Credentials, SigError};
+
+const JSON_11: &str = "application/x-amz-json-1.1";
+
+/// An AWS error: its `__type` and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn unknown_operation(op: &str) -> Self {
+        Self::new(
+            "UnknownOperationException",
+            format!("{op} is not an operation the lab serves"),
+        )
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            "ServiceUnavailableException",
+            "the lab's state is unavailable",
+        )
+    }
+
+    fn into_response(self) -> Resp {
+        let status = match self.code {
+            "ServiceUnavailableException" => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let mut r = response(
+            status,
+            JSON_11,
+            json!({"__type": self.code, "message": self.message}).to_string(),
+        );
+        if let Ok(v) = http::HeaderValue::from_str(self.code) {
+            r.headers_mut().insert("x-amzn-errortype", v);
+        }
+        r
+    }
+}
+
+#[derive(Debug)]
+pub struct AwsApi {
+    pub credentials: Credentials,
+    /// Off only when the lab is started with signature checks disabled.
+    pub check_signatures: bool,
+    pub logs: logs::Logs,
+    alb_key: (String, String),
+}
+
+impl AwsApi {
+    pub fn new(
+        credentials: Credentials,
+        check_signatures: bool,
+        region: &str,
+        alb_kid: String,
+        alb_pem: String,
+    ) -> Self {
+        Self {
+            credentials,
+            check_signatures,
+            logs: logs::Logs::new(region, "123456789012"),
+            alb_key: (alb_kid, alb_pem),
+        }
+    }
+
+    pub fn handle(&self, req: &Req) -> Resp {
+        if req.parts.method == Method::GET {
+            return match req.path().strip_prefix("/elb-public-keys/") {
+                Some(kid) if kid == self.alb_key.0 => response(
+                    StatusCode::OK,
+                    "application/x-pem-file",
+                    self.alb_key.1.clone(),
+                ),
+                _ => response(StatusCode::NOT_FOUND, "text/plain", "not found"),
+            };
+        }
+        match self.call(req) {
+            Ok(v) => response(StatusCode::OK, JSON_11, v.to_string()),
+            Err(e) => e.into_response(),
+        }
+    }
+
+    fn call(&self, req: &Req) -> Result<Value, ApiError> {
+        if req.parts.method != Method::POST {
+            return Err(ApiError::new("InvalidAction", "use POST"));
+        }
+        if self.check_signatures {
+            sigv4::verify(
+                &self.credentials,
+                req.parts.method.as_str(),
+                req.path(),
+                req.parts.uri.query().unwrap_or(""),
+                &req.parts.headers,
+                &req.body,
+            )
+            .map_err(|e| match e {
+                SigError::UnrecognizedClient(m) => ApiError::new("UnrecognizedClientException", m),
+                SigError::InvalidSignature(m) => ApiError::new("InvalidSignatureException", m),
+            })?;
+        }
+        let target = req
+            .header("x-amz-target")
+            .ok_or_else(|| ApiError::new("MissingAction", "no X-Amz-Target header"))?;
+        let body: Map<String, Value> = if req.body.is_empty() {
+            Map::new()
+        } else {
+            serde_json::from_slice(&req.body)
+                .map_err(|e| ApiError::new("SerializationException", e.to_string()))?
+        };
+        match target.split_once('.') {
+            Some(("Logs_20140328", op)) => self.logs.call(op, &body),
+            Some((_, op)) => Err(ApiError::unknown_operation(op)),
+            None => Err(ApiError::new(
+                "MissingAction",
+                format!("malformed X-Amz-Target {target}"),
+            )),
+        }
+    }
+}

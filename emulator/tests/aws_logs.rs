@@ -1,0 +1,330 @@
+//! The real aws-sdk-cloudwatchlogs client against the lab's AWS API endpoint over loopback.
+#![allow(clippy::unwrap_used)]
+
+use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
+use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+use cognito_learning_emulator::{Lab, LabOptions};
+
+async fn lab() -> Lab {
+    Lab::start(LabOptions {
+        alb_port: 0,
+        cognito_port: 0,
+        api_port: 0,
+        server_port: 0,
+        state_dir: std::env::temp_dir().join(format!(
+            "cl-aws-{}",
+            cognito_learning_emulator::state::uuid()
+        )),
+        ..LabOptions::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn client(lab: &Lab, key: &str, secret: &str) -> Client {
+    let conf = aws_sdk_cloudwatchlogs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(lab.info.region.clone()))
+        .endpoint_url(&lab.info.aws)
+        .credentials_provider(Credentials::new(key, secret, None, None, "lab"))
+        .build();
+    Client::from_conf(conf)
+}
+
+fn lab_client(lab: &Lab) -> Client {
+    client(
+        lab,
+        &lab.info.aws_access_key_id,
+        &lab.info.aws_secret_access_key,
+    )
+}
+
+fn ev(ts: i64, msg: &str) -> InputLogEvent {
+    InputLogEvent::builder()
+        .timestamp(ts)
+        .message(msg)
+        .build()
+        .unwrap()
+}
+
+fn now_ms() -> i64 {
+    cognito_learning_tokens::time::now_millis() as i64
+}
+
+#[tokio::test]
+async fn groups_streams_and_events_round_trip_through_the_sdk() {
+    let lab = lab().await;
+    let c = lab_client(&lab);
+    c.create_log_group()
+        .log_group_name("cognito-learning")
+        .send()
+        .await
+        .unwrap();
+    let dup = c
+        .create_log_group()
+        .log_group_name("cognito-learning")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(dup.code(), Some("ResourceAlreadyExistsException"));
+    let bad = c
+        .create_log_group()
+        .log_group_name("aws/nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Some("InvalidParameterException"));
+    let missing = c
+        .create_log_stream()
+        .log_group_name("nope")
+        .log_stream_name("api")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Some("ResourceNotFoundException"));
+    c.create_log_stream()
+        .log_group_name("cognito-learning")
+        .log_stream_name("api")
+        .send()
+        .await
+        .unwrap();
+    let no_stream = c
+        .put_log_events()
+        .log_group_name("cognito-learning")
+        .log_stream_name("other")
+        .log_events(ev(now_ms(), "x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        no_stream.message(),
+        Some("The specified log stream does not exist.")
+    );
+
+    let t = now_ms();
+    let events: Vec<InputLogEvent> = (0..25)
+        .map(|i| {
+            ev(
+                t + i,
+                &format!(
+                    r#"{{"n":{i},"path":"/v1/{}"}}"#,
+                    if i % 2 == 0 { "public" } else { "secrets" }
+                ),
+            )
+        })
+        .collect();
+    let out = c
+        .put_log_events()
+        .log_group_name("cognito-learning")
+        .log_stream_name("api")
+        .set_log_events(Some(events))
+        .send()
+        .await
+        .unwrap();
+    assert!(out.rejected_log_events_info().is_none());
+
+    let groups = c
+        .describe_log_groups()
+        .log_group_name_prefix("cognito")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        groups.log_groups()[0].log_group_name(),
+        Some("cognito-learning")
+    );
+    let streams = c
+        .describe_log_streams()
+        .log_group_name("cognito-learning")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        streams.log_streams()[0].last_event_timestamp(),
+        Some(t + 24)
+    );
+
+    // GetLogEvents: newest first by default; at the end the same token comes back.
+    let page = c
+        .get_log_events()
+        .log_group_name("cognito-learning")
+        .log_stream_name("api")
+        .limit(10)
+        .send()
+        .await
+        .unwrap();
+    let ns: Vec<&str> = page.events().iter().map(|e| e.message().unwrap()).collect();
+    assert!(
+        ns[0].contains("\"n\":15") && ns[9].contains("\"n\":24"),
+        "{ns:?}"
+    );
+    let mut token = page.next_forward_token().unwrap().to_owned();
+    let end = c
+        .get_log_events()
+        .log_group_name("cognito-learning")
+        .log_stream_name("api")
+        .next_token(&token)
+        .start_from_head(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(end.events().is_empty());
+    assert_eq!(
+        end.next_forward_token(),
+        Some(token.as_str()),
+        "the end of the stream returns the token sent"
+    );
+    // From the head, page by page, every event once.
+    let mut seen = 0;
+    token.clear();
+    loop {
+        let mut req = c
+            .get_log_events()
+            .log_group_name("cognito-learning")
+            .log_stream_name("api")
+            .start_from_head(true)
+            .limit(7);
+        if !token.is_empty() {
+            req = req.next_token(&token);
+        }
+        let p = req.send().await.unwrap();
+        seen += p.events().len();
+        let next = p.next_forward_token().unwrap().to_owned();
+        if next == token {
+            break;
+        }
+        token = next;
+    }
+    assert_eq!(seen, 25);
+
+    // FilterLogEvents: oldest first, paged until no nextToken, with a JSON pattern.
+    let mut found = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let p = c
+            .filter_log_events()
+            .log_group_name("cognito-learning")
+            .filter_pattern(r#"{ $.path = "/v1/secrets" }"#)
+            .limit(4)
+            .set_next_token(next.clone())
+            .send()
+            .await
+            .unwrap();
+        found.extend(
+            p.events()
+                .iter()
+                .map(|e| (e.event_id().unwrap().to_owned(), e.timestamp().unwrap())),
+        );
+        next = p.next_token().map(str::to_owned);
+        if next.is_none() {
+            break;
+        }
+    }
+    assert_eq!(found.len(), 12);
+    assert!(found.windows(2).all(|w| w[0].1 < w[1].1), "oldest first");
+    let ids: std::collections::HashSet<&String> = found.iter().map(|(id, _)| id).collect();
+    assert_eq!(ids.len(), 12, "event ids are unique");
+    lab.stop().await;
+}
+
+#[tokio::test]
+async fn put_log_events_enforces_the_documented_limits() {
+    let lab = lab().await;
+    let c = lab_client(&lab);
+    c.create_log_group()
+        .log_group_name("g")
+        .send()
+        .await
+        .unwrap();
+    c.create_log_stream()
+        .log_group_name("g")
+        .log_stream_name("s")
+        .send()
+        .await
+        .unwrap();
+    let put = |events: Vec<InputLogEvent>| {
+        c.put_log_events()
+            .log_group_name("g")
+            .log_stream_name("s")
+            .set_log_events(Some(events))
+            .send()
+    };
+    let t = now_ms();
+    let err = put(vec![ev(t, "b"), ev(t - 1, "a")]).await.unwrap_err();
+    assert_eq!(
+        err.message(),
+        Some("Log events in a single PutLogEvents request must be in chronological order.")
+    );
+    let big = "x".repeat(100_000);
+    let err = put((0..11).map(|i| ev(t + i, &big)).collect())
+        .await
+        .unwrap_err();
+    assert!(
+        err.message().unwrap().starts_with("Upload too large"),
+        "{err:?}"
+    );
+    let err = put(vec![ev(t - 23 * 3_600_000, "a"), ev(t, "b")]).await;
+    assert!(err.is_ok(), "23 hours is within the span");
+    let err = put(vec![ev(t - 25 * 3_600_000, "a"), ev(t, "b")])
+        .await
+        .unwrap_err();
+    assert!(
+        err.message()
+            .unwrap()
+            .contains("cannot span more than 24 hours")
+    );
+    // Too old and too new are rejected one by one; the rest are kept.
+    let out = put(vec![
+        ev(t - 15 * 86_400_000, "old"),
+        ev(t, "ok"),
+        ev(t + 3 * 3_600_000, "new"),
+    ])
+    .await
+    .unwrap();
+    let info = out.rejected_log_events_info().unwrap();
+    assert_eq!(
+        (
+            info.too_old_log_event_end_index(),
+            info.too_new_log_event_start_index()
+        ),
+        (Some(1), Some(2))
+    );
+    let kept = c
+        .filter_log_events()
+        .log_group_name("g")
+        .filter_pattern("ok")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.events().len(), 1);
+    lab.stop().await;
+}
+
+#[tokio::test]
+async fn requests_must_be_signed_with_the_labs_credentials() {
+    let lab = lab().await;
+    let stranger = client(&lab, "AKIASTRANGER0000000", "whatever");
+    let err = stranger.describe_log_groups().send().await.unwrap_err();
+    assert_eq!(err.code(), Some("UnrecognizedClientException"));
+    let wrong_secret = client(&lab, &lab.info.aws_access_key_id, "not-the-secret");
+    let err = wrong_secret.describe_log_groups().send().await.unwrap_err();
+    assert_eq!(err.code(), Some("InvalidSignatureException"));
+    let plain = reqwest::Client::new()
+        .post(&lab.info.aws)
+        .header("x-amz-target", "Logs_20140328.DescribeLogGroups")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 400);
+    assert!(
+        plain
+            .text()
+            .await
+            .unwrap()
+            .contains("UnrecognizedClientException")
+    );
+    lab.stop().await;
+}

@@ -7,121 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use std::collections::HashMap;
-
-use anyhow::{Context, bail};
+use anyhow::Context;
+use cognito_learning_emulator::browser::{client, login};
 use cognito_learning_emulator::{Lab, LabOptions};
-
-/// Cookies by host, as a browser keeps them (enough for this flow: name, value, deletion).
-#[derive(Default)]
-struct Jar(HashMap<String, Vec<(String, String)>>);
-
-impl Jar {
-    fn header(&self, url: &str) -> Option<String> {
-        let pairs = self.0.get(&host(url))?;
-        (!pairs.is_empty()).then(|| {
-            pairs
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    }
-
-    fn store(&mut self, url: &str, resp: &reqwest::Response) {
-        let jar = self.0.entry(host(url)).or_default();
-        for c in resp
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|c| c.to_str().ok())
-        {
-            let (pair, attrs) = c.split_once(';').unwrap_or((c, ""));
-            let Some((name, value)) = pair.split_once('=') else {
-                continue;
-            };
-            jar.retain(|(k, _)| k != name);
-            // Only the attributes say whether a cookie is deleted; a value may hold any text.
-            let gone = value.is_empty() || attrs.contains("Max-Age=0") || attrs.contains("1970");
-            if !gone {
-                jar.push((name.to_owned(), value.to_owned()));
-            }
-        }
-    }
-}
-
-fn host(url: &str) -> String {
-    url.split("://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .unwrap_or("")
-        .split(':')
-        .next()
-        .unwrap_or("")
-        .to_owned()
-}
-
-/// One complete login with a fresh cookie jar on a shared client; returns the jar.
-async fn login(
-    http: &reqwest::Client,
-    alb: &str,
-    cognito: &str,
-    user: &str,
-) -> anyhow::Result<Jar> {
-    let mut jar = Jar::default();
-    async fn go(
-        jar: &mut Jar,
-        req: reqwest::RequestBuilder,
-        url: &str,
-    ) -> anyhow::Result<reqwest::Response> {
-        let req = match jar.header(url) {
-            Some(c) => req.header("cookie", c),
-            None => req,
-        };
-        let resp = req.send().await?;
-        jar.store(url, &resp);
-        Ok(resp)
-    }
-    let loc = |r: &reqwest::Response| -> anyhow::Result<String> {
-        Ok(r.headers()
-            .get("location")
-            .context("no Location")?
-            .to_str()?
-            .to_owned())
-    };
-    let url = format!("{alb}/v1/secrets");
-    let r = go(&mut jar, http.get(&url), &url).await?;
-    let url = loc(&r)?;
-    let r = go(&mut jar, http.get(&url), &url).await?;
-    let url = loc(&r)?;
-    let form = go(&mut jar, http.get(&url), &url).await?.text().await?;
-    let attr = |m: &str| -> anyhow::Result<String> {
-        let s = form.find(m).context("form field")? + m.len();
-        Ok(form[s..s + form[s..].find('"').context("quote")?].replace("&amp;", "&"))
-    };
-    let (action, csrf) = (attr(r#"action=""#)?, attr(r#"name="_csrf" value=""#)?);
-    let url = format!("{cognito}{action}");
-    let post = http.post(&url).form(&[
-        ("_csrf", csrf.as_str()),
-        ("username", user),
-        ("password", "Passw0rd!"),
-    ]);
-    let r = go(&mut jar, post, &url).await?;
-    let url = loc(&r)?;
-    let r = go(&mut jar, http.get(&url), &url).await?;
-    let url = loc(&r)?;
-    let r = go(&mut jar, http.get(&url), &url).await?;
-    if r.status() != 200 {
-        bail!("login ended with {}", r.status());
-    }
-    Ok(jar)
-}
-
-fn client() -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -130,7 +18,7 @@ async fn main() -> anyhow::Result<()> {
         && cmd == "cookie"
     {
         let http = client()?;
-        let jar = login(&http, alb, cognito, "alice").await?;
+        let jar = login(&http, alb, cognito, "alice", "Passw0rd!").await?;
         println!("{}", jar.header(alb).context("no ALB cookies after login")?);
         return Ok(());
     }
@@ -147,12 +35,12 @@ async fn main() -> anyhow::Result<()> {
     let (alb, cognito) = (lab.info.alb.clone(), lab.info.cognito.clone());
     let http = client()?;
     for _ in 0..20 {
-        login(&http, &alb, &cognito, "alice").await?;
+        login(&http, &alb, &cognito, "alice", "Passw0rd!").await?;
     }
     let mut times = Vec::new();
     for _ in 0..300 {
         let t = Instant::now();
-        login(&http, &alb, &cognito, "alice").await?;
+        login(&http, &alb, &cognito, "alice", "Passw0rd!").await?;
         times.push(t.elapsed());
     }
     times.sort();
@@ -167,7 +55,10 @@ async fn main() -> anyhow::Result<()> {
         tasks.push(tokio::spawn(async move {
             let mut n = 0u64;
             while start.elapsed() < run {
-                if login(&http, &alb, &cognito, "alice").await.is_ok() {
+                if login(&http, &alb, &cognito, "alice", "Passw0rd!")
+                    .await
+                    .is_ok()
+                {
                     n += 1;
                 }
             }

@@ -4,6 +4,7 @@
 //! - [`aws`]: the AWS API endpoint (SigV4, JSON 1.1): CloudWatch Logs, and the ALB's public keys.
 //! - [`alb`]: listener rules, the `authenticate-cognito` action, session cookies, forwarding with
 //!   the `x-amzn-oidc-*` headers.
+//! - [`browser`]: logging in as a browser does, for checks, benchmarks and tests.
 //! - [`state`]: keys and secrets kept across restarts.
 //! - [`trace`]: every exchange, for the lab guide's flow pane.
 //! - `http`: the serving loop and request helpers the stand-ins share.
@@ -17,6 +18,7 @@
 
 pub mod alb;
 pub mod aws;
+pub mod browser;
 pub mod cognito;
 pub mod http;
 pub mod state;
@@ -120,6 +122,9 @@ pub struct Lab {
     pub aws: Arc<aws::AwsApi>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
+    /// The built-in app, stopped first so that it can still ship its last lines to the lab's
+    /// CloudWatch Logs.
+    app: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
 }
 
 pub const ALB_ARN: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/cognito-learning-lab/4c2a8f6e1b3d5a79";
@@ -236,6 +241,13 @@ impl Lab {
             alb.key_id().to_owned(),
             alb.public_key_pem().unwrap_or_default(),
         ));
+        let logs_file = opts.state_dir.join("aws-logs.json");
+        if let Err(e) = aws_api.logs.load(&logs_file) {
+            eprintln!(
+                "{}: {e}; starting with no CloudWatch logs",
+                logs_file.display()
+            );
+        }
 
         let (stop, stopped) = watch::channel(false);
         let until_stopped = move || {
@@ -245,6 +257,7 @@ impl Lab {
             }
         };
         let mut tasks = JoinSet::new();
+        let mut app = None;
         {
             let cognito = cognito.clone();
             tasks.spawn(http::serve(
@@ -289,18 +302,28 @@ impl Lab {
                 alb_key_url: Some(alb_key_url.clone()),
                 required_group: opts.required_group.clone(),
                 log_file: Some(opts.state_dir.join("server.log")),
-                cloudwatch: Some(false),
+                // The app ships its lines to the lab's CloudWatch Logs, as it would on AWS.
+                cloudwatch: Some(true),
+                aws_endpoint_url: Some(api_url.clone()),
+                aws_credentials: Some(cognito_learning_server::StaticCredentials {
+                    access_key_id: credentials.access_key_id.clone(),
+                    secret_access_key: credentials.secret_access_key.clone(),
+                }),
                 ..Default::default()
             };
             let config = settings
                 .validate()
                 .map_err(|e| anyhow::anyhow!("built-in server: {e}"))?;
-            let stopped = until_stopped();
-            tasks.spawn(async move {
+            let (stop_app, mut app_stopped) = watch::channel(false);
+            let stopped = async move {
+                let _ = app_stopped.wait_for(|s| *s).await;
+            };
+            let handle = tokio::spawn(async move {
                 if let Err(e) = cognito_learning_server::run(listener, config, stopped).await {
                     eprintln!("cognito-learning-server stopped: {e:#}");
                 }
             });
+            app = Some((stop_app, handle));
         }
         let info = LabInfo {
             alb: alb_url,
@@ -333,13 +356,26 @@ impl Lab {
             aws: aws_api,
             stop,
             tasks,
+            app,
         })
     }
 
-    /// Stops every stand-in and the app; open requests finish first.
+    /// Stops every stand-in and the app; open requests finish first, then the CloudWatch logs
+    /// are saved in the state directory for the next start.
     pub async fn stop(mut self) {
+        if let Some((stop_app, handle)) = self.app.take() {
+            let _ = stop_app.send(true);
+            let _ = handle.await;
+        }
         let _ = self.stop.send(true);
         while self.tasks.join_next().await.is_some() {}
+        let file = self.info.state_dir.join("aws-logs.json");
+        if let Err(e) = self.aws.logs.save(&file) {
+            eprintln!(
+                "{}: cannot save the lab's CloudWatch logs: {e}",
+                file.display()
+            );
+        }
     }
 }
 

@@ -58,13 +58,13 @@ async fn groups_streams_and_events_round_trip_through_the_sdk() {
     let lab = lab().await;
     let c = lab_client(&lab);
     c.create_log_group()
-        .log_group_name("cognito-learning")
+        .log_group_name("sdk-test")
         .send()
         .await
         .unwrap();
     let dup = c
         .create_log_group()
-        .log_group_name("cognito-learning")
+        .log_group_name("sdk-test")
         .send()
         .await
         .unwrap_err();
@@ -85,14 +85,14 @@ async fn groups_streams_and_events_round_trip_through_the_sdk() {
         .unwrap_err();
     assert_eq!(missing.code(), Some("ResourceNotFoundException"));
     c.create_log_stream()
-        .log_group_name("cognito-learning")
+        .log_group_name("sdk-test")
         .log_stream_name("api")
         .send()
         .await
         .unwrap();
     let no_stream = c
         .put_log_events()
-        .log_group_name("cognito-learning")
+        .log_group_name("sdk-test")
         .log_stream_name("other")
         .log_events(ev(now_ms(), "x"))
         .send()
@@ -117,7 +117,7 @@ async fn groups_streams_and_events_round_trip_through_the_sdk() {
         .collect();
     let out = c
         .put_log_events()
-        .log_group_name("cognito-learning")
+        .log_group_name("sdk-test")
         .log_stream_name("api")
         .set_log_events(Some(events))
         .send()
@@ -127,17 +127,14 @@ async fn groups_streams_and_events_round_trip_through_the_sdk() {
 
     let groups = c
         .describe_log_groups()
-        .log_group_name_prefix("cognito")
+        .log_group_name_prefix("sdk-")
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        groups.log_groups()[0].log_group_name(),
-        Some("cognito-learning")
-    );
+    assert_eq!(groups.log_groups()[0].log_group_name(), Some("sdk-test"));
     let streams = c
         .describe_log_streams()
-        .log_group_name("cognito-learning")
+        .log_group_name("sdk-test")
         .send()
         .await
         .unwrap();
@@ -149,7 +146,7 @@ async fn groups_streams_and_events_round_trip_through_the_sdk() {
     // GetLogEvents: newest first by default; at the end the same token comes back.
     let page = c
         .get_log_events()
-        .log_group_name("cognito-learning")
+        .log_group_name("sdk-test")
         .log_stream_name("api")
         .limit(10)
         .send()
@@ -163,7 +160,7 @@ async fn groups_streams_and_events_round_trip_through_the_sdk() {
     let mut token = page.next_forward_token().unwrap().to_owned();
     let end = c
         .get_log_events()
-        .log_group_name("cognito-learning")
+        .log_group_name("sdk-test")
         .log_stream_name("api")
         .next_token(&token)
         .start_from_head(true)
@@ -182,7 +179,7 @@ async fn groups_streams_and_events_round_trip_through_the_sdk() {
     loop {
         let mut req = c
             .get_log_events()
-            .log_group_name("cognito-learning")
+            .log_group_name("sdk-test")
             .log_stream_name("api")
             .start_from_head(true)
             .limit(7);
@@ -205,7 +202,7 @@ async fn groups_streams_and_events_round_trip_through_the_sdk() {
     loop {
         let p = c
             .filter_log_events()
-            .log_group_name("cognito-learning")
+            .log_group_name("sdk-test")
             .filter_pattern(r#"{ $.path = "/v1/secrets" }"#)
             .limit(4)
             .set_next_token(next.clone())

@@ -69,6 +69,27 @@ pub struct Settings {
     /// Replace raw tokens and cookie values in the logs with their length.
     #[arg(long, env = "COGNITO_LEARNING_REDACT_TOKENS", num_args = 0..=1, default_missing_value = "on", value_parser = on_off)]
     pub redact_tokens: Option<bool>,
+    /// The AWS endpoint for CloudWatch Logs (the SDK's own AWS_ENDPOINT_URL), e.g. the local lab's.
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub aws_endpoint_url: Option<String>,
+    /// Static credentials, for a server started in-process by the local lab. Never a flag: a
+    /// secret on a command line is visible to every user of the machine.
+    #[arg(skip)]
+    #[serde(skip)]
+    pub aws_credentials: Option<StaticCredentials>,
+}
+
+/// An access key pair, with a `Debug` that does not print the secret.
+#[derive(Clone, Default)]
+pub struct StaticCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for StaticCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StaticCredentials({}, [redacted])", self.access_key_id)
+    }
 }
 
 fn on_off(s: &str) -> Result<bool, String> {
@@ -112,6 +133,8 @@ pub struct Config {
     pub log_stream: String,
     pub cloudwatch: bool,
     pub redact_tokens: bool,
+    pub aws_endpoint_url: Option<String>,
+    pub aws_credentials: Option<StaticCredentials>,
 }
 
 #[derive(Debug, Clone)]
@@ -291,6 +314,11 @@ impl Settings {
             log_stream,
             cloudwatch: self.cloudwatch.unwrap_or(true),
             redact_tokens: self.redact_tokens.unwrap_or(false),
+            aws_endpoint_url: match &self.aws_endpoint_url {
+                Some(u) => Some(url("aws-endpoint-url", u)?),
+                None => None,
+            },
+            aws_credentials: self.aws_credentials,
         })
     }
 }

@@ -29,7 +29,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::json;
 use tokio::net::TcpListener;
 
-pub use config::{Config, ConfigError, Settings};
+pub use config::{Config, ConfigError, Settings, StaticCredentials};
 pub use routes::encode as percent_encode;
 
 use auth::Verifiers;
@@ -67,6 +67,8 @@ pub async fn run(
                 region: config.region.clone(),
                 group: config.log_group.clone(),
                 stream: config.log_stream.clone(),
+                endpoint_url: config.aws_endpoint_url.clone(),
+                credentials: config.aws_credentials.clone(),
             },
             file.sender(),
         )

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::RwLock;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::ApiError;
@@ -21,7 +22,7 @@ const DAY_MS: i64 = 24 * 3600 * 1000;
 const TOO_NEW_MS: i64 = 2 * 3600 * 1000;
 const TOO_OLD_MS: i64 = 14 * DAY_MS;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Event {
     ts: i64,
     message: String,
@@ -29,14 +30,14 @@ struct Event {
     id: u64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Stream {
     created: i64,
     events: Vec<Event>,
     last_ingested: Option<i64>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Group {
     created: i64,
     retention: Option<u64>,
@@ -82,6 +83,41 @@ impl Logs {
             "arn:aws:logs:{}:{}:log-group:{group}",
             self.region, self.account
         )
+    }
+
+    /// Writes every group, stream and event to `path` (atomically: a temporary file, renamed).
+    pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let groups = self
+            .groups
+            .read()
+            .map_err(|_| std::io::Error::other("poisoned"))?;
+        let data = serde_json::to_vec(&*groups)?;
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, data)?;
+        std::fs::rename(tmp, path)
+    }
+
+    /// Loads what [`Logs::save`] wrote; a missing file is an empty store.
+    pub fn load(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let data = match std::fs::read(path) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let loaded: BTreeMap<String, Group> = serde_json::from_slice(&data)?;
+        let next = loaded
+            .values()
+            .flat_map(|g| g.streams.values())
+            .flat_map(|s| s.events.iter().map(|e| e.id))
+            .max()
+            .unwrap_or(0)
+            + 1;
+        self.seq.store(next, std::sync::atomic::Ordering::Relaxed);
+        *self
+            .groups
+            .write()
+            .map_err(|_| std::io::Error::other("poisoned"))? = loaded;
+        Ok(())
     }
 
     /// Runs `op` with the decoded request body.

@@ -1,0 +1,165 @@
+//! End to end in the local lab: a login through the ALB becomes token events that the log
+//! follower delivers, verified, within a second; a lab restart loses and repeats nothing.
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use cognito_learning::stream::{Checks, Cursor, Follower, LogLine, TokenEvent, lab_client};
+use cognito_learning_emulator::browser::{client, login};
+use cognito_learning_emulator::{Lab, LabInfo, LabOptions};
+use cognito_learning_tokens::keys::AlbKeys;
+use cognito_learning_tokens::{AlbExpectations, AlbVerifier, CognitoVerifier};
+
+fn port(url: &str) -> u16 {
+    url.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+async fn start(dir: &std::path::Path, ports: Option<&LabInfo>) -> Lab {
+    let p = |f: fn(&LabInfo) -> &String| ports.map_or(0, |i| port(f(i)));
+    Lab::start(LabOptions {
+        alb_port: p(|i| &i.alb),
+        cognito_port: p(|i| &i.cognito),
+        api_port: p(|i| &i.aws),
+        server_port: p(|i| &i.server),
+        state_dir: dir.to_owned(),
+        ..LabOptions::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn checks(i: &LabInfo) -> Checks {
+    Checks {
+        alb: AlbVerifier::new(
+            AlbKeys::new(&i.alb_key_url),
+            AlbExpectations {
+                signer: i.alb_arn.clone(),
+                issuer: Some(i.issuer.clone()),
+                client: Some(i.client_id.clone()),
+            },
+        ),
+        cognito: CognitoVerifier::new(&i.issuer, &i.client_id),
+    }
+}
+
+fn follower_for(i: &LabInfo, cursor: Cursor) -> Follower {
+    Follower::new(
+        lab_client(
+            &i.aws,
+            &i.region,
+            &i.aws_access_key_id,
+            &i.aws_secret_access_key,
+        ),
+        "cognito-learning",
+        cursor,
+    )
+}
+
+/// Polls until a line for `path` with ALB headers shows up; the time it took.
+async fn until_token_event(
+    f: &mut Follower,
+    checks: &Checks,
+    path: &str,
+    got: &mut Vec<LogLine>,
+) -> (TokenEvent, Duration) {
+    let t = Instant::now();
+    loop {
+        for line in f.poll().await.unwrap() {
+            got.push(line.clone());
+            if let Some(ev) = TokenEvent::from_line(&line, checks).await
+                && ev.path == path
+            {
+                return (ev, t.elapsed());
+            }
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "no token event for {path}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_reaches_the_stream_verified_and_a_restart_loses_nothing() {
+    let dir = std::env::temp_dir().join(format!(
+        "cl-stream-{}",
+        cognito_learning_emulator::state::uuid()
+    ));
+    let lab = start(&dir, None).await;
+    let info = lab.info.clone();
+    let checks = checks(&info);
+    let mut f = follower_for(
+        &info,
+        Cursor::from(cognito_learning_tokens::time::now_millis() as i64 - 1000),
+    );
+    let mut got = Vec::new();
+
+    let http = client().unwrap();
+    login(&http, &info.alb, &info.cognito, "alice", "Passw0rd!")
+        .await
+        .unwrap();
+    let (ev, waited) = until_token_event(&mut f, &checks, "/v1/secrets", &mut got).await;
+    assert!(
+        waited < Duration::from_secs(1),
+        "delivered {waited:?} after the request"
+    );
+    assert_eq!(ev.status, 200);
+    let data = ev.data.unwrap();
+    assert_eq!(data.verdict, Ok(()));
+    assert_eq!(data.claims["username"], "alice");
+    assert_eq!(ev.access.unwrap().verdict, Ok(()));
+    assert_eq!(ev.identity.as_deref(), data.claims["sub"].as_str());
+
+    // A restart: the logs are saved and reloaded; the credentials are new.
+    lab.stop().await;
+    let lab = start(&dir, Some(&info)).await;
+    assert_ne!(lab.info.aws_access_key_id, info.aws_access_key_id);
+    f.set_client(lab_client(
+        &lab.info.aws,
+        &lab.info.region,
+        &lab.info.aws_access_key_id,
+        &lab.info.aws_secret_access_key,
+    ));
+    login(
+        &http,
+        &lab.info.alb,
+        &lab.info.cognito,
+        "alice",
+        "Passw0rd!",
+    )
+    .await
+    .unwrap();
+    let checks = self::checks(&lab.info);
+    until_token_event(&mut f, &checks, "/v1/secrets", &mut got).await;
+    // Drain what is left, then compare with what the store holds.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    got.extend(f.poll().await.unwrap());
+    let ids: std::collections::HashSet<&String> = got.iter().map(|l| &l.event_id).collect();
+    assert_eq!(ids.len(), got.len(), "no line delivered twice");
+    let mut all = follower_for(&lab.info, Cursor::from(0));
+    let stored = all.poll().await.unwrap();
+    let expected: Vec<&String> = stored
+        .iter()
+        .filter(|l| {
+            l.message.contains("\"event\":\"request\"")
+                && got.first().is_some_and(|g| l.timestamp >= g.timestamp)
+        })
+        .map(|l| &l.event_id)
+        .collect();
+    let delivered: std::collections::HashSet<&String> = got
+        .iter()
+        .filter(|l| l.message.contains("\"event\":\"request\""))
+        .map(|l| &l.event_id)
+        .collect();
+    for id in &expected {
+        assert!(
+            delivered.contains(id),
+            "request line {id} was never delivered"
+        );
+    }
+    // Only the last hop of a login reaches the app: one request line each.
+    assert_eq!(expected.len(), 2, "{expected:?}");
+    lab.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -33,6 +33,9 @@ pub struct LabArgs {
     /// see `LabFile` in the emulator crate. Flags given explicitly are applied first.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Accept AWS API requests without a valid signature (for tools that cannot sign).
+    #[arg(long)]
+    pub no_signature_check: bool,
     /// Print one JSON line with the lab's URLs, ids and users instead of prose.
     #[arg(long)]
     pub json: bool,
@@ -49,6 +52,7 @@ pub async fn run(args: LabArgs) -> anyhow::Result<()> {
             .state_dir
             .unwrap_or_else(cognito_learning_emulator::state::default_dir),
         required_group: (args.required_group != "none").then_some(args.required_group),
+        check_signatures: !args.no_signature_check,
         ..LabOptions::default()
     };
     let mut opts = opts;
@@ -69,7 +73,7 @@ pub async fn run(args: LabArgs) -> anyhow::Result<()> {
         );
         println!("  Cognito    {}     (issuer {})", i.cognito, i.issuer);
         println!(
-            "  AWS APIs   {}     (ALB public keys: {}/<kid>)",
+            "  AWS APIs   {}     (CloudWatch Logs; ALB public keys: {}/<kid>)",
             i.aws, i.alb_key_url
         );
         println!("  app        {}", i.server);

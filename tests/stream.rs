@@ -163,3 +163,59 @@ async fn a_login_reaches_the_stream_verified_and_a_restart_loses_nothing() {
     lab.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Asks the app for `/v1/public?mark` through the ALB and polls until that line arrives.
+async fn mark(f: &mut Follower, alb: &str, mark: &str) {
+    reqwest::get(format!("{alb}/v1/public?{mark}"))
+        .await
+        .unwrap();
+    let t = Instant::now();
+    loop {
+        if f.poll()
+            .await
+            .unwrap()
+            .iter()
+            .any(|l| l.message.contains(&format!("\"query\":\"{mark}\"")))
+        {
+            return;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "{mark} never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_is_explained_and_the_follower_resumes() {
+    let dir = std::env::temp_dir().join(format!(
+        "cl-stream-down-{}",
+        cognito_learning_emulator::state::uuid()
+    ));
+    let lab = start(&dir, None).await;
+    let info = lab.info.clone();
+    let mut f = follower_for(
+        &info,
+        Cursor::from(cognito_learning_tokens::time::now_millis() as i64),
+    );
+    mark(&mut f, &info.alb, "before").await;
+    lab.stop().await;
+    let err = f.poll().await.unwrap_err();
+    assert!(err.starts_with("cannot reach CloudWatch Logs"), "{err}");
+    let lab = start(&dir, Some(&info)).await;
+    let stale = f.poll().await.unwrap_err();
+    assert!(
+        stale.contains("credentials were refused"),
+        "the old credentials are gone: {stale}"
+    );
+    f.set_client(lab_client(
+        &lab.info.aws,
+        &lab.info.region,
+        &lab.info.aws_access_key_id,
+        &lab.info.aws_secret_access_key,
+    ));
+    mark(&mut f, &lab.info.alb, "after").await;
+    lab.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

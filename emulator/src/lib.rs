@@ -238,8 +238,11 @@ impl Lab {
             credentials.clone(),
             opts.check_signatures,
             &pool.region,
-            alb.key_id().to_owned(),
-            alb.public_key_pem().unwrap_or_default(),
+            (
+                alb.key_id().to_owned(),
+                alb.public_key_pem().unwrap_or_default(),
+            ),
+            aws::ssm::Ssm::new(&server_url, opts.state_dir.join("server.log")),
         ));
         let logs_file = opts.state_dir.join("aws-logs.json");
         if let Err(e) = aws_api.logs.load(&logs_file) {
@@ -285,8 +288,8 @@ impl Lab {
             tasks.spawn(http::serve(
                 api_l,
                 move |req| {
-                    let resp = api.handle(&req);
-                    async move { resp }
+                    let api = api.clone();
+                    async move { api.handle(&req).await }
                 },
                 until_stopped(),
             ));

@@ -2,10 +2,12 @@
 //!
 //! `POST /` with `X-Amz-Target: <service prefix>.<Operation>`, a SigV4-signed request with the
 //! credentials the lab made at start, a JSON body; errors are `{"__type", "message"}` with HTTP
-//! 400. Also serves the ALB's public keys by `kid`, unsigned, as the real key endpoint does.
+//! 400. Serves CloudWatch Logs ([`logs`]) and SSM for the lab's one instance ([`ssm`]), and the
+//! ALB's public keys by `kid`, unsigned, as the real key endpoint does.
 
 pub mod logs;
 pub mod sigv4;
+pub mod ssm;
 
 use http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
@@ -67,26 +69,29 @@ pub struct AwsApi {
     /// Off only when the lab is started with signature checks disabled.
     pub check_signatures: bool,
     pub logs: logs::Logs,
+    pub ssm: ssm::Ssm,
     alb_key: (String, String),
 }
 
 impl AwsApi {
+    /// `alb_key` is the ALB's `(kid, PEM)`; `ssm` knows where the lab's app is.
     pub fn new(
         credentials: Credentials,
         check_signatures: bool,
         region: &str,
-        alb_kid: String,
-        alb_pem: String,
+        alb_key: (String, String),
+        ssm: ssm::Ssm,
     ) -> Self {
         Self {
             credentials,
             check_signatures,
             logs: logs::Logs::new(region, "123456789012"),
-            alb_key: (alb_kid, alb_pem),
+            ssm,
+            alb_key,
         }
     }
 
-    pub fn handle(&self, req: &Req) -> Resp {
+    pub async fn handle(&self, req: &Req) -> Resp {
         if req.parts.method == Method::GET {
             return match req.path().strip_prefix("/elb-public-keys/") {
                 Some(kid) if kid == self.alb_key.0 => response(
@@ -97,13 +102,13 @@ impl AwsApi {
                 _ => response(StatusCode::NOT_FOUND, "text/plain", "not found"),
             };
         }
-        match self.call(req) {
+        match self.call(req).await {
             Ok(v) => response(StatusCode::OK, JSON_11, v.to_string()),
             Err(e) => e.into_response(),
         }
     }
 
-    fn call(&self, req: &Req) -> Result<Value, ApiError> {
+    async fn call(&self, req: &Req) -> Result<Value, ApiError> {
         if req.parts.method != Method::POST {
             return Err(ApiError::new("InvalidAction", "use POST"));
         }
@@ -132,6 +137,7 @@ impl AwsApi {
         };
         match target.split_once('.') {
             Some(("Logs_20140328", op)) => self.logs.call(op, &body),
+            Some(("AmazonSSM", op)) => self.ssm.call(op, &body).await,
             Some((_, op)) => Err(ApiError::unknown_operation(op)),
             None => Err(ApiError::new(
                 "MissingAction",

@@ -1,0 +1,230 @@
+//! One CloudWatch Logs scenario, run with the real SDK and our log follower against two
+//! implementations of the API: the lab's stand-in, and moto's server mode (PyPI `moto[server]`,
+//! which this project did not write). Where they differ, the AWS documentation decides and the
+//! difference is written down in the README.
+#![allow(clippy::unwrap_used)]
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
+use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+use cognito_learning::stream::{Cursor, Follower, lab_client};
+use cognito_learning_emulator::{Lab, LabOptions};
+
+struct Moto(Child, String);
+
+impl Moto {
+    fn start() -> Moto {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 with moto[server] (scripts/test installs it)");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Moto(child, format!("http://127.0.0.1:{port}"))
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The scenario: returns what was observed, for comparison.
+async fn scenario(c: &Client, group: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    c.create_log_group()
+        .log_group_name(group)
+        .send()
+        .await
+        .unwrap();
+    let dup = c
+        .create_log_group()
+        .log_group_name(group)
+        .send()
+        .await
+        .unwrap_err();
+    seen.push(format!("duplicate group: {}", dup.code().unwrap_or("?")));
+    let missing = c
+        .create_log_stream()
+        .log_group_name("no-such-group")
+        .log_stream_name("s")
+        .send()
+        .await
+        .unwrap_err();
+    seen.push(format!(
+        "stream in missing group: {}",
+        missing.code().unwrap_or("?")
+    ));
+    c.create_log_stream()
+        .log_group_name(group)
+        .log_stream_name("api")
+        .send()
+        .await
+        .unwrap();
+    let t = cognito_learning_tokens::time::now_millis() as i64 - 60_000;
+    let events: Vec<InputLogEvent> = (0..25)
+        .map(|i| {
+            InputLogEvent::builder()
+                .timestamp(t + i)
+                .message(format!(
+                    "line {i} {}",
+                    if i % 2 == 0 { "even" } else { "odd" }
+                ))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    c.put_log_events()
+        .log_group_name(group)
+        .log_stream_name("api")
+        .set_log_events(Some(events))
+        .send()
+        .await
+        .unwrap();
+    let unordered = c
+        .put_log_events()
+        .log_group_name(group)
+        .log_stream_name("api")
+        .log_events(
+            InputLogEvent::builder()
+                .timestamp(t + 100)
+                .message("b")
+                .build()
+                .unwrap(),
+        )
+        .log_events(
+            InputLogEvent::builder()
+                .timestamp(t + 99)
+                .message("a")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await;
+    seen.push(format!(
+        "out of order batch: {}",
+        unordered
+            .err()
+            .and_then(|e| e.code().map(str::to_owned))
+            .unwrap_or_else(|| "accepted".into())
+    ));
+
+    // FilterLogEvents with a term, paged until no nextToken.
+    let mut odd = 0;
+    let mut token = None;
+    loop {
+        let p = c
+            .filter_log_events()
+            .log_group_name(group)
+            .filter_pattern("odd")
+            .limit(5)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
+        odd += p.events().len();
+        token = p.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    seen.push(format!("odd lines: {odd}"));
+
+    // GetLogEvents from the head until the token repeats.
+    let mut lines = 0;
+    let mut token: Option<String> = None;
+    for _ in 0..20 {
+        let p = c
+            .get_log_events()
+            .log_group_name(group)
+            .log_stream_name("api")
+            .start_from_head(true)
+            .limit(10)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .unwrap();
+        lines += p.events().len();
+        let next = p.next_forward_token().map(str::to_owned);
+        if next == token {
+            break;
+        }
+        token = next;
+    }
+    seen.push(format!("lines read from the head: {lines}"));
+
+    // The follower: everything once, then nothing new.
+    let mut f = Follower::new(c.clone(), group, Cursor::from(t));
+    let first = f.poll().await.unwrap();
+    let again = f.poll().await.unwrap();
+    seen.push(format!("follower: {} then {}", first.len(), again.len()));
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lab_and_moto_agree_on_the_scenario() {
+    let lab = Lab::start(LabOptions {
+        alb_port: 0,
+        cognito_port: 0,
+        api_port: 0,
+        server_port: 0,
+        state_dir: std::env::temp_dir().join(format!(
+            "cl-peers-{}",
+            cognito_learning_emulator::state::uuid()
+        )),
+        ..LabOptions::default()
+    })
+    .await
+    .unwrap();
+    let i = &lab.info;
+    let ours = scenario(
+        &lab_client(
+            &i.aws,
+            &i.region,
+            &i.aws_access_key_id,
+            &i.aws_secret_access_key,
+        ),
+        "peer-test",
+    )
+    .await;
+    let moto = Moto::start();
+    let theirs = scenario(
+        &lab_client(&moto.1, "us-east-1", "testing", "testing"),
+        "peer-test",
+    )
+    .await;
+    let expected = [
+        "duplicate group: ResourceAlreadyExistsException",
+        "stream in missing group: ResourceNotFoundException",
+        "out of order batch: InvalidParameterException",
+        "odd lines: 12",
+        "lines read from the head: 25",
+        "follower: 25 then 0",
+    ];
+    assert_eq!(ours, expected, "the lab");
+    assert_eq!(theirs, expected, "moto");
+    lab.stop().await;
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# CloudWatch Logs in the local lab, side by side in one run on this machine:
+#  1. PutLogEvents throughput of the lab's stand-in and of moto's server mode, same client;
+#  2. the server's /v1/public throughput with CloudWatch shipping on (into the lab) and off.
+#   bench/logs.sh            (DURATION=10 CONNECTIONS=64 THREADS=1 to change the wrk load)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+
+command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
+python3 -c 'import moto.server' 2>/dev/null || python3 -m pip install -q 'moto[server]'
+cargo build -q --release --bin cognito-learning -p cognito-learning
+cargo build -q --release --bin cognito-learning-server -p cognito-learning-server
+cargo build -q --release -p cognito-learning-emulator --example logs_bench
+
+aport=$(free_port); cport=$(free_port); kport=$(free_port); sport=$(free_port); mport=$(free_port)
+target/release/cognito-learning lab --json --alb-port "$aport" --cognito-port "$cport" --api-port "$kport" \
+  --upstream "http://127.0.0.1:$sport" --state-dir "$tmp/lab" > "$tmp/lab.json" &
+pids+=($!)
+python3 -m moto.server -H 127.0.0.1 -p "$mport" >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$tmp/lab.json" ] && break; sleep 0.1; done
+wait_port "$kport"; wait_port "$mport"
+lab() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$tmp/lab.json" "$1"; }
+key=$(lab aws_access_key_id); secret=$(lab aws_secret_access_key); region=$(lab region)
+
+ours=$(target/release/examples/logs_bench "http://127.0.0.1:$kport" "$region" "$key" "$secret" 5)
+theirs=$(target/release/examples/logs_bench "http://127.0.0.1:$mport" us-east-1 testing testing 5)
+
+# The server, once without and once with shipping to the lab's CloudWatch Logs.
+serve() {
+  AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret AWS_ENDPOINT_URL="http://127.0.0.1:$kport" \
+    target/release/cognito-learning-server --listen "127.0.0.1:$sport" --log-file "$tmp/server-$1.log" \
+    --region "$region" --cloudwatch "$1" 2>"$tmp/server-$1.err" &
+  spid=$!
+  wait_port "$sport"
+  sleep 1
+  warm "http://127.0.0.1:$sport/v1/public"
+  measure "http://127.0.0.1:$sport/v1/public"
+  kill -TERM "$spid"; wait "$spid" 2>/dev/null || true
+}
+read -r off off50 off99 < <(serve off)
+read -r on on50 on99 < <(serve on)
+shipped_note=$(grep -h "not shipped\|unavailable" "$tmp/server-on.err" | head -1 || true)
+
+field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+cost=$(python3 -c "print(f'{100*(1-$on/$off):.1f}%')")
+cat <<TABLE
+Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, loopback.
+
+PutLogEvents, 8 writers, batches of 100 events of 200 bytes, 5 s, aws-sdk-cloudwatchlogs:
+
+| endpoint | calls/s | events/s |
+| --- | ---: | ---: |
+| lab stand-in (SigV4 checked) | $(field "$ours" calls_per_s) | $(field "$ours" events_per_s) |
+| moto server mode | $(field "$theirs" calls_per_s) | $(field "$theirs" events_per_s) |
+
+- lab / moto: **$(python3 -c "print(f'{$(field "$ours" events_per_s)/$(field "$theirs" events_per_s):.1f}x')")**
+
+The server's /v1/public, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, logging every request to server.log:
+
+| CloudWatch shipping | req/s | p50 | p99 |
+| --- | ---: | ---: | ---: |
+| off | $off | $off50 | $off99 |
+| on, into the lab | $on | $on50 | $on99 |
+
+- cost of shipping: **$cost** (target: under 10%) ${shipped_note:+— note: $shipped_note}
+TABLE

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ssm::Client;
 use aws_sdk_ssm::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ssm::types::{CommandInvocationStatus, InstanceInformationStringFilter, PingStatus};
 
 /// A client for the lab's endpoint with its credentials.
@@ -37,23 +37,13 @@ pub async fn aws_client(profile: Option<&str>, region: Option<&str>) -> Client {
     Client::new(&loader.load().await)
 }
 
-fn explain<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
-    err: &SdkError<E, R>,
-) -> String {
+fn explain<E: ProvideErrorMetadata + std::error::Error + 'static>(err: &SdkError<E>) -> String {
     match err.code() {
-        Some("UnrecognizedClientException" | "InvalidSignatureException" | "ExpiredTokenException") => {
-            "the AWS credentials were refused: run `aws sso login` (or `aws configure`) for this profile, or restart the lab".into()
-        }
-        Some("AccessDeniedException") => format!("not allowed: {} (the profile needs SSM read and SendCommand permissions)", err.message().unwrap_or("")),
-        Some(code) => format!("{code}: {}", err.message().unwrap_or("")),
-        None => {
-            let text = DisplayErrorContext(err).to_string();
-            if text.contains("credentials") {
-                "no AWS credentials: run `aws sso login --profile NAME` or set AWS_PROFILE".into()
-            } else {
-                format!("cannot reach SSM: {text}")
-            }
-        }
+        Some("AccessDeniedException") => format!(
+            "not allowed: {} (the profile needs SSM read and SendCommand permissions)",
+            err.message().unwrap_or("")
+        ),
+        _ => crate::aws_errors::explain(err, "SSM"),
     }
 }
 

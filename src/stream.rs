@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudwatchlogs::error::{ProvideErrorMetadata, SdkError};
 use cognito_learning_tokens::{AlbVerifier, CognitoVerifier, TokenUse};
 use serde_json::Value;
 
@@ -58,25 +58,15 @@ pub async fn aws_client(profile: Option<&str>, region: Option<&str>) -> Client {
 }
 
 /// A failed poll, in words a learner can act on.
-pub fn explain<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
-    err: &SdkError<E, R>,
+fn explain<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    err: &SdkError<E>,
     group: &str,
 ) -> String {
     match err.code() {
-        Some("ResourceNotFoundException") => format!("log group {group} does not exist yet: the app creates it when it starts"),
-        Some("ThrottlingException") => "CloudWatch Logs is throttling these reads; slowing down".into(),
-        Some("UnrecognizedClientException" | "InvalidSignatureException" | "ExpiredTokenException") => {
-            "the AWS credentials were refused: run `aws sso login` (or `aws configure`) for this profile, or restart the lab".into()
+        Some("ResourceNotFoundException") => {
+            format!("log group {group} does not exist yet: the app creates it when it starts")
         }
-        Some(code) => format!("{code}: {}", err.message().unwrap_or("")),
-        None => {
-            let text = DisplayErrorContext(err).to_string();
-            if text.contains("credentials") {
-                "no AWS credentials: run `aws sso login --profile NAME` or set AWS_PROFILE".into()
-            } else {
-                format!("cannot reach CloudWatch Logs: {text}")
-            }
-        }
+        _ => crate::aws_errors::explain(err, "CloudWatch Logs"),
     }
 }
 

@@ -1,7 +1,8 @@
-//! One CloudWatch Logs scenario, run with the real SDK and our log follower against two
-//! implementations of the API: the lab's stand-in, and moto's server mode (PyPI `moto[server]`,
-//! which this project did not write). Where they differ, the AWS documentation decides and the
-//! difference is written down in the README.
+//! The AWS clients run against two implementations of each API: the lab's stand-ins, and moto's
+//! server mode (PyPI `moto[server]`, which this project did not write). CloudWatch Logs: one
+//! scenario with the SDK and our log follower. SSM: our instance checks, for the calls moto
+//! implements (it answers DescribeInstanceInformation with HTTP 500). Where they differ, the AWS
+//! documentation decides and the difference is written down in the README.
 #![allow(clippy::unwrap_used)]
 
 use std::net::TcpListener;
@@ -226,5 +227,54 @@ async fn the_lab_and_moto_agree_on_the_scenario() {
     ];
     assert_eq!(ours, expected, "the lab");
     assert_eq!(theirs, expected, "moto");
+    lab.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssm_commands_run_through_our_client_on_the_lab_and_on_moto() {
+    use cognito_learning::instance;
+    use cognito_learning_emulator::aws::ssm::INSTANCE_ID;
+    let lab = Lab::start(LabOptions {
+        alb_port: 0,
+        cognito_port: 0,
+        api_port: 0,
+        server_port: 0,
+        state_dir: std::env::temp_dir().join(format!(
+            "cl-peers-ssm-{}",
+            cognito_learning_emulator::state::uuid()
+        )),
+        ..LabOptions::default()
+    })
+    .await
+    .unwrap();
+    let i = &lab.info;
+    let ours = instance::lab_client(
+        &i.aws,
+        &i.region,
+        &i.aws_access_key_id,
+        &i.aws_secret_access_key,
+    );
+    let moto = Moto::start();
+    let theirs = instance::lab_client(&moto.1, "us-east-1", "testing", "testing");
+    let command = "cat /etc/os-release";
+    let a = instance::run(&ours, INSTANCE_ID, command, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let b = instance::run(&theirs, INSTANCE_ID, command, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(
+        a.success && b.success,
+        "both report the command as a success"
+    );
+    // moto records commands without running them; the lab answers from its instance.
+    assert!(a.stdout.contains("Amazon Linux 2023"));
+    assert_eq!(b.stdout, "");
+    instance::online(&ours, INSTANCE_ID).await.unwrap();
+    let err = instance::online(&theirs, INSTANCE_ID).await.unwrap_err();
+    assert_eq!(
+        err,
+        "SSM answered HTTP 500 without an AWS error: does this endpoint implement the call?"
+    );
     lab.stop().await;
 }

@@ -4,37 +4,17 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_ssm::Client;
-use aws_sdk_ssm::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ssm::types::{CommandInvocationStatus, InstanceInformationStringFilter, PingStatus};
 
 /// A client for the lab's endpoint with its credentials.
 pub fn lab_client(endpoint: &str, region: &str, key: &str, secret: &str) -> Client {
-    let conf = aws_sdk_ssm::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_owned()))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
-            key,
-            secret,
-            None,
-            None,
-            "cognito-learning lab",
-        ))
-        .build();
-    Client::from_conf(conf)
+    Client::new(&crate::aws::lab_config(endpoint, region, key, secret))
 }
 
-/// A client from the standard chain (profile, SSO, environment, instance role).
+/// A client for a real account, from the standard chain.
 pub async fn aws_client(profile: Option<&str>, region: Option<&str>) -> Client {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(p) = profile {
-        loader = loader.profile_name(p);
-    }
-    if let Some(r) = region {
-        loader = loader.region(Region::new(r.to_owned()));
-    }
-    Client::new(&loader.load().await)
+    Client::new(&crate::aws::account_config(profile, region).await)
 }
 
 fn explain<E: ProvideErrorMetadata + std::error::Error + 'static>(err: &SdkError<E>) -> String {
@@ -43,7 +23,7 @@ fn explain<E: ProvideErrorMetadata + std::error::Error + 'static>(err: &SdkError
             "not allowed: {} (the profile needs SSM read and SendCommand permissions)",
             err.message().unwrap_or("")
         ),
-        _ => crate::aws_errors::explain(err, "SSM"),
+        _ => crate::aws::explain(err, "SSM"),
     }
 }
 

@@ -4,6 +4,6 @@
 //! - [`stream`]: following the app's log group in CloudWatch Logs (the lab's or a real
 //!   account's) and turning its lines into verified token events.
 
-mod aws_errors;
+mod aws;
 pub mod instance;
 pub mod stream;

@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use aws_sdk_cloudwatchlogs::Client;
-use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_cloudwatchlogs::error::{ProvideErrorMetadata, SdkError};
 use cognito_learning_tokens::{AlbVerifier, CognitoVerifier, TokenUse};
 use serde_json::Value;
@@ -30,31 +29,12 @@ pub struct LogLine {
 
 /// A client for the lab's endpoint with its credentials.
 pub fn lab_client(endpoint: &str, region: &str, key: &str, secret: &str) -> Client {
-    let conf = aws_sdk_cloudwatchlogs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_owned()))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
-            key,
-            secret,
-            None,
-            None,
-            "cognito-learning lab",
-        ))
-        .build();
-    Client::from_conf(conf)
+    Client::new(&crate::aws::lab_config(endpoint, region, key, secret))
 }
 
-/// A client from the standard chain (profile, SSO, environment, instance role).
+/// A client for a real account, from the standard chain.
 pub async fn aws_client(profile: Option<&str>, region: Option<&str>) -> Client {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(p) = profile {
-        loader = loader.profile_name(p);
-    }
-    if let Some(r) = region {
-        loader = loader.region(Region::new(r.to_owned()));
-    }
-    Client::new(&loader.load().await)
+    Client::new(&crate::aws::account_config(profile, region).await)
 }
 
 /// A failed poll, in words a learner can act on.
@@ -66,7 +46,7 @@ fn explain<E: ProvideErrorMetadata + std::error::Error + 'static>(
         Some("ResourceNotFoundException") => {
             format!("log group {group} does not exist yet: the app creates it when it starts")
         }
-        _ => crate::aws_errors::explain(err, "CloudWatch Logs"),
+        _ => crate::aws::explain(err, "CloudWatch Logs"),
     }
 }
 

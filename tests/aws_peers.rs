@@ -53,6 +53,22 @@ impl Drop for Moto {
     }
 }
 
+async fn lab(name: &str) -> Lab {
+    Lab::start(LabOptions {
+        alb_port: 0,
+        cognito_port: 0,
+        api_port: 0,
+        server_port: 0,
+        state_dir: std::env::temp_dir().join(format!(
+            "{name}-{}",
+            cognito_learning_emulator::state::uuid()
+        )),
+        ..LabOptions::default()
+    })
+    .await
+    .unwrap()
+}
+
 /// The scenario: returns what was observed, for comparison.
 async fn scenario(c: &Client, group: &str) -> Vec<String> {
     let mut seen = Vec::new();
@@ -187,19 +203,7 @@ async fn scenario(c: &Client, group: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lab_and_moto_agree_on_the_scenario() {
-    let lab = Lab::start(LabOptions {
-        alb_port: 0,
-        cognito_port: 0,
-        api_port: 0,
-        server_port: 0,
-        state_dir: std::env::temp_dir().join(format!(
-            "cl-peers-{}",
-            cognito_learning_emulator::state::uuid()
-        )),
-        ..LabOptions::default()
-    })
-    .await
-    .unwrap();
+    let lab = lab("cl-peers").await;
     let i = &lab.info;
     let ours = scenario(
         &lab_client(
@@ -234,19 +238,7 @@ async fn the_lab_and_moto_agree_on_the_scenario() {
 async fn ssm_commands_run_through_our_client_on_the_lab_and_on_moto() {
     use cognito_learning::instance;
     use cognito_learning_emulator::aws::ssm::INSTANCE_ID;
-    let lab = Lab::start(LabOptions {
-        alb_port: 0,
-        cognito_port: 0,
-        api_port: 0,
-        server_port: 0,
-        state_dir: std::env::temp_dir().join(format!(
-            "cl-peers-ssm-{}",
-            cognito_learning_emulator::state::uuid()
-        )),
-        ..LabOptions::default()
-    })
-    .await
-    .unwrap();
+    let lab = lab("cl-peers-ssm").await;
     let i = &lab.info;
     let ours = instance::lab_client(
         &i.aws,

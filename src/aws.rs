@@ -1,6 +1,39 @@
-//! AWS SDK errors turned into sentences a learner can act on, shared by every client here.
+//! What every AWS client here shares: how it connects (the lab's endpoint and credentials, or
+//! the standard chain for a real account) and how its errors read to a learner.
 
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ssm::config::Credentials;
 use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+/// The local lab: its endpoint, region and the credentials it made at start.
+pub fn lab_config(endpoint: &str, region: &str, key: &str, secret: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .endpoint_url(endpoint)
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+                key,
+                secret,
+                None,
+                None,
+                "cognito-learning lab",
+            )),
+        )
+        .build()
+}
+
+/// A real account, through the standard chain (profile, SSO, environment, instance role).
+pub async fn account_config(profile: Option<&str>, region: Option<&str>) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(p) = profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(r) = region {
+        loader = loader.region(Region::new(r.to_owned()));
+    }
+    loader.load().await
+}
 
 /// Explains a failed call to `service` ("CloudWatch Logs", "SSM").
 pub fn explain<E: ProvideErrorMetadata + std::error::Error + 'static>(

@@ -62,6 +62,8 @@ pub struct LabOptions {
     pub users: Option<Vec<cognito::User>>,
     /// Refuse AWS API requests not signed with the lab's credentials (on unless turned off).
     pub check_signatures: bool,
+    /// Seconds a login may take (AWS: 15 minutes, not configurable; tests shorten it).
+    pub login_window: u64,
 }
 
 impl Default for LabOptions {
@@ -79,6 +81,7 @@ impl Default for LabOptions {
             lifetimes: None,
             users: None,
             check_signatures: true,
+            login_window: alb::LOGIN_WINDOW,
         }
     }
 }
@@ -220,7 +223,7 @@ impl Lab {
             }
             None => Rule::defaults(&server_url),
         };
-        let alb = Arc::new(Alb::new(
+        let mut alb = Alb::new(
             ALB_ARN.into(),
             rules,
             idp,
@@ -228,7 +231,9 @@ impl Lab {
             alb_key,
             &session_key,
             trace.clone(),
-        ));
+        );
+        alb.login_window = opts.login_window;
+        let alb = Arc::new(alb);
         let alb_key_url = format!("{api_url}/elb-public-keys");
         let credentials = aws::sigv4::Credentials {
             access_key_id: format!("AKIA{}", state::random_alnum(16).to_ascii_uppercase()),

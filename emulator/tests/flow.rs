@@ -980,3 +980,44 @@ async fn an_authorization_code_expires() {
     assert_eq!((status, &body["error"]), (400, &"invalid_grant".into()));
     lab.stop().await;
 }
+
+#[tokio::test]
+async fn a_login_that_takes_too_long_is_refused() {
+    let lab = lab_with(|o| o.login_window = 1).await;
+    let b = Browser::new();
+    let start = b.get(&format!("{}/v1/secrets", lab.info.alb)).await;
+    let nonce = start
+        .cookies
+        .iter()
+        .find_map(|c| c.strip_prefix("AWSALBAuthNonce="))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned();
+    let login = b
+        .get(start.location.as_deref().unwrap())
+        .await
+        .location
+        .unwrap();
+    let form = b.get(&login).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let back = b.sign_in(&lab, &form, "alice", "Passw0rd!").await;
+    let callback = back.location.unwrap();
+    // A browser has dropped the nonce cookie by now (its Max-Age is the login window).
+    let late = b.get(&callback).await;
+    assert_eq!(late.status, 401);
+    assert!(late.body.contains("AuthInvalidCookie"), "{}", late.body);
+    // A client that kept it is refused on the clock instead.
+    let kept = Browser::new()
+        .get_with(
+            &callback,
+            &[("cookie", &format!("AWSALBAuthNonce={nonce}"))],
+        )
+        .await;
+    assert_eq!(kept.status, 401);
+    assert!(
+        kept.body.contains("the login took longer than 15 minutes"),
+        "{}",
+        kept.body
+    );
+    lab.stop().await;
+}

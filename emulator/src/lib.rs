@@ -290,11 +290,18 @@ impl Lab {
         }
         {
             let api = aws_api.clone();
+            let trace = trace.clone();
             tasks.spawn(http::serve(
                 api_l,
                 move |req| {
                     let api = api.clone();
-                    async move { api.handle(&req).await }
+                    let trace = trace.clone();
+                    async move {
+                        if req.parts.method == ::http::Method::GET && req.path() == "/lab/trace" {
+                            return trace_page(&trace, &req);
+                        }
+                        api.handle(&req).await
+                    }
                 },
                 until_stopped(),
             ));
@@ -385,6 +392,26 @@ impl Lab {
             );
         }
     }
+}
+
+/// `GET /lab/trace?after=SEQ`: the trace events after `SEQ` (all kept ones without it), oldest
+/// first, as `{"events": [...]}`, for a lab guide in another process. Unsigned, like the ALB key
+/// endpoint: the events hold request lines and statuses, no tokens or secrets.
+fn trace_page(trace: &Trace, req: &http::Req) -> http::Resp {
+    let after: u64 = req
+        .query()
+        .get("after")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(0);
+    let events: Vec<trace::TraceEvent> = trace
+        .recent()
+        .into_iter()
+        .filter(|e| e.seq > after)
+        .collect();
+    http::json(
+        ::http::StatusCode::OK,
+        &serde_json::json!({ "events": events }),
+    )
 }
 
 /// A 26-character app-client id, stable for a state directory.

@@ -1021,3 +1021,44 @@ async fn a_login_that_takes_too_long_is_refused() {
     );
     lab.stop().await;
 }
+
+#[tokio::test]
+async fn trace_events_are_served_to_other_processes_without_secrets() {
+    let lab = lab().await;
+    assert_eq!(Browser::new().login(&lab, "alice").await.status, 200);
+    let url = format!("{}/lab/trace", lab.info.aws);
+    let all: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+    let events = all["events"].as_array().unwrap();
+    let requests: Vec<&str> = events
+        .iter()
+        .map(|e| e["request"].as_str().unwrap())
+        .collect();
+    assert!(
+        requests.contains(&"GET /oauth2/idpresponse?code&state"),
+        "{requests:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["back_channel"] == true && e["request"] == "POST /oauth2/token")
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["from"] == "alb" && e["to"] == "app" && e["status"] == 200)
+    );
+    let text = all.to_string();
+    assert!(
+        !text.contains("code="),
+        "no authorization code in the trace"
+    );
+    let last = events.last().unwrap()["seq"].as_u64().unwrap();
+    let after: Value = reqwest::get(format!("{url}?after={}", last - 1))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["events"].as_array().unwrap().len(), 1);
+    lab.stop().await;
+}

@@ -170,10 +170,11 @@ impl Alb {
     }
 
     pub async fn handle(&self, req: Req) -> Resp {
+        // Parameter names only: the callback's query holds an authorization code.
         let label = format!(
             "{} {}",
             req.parts.method,
-            req.parts.uri.path_and_query().map_or("/", |p| p.as_str())
+            short(req.parts.uri.path_and_query().map_or("/", |p| p.as_str()))
         );
         let resp = self.route(&req).await;
         let mut notes = Vec::new();

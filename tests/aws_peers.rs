@@ -55,15 +55,11 @@ impl Drop for Moto {
 
 async fn lab(name: &str) -> Lab {
     Lab::start(LabOptions {
-        alb_port: 0,
-        cognito_port: 0,
-        api_port: 0,
-        server_port: 0,
         state_dir: std::env::temp_dir().join(format!(
             "{name}-{}",
             cognito_learning_emulator::state::uuid()
         )),
-        ..LabOptions::default()
+        ..LabOptions::any_ports()
     })
     .await
     .unwrap()

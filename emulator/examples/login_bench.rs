@@ -24,12 +24,8 @@ async fn main() -> anyhow::Result<()> {
     }
     let dir = std::env::temp_dir().join(format!("cl-login-bench-{}", std::process::id()));
     let lab = Lab::start(LabOptions {
-        alb_port: 0,
-        cognito_port: 0,
-        api_port: 0,
-        server_port: 0,
         state_dir: dir.clone(),
-        ..LabOptions::default()
+        ..LabOptions::any_ports()
     })
     .await?;
     let (alb, cognito) = (lab.info.alb.clone(), lab.info.cognito.clone());

@@ -66,6 +66,19 @@ pub struct LabOptions {
     pub login_window: u64,
 }
 
+impl LabOptions {
+    /// The defaults, with every port 0: any free port (tests, benchmarks, a second lab).
+    pub fn any_ports() -> Self {
+        Self {
+            alb_port: 0,
+            cognito_port: 0,
+            api_port: 0,
+            server_port: 0,
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for LabOptions {
     fn default() -> Self {
         Self {

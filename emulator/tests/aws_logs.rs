@@ -9,15 +9,11 @@ use cognito_learning_emulator::{Lab, LabOptions};
 
 async fn lab() -> Lab {
     Lab::start(LabOptions {
-        alb_port: 0,
-        cognito_port: 0,
-        api_port: 0,
-        server_port: 0,
         state_dir: std::env::temp_dir().join(format!(
             "cl-aws-{}",
             cognito_learning_emulator::state::uuid()
         )),
-        ..LabOptions::default()
+        ..LabOptions::any_ports()
     })
     .await
     .unwrap()

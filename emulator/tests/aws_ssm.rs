@@ -10,16 +10,12 @@ use cognito_learning_emulator::{Lab, LabOptions};
 
 async fn lab(upstream: Option<String>) -> Lab {
     Lab::start(LabOptions {
-        alb_port: 0,
-        cognito_port: 0,
-        api_port: 0,
-        server_port: 0,
         upstream,
         state_dir: std::env::temp_dir().join(format!(
             "cl-ssm-{}",
             cognito_learning_emulator::state::uuid()
         )),
-        ..LabOptions::default()
+        ..LabOptions::any_ports()
     })
     .await
     .unwrap()

@@ -153,12 +153,8 @@ async fn chromium_logs_in_through_the_hosted_ui_and_sees_the_secrets() {
         cognito_learning_emulator::state::uuid()
     ));
     let lab = Lab::start(LabOptions {
-        alb_port: 0,
-        cognito_port: 0,
-        api_port: 0,
-        server_port: 0,
         state_dir: tmp.join("lab"),
-        ..LabOptions::default()
+        ..LabOptions::any_ports()
     })
     .await
     .unwrap();

@@ -16,12 +16,8 @@ async fn lab_with(tweak: impl FnOnce(&mut LabOptions)) -> Lab {
         cognito_learning_emulator::state::uuid()
     ));
     let mut opts = LabOptions {
-        alb_port: 0,
-        cognito_port: 0,
-        api_port: 0,
-        server_port: 0,
         state_dir: dir,
-        ..LabOptions::default()
+        ..LabOptions::any_ports()
     };
     tweak(&mut opts);
     Lab::start(opts).await.unwrap()

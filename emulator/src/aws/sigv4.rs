@@ -140,13 +140,11 @@ pub fn verify(
     let k_service = hmac256(&k_region, service);
     let k_signing = hmac256(&k_service, "aws4_request");
     let expected = hex(&hmac256(&k_signing, &string_to_sign));
-    let same = expected.len() == signature.len()
-        && expected
-            .bytes()
-            .zip(signature.bytes())
-            .fold(0u8, |a, (x, y)| a | (x ^ y))
-            == 0;
-    if !same {
+    let same = aws_lc_rs::constant_time::verify_slices_are_equal(
+        expected.as_bytes(),
+        signature.as_bytes(),
+    );
+    if same.is_err() {
         return Err(SigError::InvalidSignature(
             "The request signature we calculated does not match the signature you provided. \
              Check your AWS Secret Access Key and signing method."

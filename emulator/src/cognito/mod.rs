@@ -830,12 +830,9 @@ fn at_hash(access: &str) -> String {
     URL_SAFE_NO_PAD.encode(&digest(&SHA256, access.as_bytes()).as_ref()[..16])
 }
 
+/// Secrets compared without leaking, through timing, how much of them matched.
 fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    aws_lc_rs::constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
 }
 
 /// A URL shortened for a trace note: path and the names of its parameters.

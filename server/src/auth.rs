@@ -4,10 +4,9 @@
 //! signature from the configured load balancer, `x-amzn-oidc-identity` must equal its `sub`, and
 //! groups are read only from an access token that verifies and belongs to the same `sub`.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
-use aws_lc_rs::digest;
+use cognito_learning_tokens::cache::DigestCache;
 use cognito_learning_tokens::keys::AlbKeys;
 use cognito_learning_tokens::{
     AlbExpectations, AlbVerifier, CognitoVerifier, TokenError, TokenUse, Verified,
@@ -53,47 +52,16 @@ pub struct Caller {
     pub groups: Option<Vec<String>>,
 }
 
-/// A bounded map from the SHA-256 of a token's text to its verified claims. The same token text
-/// verified once is the same token; expiry is still checked on every use. When full it is
-/// cleared: simple, and a verify is cheap enough that a rare refill costs nothing visible.
-#[derive(Debug, Default)]
-struct Cache(RwLock<HashMap<[u8; 32], Arc<Verified>>>);
-
+/// Tokens verified once are remembered by the SHA-256 of their text: the same text is the same
+/// token. Expiry is still checked on every use.
 const CACHE_CAP: usize = 4096;
-
-impl Cache {
-    fn key(token: &str) -> [u8; 32] {
-        let d = digest::digest(&digest::SHA256, token.as_bytes());
-        let mut k = [0; 32];
-        k.copy_from_slice(d.as_ref());
-        k
-    }
-
-    fn get(&self, key: &[u8; 32], now: u64) -> Option<Result<Arc<Verified>, TokenError>> {
-        let hit = self.0.read().ok()?.get(key).cloned()?;
-        Some(if now > hit.exp {
-            Err(TokenError::Expired { exp: hit.exp, now })
-        } else {
-            Ok(hit)
-        })
-    }
-
-    fn put(&self, key: [u8; 32], v: Arc<Verified>) {
-        if let Ok(mut map) = self.0.write() {
-            if map.len() >= CACHE_CAP {
-                map.clear();
-            }
-            map.insert(key, v);
-        }
-    }
-}
 
 /// The server's verifiers, built once from the configuration.
 #[derive(Debug)]
 pub struct Verifiers {
     alb: Option<AlbVerifier>,
     cognito: Option<CognitoVerifier>,
-    cache: Cache,
+    cache: DigestCache<Arc<Verified>>,
     pub required_group: Option<String>,
 }
 
@@ -116,7 +84,7 @@ impl Verifiers {
         Self {
             alb,
             cognito,
-            cache: Cache::default(),
+            cache: DigestCache::new(CACHE_CAP),
             required_group: config.required_group.clone(),
         }
     }
@@ -162,12 +130,16 @@ impl Verifiers {
         now: u64,
         verify: impl Future<Output = Result<Verified, TokenError>>,
     ) -> Result<Arc<Verified>, TokenError> {
-        let key = Cache::key(raw);
-        if let Some(hit) = self.cache.get(&key, now) {
-            return hit;
+        let key = DigestCache::<Arc<Verified>>::key(&[raw.as_bytes()]);
+        if let Some(hit) = self.cache.get(&key) {
+            return if now > hit.exp {
+                Err(TokenError::Expired { exp: hit.exp, now })
+            } else {
+                Ok(hit)
+            };
         }
         let v = Arc::new(verify.await?);
-        self.cache.put(key, v.clone());
+        self.cache.insert(key, v.clone());
         Ok(v)
     }
 

@@ -11,12 +11,14 @@
 //!   ([`keys::Jwks`]), `iss`, `token_use`, `client_id` or `aud`, `exp`.
 //! - [`decoded`] turns any JWT into what a person wants to read: header, claims, times in UTC and
 //!   how long ago or how far ahead they are.
+//! - [`cache`]: a bounded map keyed by the SHA-256 of text, for results worth not recomputing.
 //! - [`sign`] (feature `sign`) makes keys and signs tokens the way the ALB and Cognito do, for the
 //!   local lab and for tests.
 //!
 //! Every rejection is a [`TokenError`] whose `Display` is one line saying why.
 
 pub mod alb;
+pub mod cache;
 pub mod cognito;
 pub mod decoded;
 mod error;

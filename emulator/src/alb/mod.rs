@@ -23,6 +23,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Map, Value};
 
+use cognito_learning_tokens::cache::DigestCache;
 use cognito_learning_tokens::sign::{AlbHeader, AlbSigner};
 use cognito_learning_tokens::time::{http_date, now};
 use cognito_learning_tokens::{CognitoVerifier, Jwt, TokenUse};
@@ -71,13 +72,10 @@ pub struct Alb {
     trace: Arc<Trace>,
     /// Sessions already opened, by the SHA-256 of their cookie text (which always opens to the
     /// same session); expiry is still checked on every request.
-    sessions: Memo<Arc<Session>>,
+    sessions: DigestCache<Arc<Session>>,
     /// The last `x-amzn-oidc-data` signed for each session, with the second it was signed in.
-    data_tokens: Memo<(u64, Arc<str>)>,
+    data_tokens: DigestCache<(u64, Arc<str>)>,
 }
-
-/// Values remembered by a SHA-256 digest.
-type Memo<V> = std::sync::RwLock<std::collections::HashMap<[u8; 32], V>>;
 
 /// Sessions whose latest signed token is remembered; past this the map starts afresh.
 const DATA_TOKEN_CACHE: usize = 10_000;
@@ -156,8 +154,8 @@ impl Alb {
                 .pool_idle_timeout(Duration::from_secs(60))
                 .build(connector),
             trace,
-            sessions: std::sync::RwLock::default(),
-            data_tokens: std::sync::RwLock::default(),
+            sessions: DigestCache::new(SESSION_CACHE),
+            data_tokens: DigestCache::new(DATA_TOKEN_CACHE),
         }
     }
 
@@ -716,22 +714,12 @@ impl Alb {
     /// The session in the request's `<name>-0…3` cookies, if they open.
     fn open_session(&self, req: &Req, name: &str) -> Option<Arc<Session>> {
         let joined = unshard(name, |n| req.cookie(n))?;
-        let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-        ctx.update(name.as_bytes());
-        ctx.update(b"\0");
-        ctx.update(joined.as_bytes());
-        let mut key = [0u8; 32];
-        key.copy_from_slice(ctx.finish().as_ref());
-        if let Some(s) = self.sessions.read().ok()?.get(&key) {
-            return Some(s.clone());
+        let key = DigestCache::<Arc<Session>>::key(&[name.as_bytes(), joined.as_bytes()]);
+        if let Some(s) = self.sessions.get(&key) {
+            return Some(s);
         }
         let s: Arc<Session> = Arc::new(self.sealer.open(&joined, name)?);
-        if let Ok(mut m) = self.sessions.write() {
-            if m.len() >= SESSION_CACHE {
-                m.clear();
-            }
-            m.insert(key, s.clone());
-        }
+        self.sessions.insert(key, s.clone());
         Some(s)
     }
 
@@ -740,13 +728,11 @@ impl Alb {
     /// would be the same anyway, and signing is the dearest step of a forwarded request.
     fn data_token(&self, s: &Session) -> Option<Arc<str>> {
         let t = now();
-        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, s.access_token.as_bytes());
-        let mut key = [0u8; 32];
-        key.copy_from_slice(d.as_ref());
-        if let Some((at, tok)) = self.data_tokens.read().ok()?.get(&key)
-            && *at == t
+        let key = DigestCache::<(u64, Arc<str>)>::key(&[s.access_token.as_bytes()]);
+        if let Some((at, tok)) = self.data_tokens.get(&key)
+            && at == t
         {
-            return Some(tok.clone());
+            return Some(tok);
         }
         let header = AlbHeader {
             issuer: &self.idp.issuer,
@@ -755,12 +741,7 @@ impl Alb {
             exp: t + DATA_TTL,
         };
         let tok: Arc<str> = self.signer.sign(&header, &s.userinfo).ok()?.into();
-        if let Ok(mut m) = self.data_tokens.write() {
-            if m.len() >= DATA_TOKEN_CACHE {
-                m.clear();
-            }
-            m.insert(key, (t, tok.clone()));
-        }
+        self.data_tokens.insert(key, (t, tok.clone()));
         Some(tok)
     }
 }

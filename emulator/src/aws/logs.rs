@@ -37,6 +37,19 @@ struct Stream {
     last_ingested: Option<i64>,
 }
 
+impl Stream {
+    /// The events from `start` on, up to `end` (inclusive or not): a binary search, since a
+    /// stream is kept in time order, so a poll for the newest lines does not read them all.
+    fn window(&self, start: Option<i64>, end: Option<i64>, end_inclusive: bool) -> &[Event] {
+        let lo = start.map_or(0, |t| self.events.partition_point(|e| e.ts < t));
+        let hi = end.map_or(self.events.len(), |t| {
+            self.events
+                .partition_point(|e| e.ts < t || (end_inclusive && e.ts == t))
+        });
+        &self.events[lo..hi.max(lo)]
+    }
+}
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Group {
     created: i64,
@@ -408,11 +421,8 @@ impl Logs {
                     "The specified log stream does not exist.",
                 )
             })?;
-        let events: Vec<&Event> = s
-            .events
-            .iter()
-            .filter(|e| start.is_none_or(|t| e.ts >= t) && end.is_none_or(|t| e.ts < t))
-            .collect();
+        // GetLogEvents' endTime is exclusive.
+        let events: Vec<&Event> = s.window(start, end, false).iter().collect();
         let n = events.len();
         let head = req
             .get("startFromHead")
@@ -472,12 +482,8 @@ impl Logs {
                 names.as_ref().is_none_or(|ns| ns.contains(&n.as_str()))
                     && prefix.is_none_or(|p| n.starts_with(p))
             })
-            .flat_map(|(n, s)| s.events.iter().map(move |e| (n, e)))
-            .filter(|(_, e)| {
-                start.is_none_or(|t| e.ts >= t)
-                    && end.is_none_or(|t| e.ts <= t)
-                    && pattern.matches(&e.message)
-            })
+            .flat_map(|(n, s)| s.window(start, end, true).iter().map(move |e| (n, e)))
+            .filter(|(_, e)| pattern.matches(&e.message))
             .collect();
         // By timestamp, then ingestion time, then arrival.
         found.sort_by_key(|(_, e)| (e.ts, e.ingested, e.id));

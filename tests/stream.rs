@@ -219,3 +219,52 @@ async fn an_unreachable_endpoint_is_explained_and_the_follower_resumes() {
     lab.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn the_running_follower_reports_lines_then_the_outage() {
+    let dir = std::env::temp_dir().join(format!(
+        "cl-stream-run-{}",
+        cognito_learning_emulator::state::uuid()
+    ));
+    let lab = start(&dir, None).await;
+    let f = follower_for(
+        &lab.info,
+        Cursor::from(cognito_learning_tokens::time::now_millis() as i64),
+    );
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let task = tokio::spawn(f.run(Duration::from_millis(100), tx));
+    reqwest::get(format!("{}/v1/public?running", lab.info.alb))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let msg = tokio::time::timeout_at(deadline.into(), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if msg
+            .unwrap()
+            .iter()
+            .any(|l| l.message.contains("\"query\":\"running\""))
+        {
+            break;
+        }
+    }
+    lab.stop().await;
+    let outage = loop {
+        let msg = tokio::time::timeout_at(deadline.into(), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if let Err(e) = msg {
+            break e;
+        }
+    };
+    assert!(
+        outage.starts_with("cannot reach CloudWatch Logs"),
+        "{outage}"
+    );
+    drop(rx);
+    task.abort();
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,9 +1,19 @@
 //! The lab guide's library: what the TUI and the command-line checks share.
 //!
+//! - [`lessons`]: the course as data, loaded from TOML files with every error reported.
+//! - [`target`]: what checks run against, the local lab or a learner's AWS account.
+//! - [`checks`]: running one check and saying what is true and why.
+//! - [`progress`]: which steps a learner has passed, kept under the XDG state directory.
 //! - [`instance`]: checking the app's instance through SSM.
 //! - [`stream`]: following the app's log group in CloudWatch Logs (the lab's or a real
 //!   account's) and turning its lines into verified token events.
+//! - [`tui`]: the interactive guide (ratatui), its state, messages and views.
 
 mod aws;
+pub mod checks;
 pub mod instance;
+pub mod lessons;
+pub mod progress;
 pub mod stream;
+pub mod target;
+pub mod tui;

@@ -1,6 +1,7 @@
 //! `cognito-learning`: the lab guide and its subcommands.
 
 mod decode;
+mod guide;
 mod lab;
 
 use clap::{Parser, Subcommand};
@@ -15,6 +16,8 @@ Balancer, Amazon Cognito and a four-route app: how a user is authenticated and a
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    guide: guide::GuideArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -24,6 +27,11 @@ enum Command {
     Decode(decode::DecodeArgs),
     /// Run the local lab (ALB and Cognito stand-ins and the app) until Ctrl-C.
     Lab(lab::LabArgs),
+    /// Run lesson checks without the guide. Exit status: 0 when every check passes, 1 when one
+    /// fails, 2 when the lessons cannot be loaded or the lesson does not exist.
+    Check(guide::CheckArgs),
+    /// List the lessons with their steps and checks per track.
+    Lessons(guide::LessonsArgs),
 }
 
 #[tokio::main]
@@ -38,14 +46,9 @@ async fn main() {
                 1
             }
         },
-        None => {
-            eprintln!(
-                "cognito-learning: the interactive lab guide is not built yet.\n\
-                 Available now: `cognito-learning lab` (the local lab), `cognito-learning decode TOKEN`,\n\
-                 and the app itself: `cargo run -p cognito-learning-server`. See --help."
-            );
-            2
-        }
+        Some(Command::Check(args)) => guide::check(args).await,
+        Some(Command::Lessons(args)) => guide::list(&args),
+        None => guide::interactive(cli.guide).await,
     };
     std::process::exit(code);
 }

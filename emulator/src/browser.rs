@@ -63,7 +63,55 @@ fn host(url: &str) -> String {
         .to_owned()
 }
 
+/// Where a login ended: the answer to the page that started it, and the browser's cookies.
+#[derive(Debug)]
+pub struct Landing {
+    pub jar: Jar,
+    pub status: u16,
+    pub body: String,
+}
+
+impl Jar {
+    /// Sends `req` (for `url`) with this jar's cookies and keeps the cookies it sets.
+    pub async fn fetch(
+        &mut self,
+        req: reqwest::RequestBuilder,
+        url: &str,
+    ) -> anyhow::Result<reqwest::Response> {
+        let req = match self.header(url) {
+            Some(c) => req.header("cookie", c),
+            None => req,
+        };
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {url}"))?;
+        self.store(url, &resp);
+        Ok(resp)
+    }
+
+    /// Whether the jar holds a cookie for `url`'s host whose name starts with `prefix`.
+    pub fn has(&self, url: &str, prefix: &str) -> bool {
+        self.0
+            .get(&host(url))
+            .is_some_and(|pairs| pairs.iter().any(|(k, _)| k.starts_with(prefix)))
+    }
+}
+
+/// The `Location` of a redirect, or an error naming what answered instead.
+pub fn location(r: &reqwest::Response) -> anyhow::Result<String> {
+    match r.headers().get("location") {
+        Some(l) => Ok(l.to_str()?.to_owned()),
+        None => bail!(
+            "{} answered {} where a redirect was expected",
+            r.url(),
+            r.status()
+        ),
+    }
+}
+
 /// One complete login as `user` with a fresh cookie jar on a shared client; returns the jar.
+/// Fails unless the login ends on a 200.
 pub async fn login(
     http: &reqwest::Client,
     alb: &str,
@@ -71,51 +119,57 @@ pub async fn login(
     user: &str,
     password: &str,
 ) -> anyhow::Result<Jar> {
-    let mut jar = Jar::default();
-    async fn go(
-        jar: &mut Jar,
-        req: reqwest::RequestBuilder,
-        url: &str,
-    ) -> anyhow::Result<reqwest::Response> {
-        let req = match jar.header(url) {
-            Some(c) => req.header("cookie", c),
-            None => req,
-        };
-        let resp = req.send().await?;
-        jar.store(url, &resp);
-        Ok(resp)
+    let landing = login_to(http, alb, cognito, user, password, "/v1/secrets").await?;
+    if landing.status != 200 {
+        bail!("login ended with {}", landing.status);
     }
-    let loc = |r: &reqwest::Response| -> anyhow::Result<String> {
-        Ok(r.headers()
-            .get("location")
-            .context("no Location")?
-            .to_str()?
-            .to_owned())
-    };
-    let url = format!("{alb}/v1/secrets");
-    let r = go(&mut jar, http.get(&url), &url).await?;
-    let url = loc(&r)?;
-    let r = go(&mut jar, http.get(&url), &url).await?;
-    let url = loc(&r)?;
-    let form = go(&mut jar, http.get(&url), &url).await?.text().await?;
+    Ok(landing.jar)
+}
+
+/// Opens `path` on the ALB with a fresh jar, signs in as `user` on the hosted UI's form, follows
+/// the redirects back and returns where it landed, whatever the status.
+pub async fn login_to(
+    http: &reqwest::Client,
+    alb: &str,
+    cognito: &str,
+    user: &str,
+    password: &str,
+    path: &str,
+) -> anyhow::Result<Landing> {
+    let mut jar = Jar::default();
+    let url = format!("{alb}{path}");
+    let r = jar.fetch(http.get(&url), &url).await?;
+    let url = location(&r)?;
+    let r = jar.fetch(http.get(&url), &url).await?;
+    let url = location(&r)?;
+    let form = jar.fetch(http.get(&url), &url).await?.text().await?;
     let attr = |m: &str| -> anyhow::Result<String> {
-        let s = form.find(m).context("form field")? + m.len();
+        let s = form
+            .find(m)
+            .with_context(|| format!("the sign-in page at {url} has no {m}"))?
+            + m.len();
         Ok(form[s..s + form[s..].find('"').context("quote")?].replace("&amp;", "&"))
     };
     let (action, csrf) = (attr(r#"action=""#)?, attr(r#"name="_csrf" value=""#)?);
-    let url = format!("{cognito}{action}");
+    let url = if action.starts_with("http") {
+        action
+    } else {
+        format!("{cognito}{action}")
+    };
     let post = http.post(&url).form(&[
         ("_csrf", csrf.as_str()),
         ("username", user),
         ("password", password),
     ]);
-    let r = go(&mut jar, post, &url).await?;
-    let url = loc(&r)?;
-    let r = go(&mut jar, http.get(&url), &url).await?;
-    let url = loc(&r)?;
-    let r = go(&mut jar, http.get(&url), &url).await?;
-    if r.status() != 200 {
-        bail!("login ended with {}", r.status());
+    let r = jar.fetch(post, &url).await?;
+    if r.status() == 200 {
+        bail!("Cognito showed the sign-in form again: wrong user name or password for {user}");
     }
-    Ok(jar)
+    let url = location(&r)?;
+    let r = jar.fetch(http.get(&url), &url).await?;
+    let url = location(&r)?;
+    let r = jar.fetch(http.get(&url), &url).await?;
+    let status = r.status().as_u16();
+    let body = r.text().await?;
+    Ok(Landing { jar, status, body })
 }

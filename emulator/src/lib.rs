@@ -21,6 +21,7 @@ pub mod aws;
 pub mod browser;
 pub mod cognito;
 pub mod http;
+pub mod running;
 pub mod state;
 pub mod trace;
 
@@ -29,7 +30,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -99,7 +100,7 @@ impl Default for LabOptions {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LabUser {
     pub username: String,
     pub groups: Vec<String>,
@@ -109,7 +110,7 @@ pub struct LabUser {
 }
 
 /// What scripts and the lab guide need to drive the lab (`cognito-learning lab --json`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LabInfo {
     pub alb: String,
     pub cognito: String,
@@ -378,6 +379,12 @@ impl Lab {
                 .collect(),
             state_dir: opts.state_dir.clone(),
         };
+        if let Err(e) = running::write(&info) {
+            eprintln!(
+                "{}: cannot record the running lab for other commands: {e}",
+                running::path(&info.state_dir).display()
+            );
+        }
         Ok(Lab {
             info,
             trace,
@@ -397,6 +404,7 @@ impl Lab {
         }
         let _ = self.stop.send(true);
         while self.tasks.join_next().await.is_some() {}
+        running::remove(&self.info);
         let file = self.info.state_dir.join("aws-logs.json");
         if let Err(e) = self.aws.logs.save(&file) {
             eprintln!(

@@ -1,0 +1,610 @@
+//! The course as data: one TOML file per lesson, loaded into [`Lesson`]s.
+//!
+//! Two layers, as `lessons/README.md` documents them: the `*Info` types mirror the file and reject
+//! unknown fields; [`Lesson`], [`Step`] and [`Check`] are what the guide runs. Loading reports
+//! every broken file with its line and reason and keeps the good ones. The files are embedded in
+//! the binary; a `lessons/` folder in the working directory takes their place while authoring.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The format this build reads; a file declares it as `format_version`.
+pub const FORMAT_VERSION: u32 = 1;
+
+const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/lessons.rs"));
+
+/// The names a URL or command may use as `{name}`, and what each stands for.
+pub const VARIABLES: &[(&str, &str)] = &[
+    (
+        "site",
+        "the site's URL as a browser opens it (through the ALB)",
+    ),
+    ("site_host", "the site's host name"),
+    ("alb", "the load balancer's own URL (its DNS name)"),
+    (
+        "cognito",
+        "the Cognito domain's URL (hosted UI and OAuth2 endpoints)",
+    ),
+    ("issuer", "the user pool's issuer URL"),
+    ("client_id", "the app client's id"),
+    ("user_pool_id", "the user pool's id"),
+    ("region", "the AWS Region"),
+    ("log_group", "the app's CloudWatch Logs group"),
+    ("instance", "the app's EC2 instance id"),
+    (
+        "app",
+        "the app's own URL, behind the ALB (local track only)",
+    ),
+];
+
+/// Which track a check belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Track {
+    Local,
+    Cloud,
+    Both,
+}
+
+impl Track {
+    /// Whether a check marked `self` runs on `target`.
+    pub fn runs_on(self, target: Track) -> bool {
+        self == Track::Both || self == target
+    }
+}
+
+impl fmt::Display for Track {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Track::Local => "local",
+            Track::Cloud => "aws",
+            Track::Both => "both",
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LessonInfo {
+    format_version: u32,
+    title: String,
+    #[serde(default)]
+    summary: String,
+    steps: Vec<StepInfo>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepInfo {
+    title: String,
+    text: String,
+    #[serde(default)]
+    hints: Vec<String>,
+    #[serde(default)]
+    checks: Vec<Spanned<toml::Table>>,
+}
+
+/// What a check does, by `kind`. Strings may use the `{name}` variables in [`VARIABLES`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Kind {
+    /// One request, no redirects followed, no cookies.
+    Http {
+        url: String,
+        #[serde(default = "get")]
+        method: String,
+        status: Option<u16>,
+        /// The `Location` header starts with this.
+        location: Option<String>,
+        /// Each named header contains this text.
+        #[serde(default)]
+        headers: BTreeMap<String, String>,
+        /// The body contains this text.
+        body: Option<String>,
+        /// A cookie whose name starts with this is set.
+        sets_cookie: Option<String>,
+    },
+    /// A browser's login through the hosted UI, starting at `path` on the site.
+    Login {
+        user: String,
+        #[serde(default = "secrets")]
+        path: String,
+        #[serde(default = "ok")]
+        status: u16,
+        body: Option<String>,
+    },
+    /// After a login, `path` expires the ALB's session cookie and `/v1/secrets` asks again.
+    LogoutExpiresCookie {
+        user: String,
+        #[serde(default = "logout")]
+        path: String,
+        #[serde(default = "session_cookie")]
+        cookie: String,
+    },
+    /// After a login and `logout`, whether `/v1/secrets` logs straight back in without the form.
+    SilentRelogin {
+        user: String,
+        logout: String,
+        silent: bool,
+    },
+    /// After `user` opens `path`, the app's log shows the request's tokens, verified, with
+    /// these claims (of the ALB's `x-amzn-oidc-data` unless `token = "access"`).
+    TokenInLogs {
+        user: String,
+        #[serde(default = "secrets")]
+        path: String,
+        #[serde(default = "data")]
+        token: String,
+        #[serde(default)]
+        claims: BTreeMap<String, String>,
+    },
+    /// The instance is managed by SSM and online.
+    SsmOnline {
+        #[serde(default = "instance")]
+        instance: String,
+    },
+    /// One of the project's read-only commands, run on the instance through SSM.
+    SsmCommand {
+        #[serde(default = "instance")]
+        instance: String,
+        run: String,
+        stdout: Option<String>,
+    },
+    /// The log group exists.
+    LogGroupExists {
+        #[serde(default = "log_group")]
+        group: String,
+    },
+    /// A host name resolves.
+    DnsResolves { name: String },
+    /// `https://name/` presents a certificate valid for `name` that chains to a trusted root.
+    TlsCertificate { name: String },
+    /// The issuer's OpenID discovery document and its JWKS are valid for Cognito.
+    OidcDiscovery {
+        #[serde(default = "issuer")]
+        issuer: String,
+    },
+}
+
+fn get() -> String {
+    "GET".into()
+}
+fn secrets() -> String {
+    "/v1/secrets".into()
+}
+fn logout() -> String {
+    "/logout".into()
+}
+fn ok() -> u16 {
+    200
+}
+fn session_cookie() -> String {
+    "AWSELBAuthSessionCookie".into()
+}
+fn data() -> String {
+    "data".into()
+}
+fn instance() -> String {
+    "{instance}".into()
+}
+fn log_group() -> String {
+    "{log_group}".into()
+}
+fn issuer() -> String {
+    "{issuer}".into()
+}
+
+/// A check as the guide runs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    pub name: String,
+    pub track: Track,
+    /// What a learner could type to see the same thing.
+    pub command: String,
+    pub kind: Kind,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub title: String,
+    pub text: String,
+    pub hints: Vec<String>,
+    pub checks: Vec<Check>,
+}
+
+impl Step {
+    pub fn checks_on(&self, track: Track) -> impl Iterator<Item = (usize, &Check)> {
+        self.checks
+            .iter()
+            .enumerate()
+            .filter(move |(_, c)| c.track.runs_on(track))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lesson {
+    /// The file's name without `.toml`, such as `01-local-lab`.
+    pub id: String,
+    pub title: String,
+    pub summary: String,
+    pub steps: Vec<Step>,
+    /// Where it was loaded from (a path, or `embedded:NAME`).
+    pub source: String,
+}
+
+impl Lesson {
+    /// The number its id starts with, if any.
+    pub fn number(&self) -> Option<u32> {
+        let digits: String = self.id.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    }
+}
+
+/// A file that could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    pub file: String,
+    pub line: usize,
+    pub reason: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.reason)
+    }
+}
+
+/// Every lesson, from `dir` when it is given, else from `./lessons` when that folder exists,
+/// else the embedded copies; with every error found on the way.
+pub fn load(dir: Option<&Path>) -> (Vec<Lesson>, Vec<LoadError>) {
+    let local = PathBuf::from("lessons");
+    let dir = dir.or_else(|| local.join("README.md").is_file().then_some(local.as_path()));
+    match dir {
+        Some(dir) => load_dir(dir),
+        None => load_all(
+            EMBEDDED
+                .iter()
+                .map(|(name, text)| (format!("embedded:{name}"), (*text).to_owned())),
+        ),
+    }
+}
+
+fn load_dir(dir: &Path) -> (Vec<Lesson>, Vec<LoadError>) {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(d) => d
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect(),
+        Err(e) => {
+            let err = LoadError {
+                file: dir.display().to_string(),
+                line: 0,
+                reason: format!("cannot read the lessons folder: {e}"),
+            };
+            return (Vec::new(), vec![err]);
+        }
+    };
+    files.sort();
+    let mut errors = Vec::new();
+    let texts: Vec<(String, String)> = files
+        .into_iter()
+        .filter_map(|p| match std::fs::read_to_string(&p) {
+            Ok(t) => Some((p.display().to_string(), t)),
+            Err(e) => {
+                errors.push(LoadError {
+                    file: p.display().to_string(),
+                    line: 0,
+                    reason: format!("cannot read: {e}"),
+                });
+                None
+            }
+        })
+        .collect();
+    let (lessons, more) = load_all(texts.into_iter());
+    errors.extend(more);
+    (lessons, errors)
+}
+
+fn load_all(files: impl Iterator<Item = (String, String)>) -> (Vec<Lesson>, Vec<LoadError>) {
+    let mut lessons: Vec<Lesson> = Vec::new();
+    let mut errors = Vec::new();
+    for (file, text) in files {
+        match parse(&file, &text) {
+            Ok(l) if lessons.iter().any(|o| o.id == l.id) => errors.push(LoadError {
+                file,
+                line: 1,
+                reason: format!("a second lesson with id {}", l.id),
+            }),
+            Ok(l) => lessons.push(l),
+            Err(e) => errors.extend(e),
+        }
+    }
+    (lessons, errors)
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset)
+        .map_or(1, |t| t.matches('\n').count() + 1)
+}
+
+/// Parses one lesson file; `file` names it in errors and gives the lesson its id.
+pub fn parse(file: &str, text: &str) -> Result<Lesson, Vec<LoadError>> {
+    let err = |line: usize, reason: String| LoadError {
+        file: file.to_owned(),
+        line,
+        reason,
+    };
+    let info: LessonInfo = toml::from_str(text).map_err(|e| {
+        let line = e.span().map_or(1, |s| line_of(text, s.start));
+        vec![err(line, e.message().trim().to_owned())]
+    })?;
+    if info.format_version != FORMAT_VERSION {
+        return Err(vec![err(
+            1,
+            format!(
+                "format_version {} is not one this build reads ({FORMAT_VERSION})",
+                info.format_version
+            ),
+        )]);
+    }
+    let mut errors = Vec::new();
+    if info.steps.is_empty() {
+        errors.push(err(1, "a lesson needs at least one step".into()));
+    }
+    let mut steps = Vec::new();
+    for s in info.steps {
+        let mut checks = Vec::new();
+        for spanned in s.checks {
+            let line = line_of(text, spanned.span().start);
+            match check(spanned.into_inner(), line) {
+                Ok(c) => checks.push(c),
+                Err(reason) => errors.push(err(line, reason)),
+            }
+        }
+        steps.push(Step {
+            title: s.title,
+            text: s.text,
+            hints: s.hints,
+            checks,
+        });
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let name = file.rsplit(['/', ':']).next().unwrap_or(file);
+    Ok(Lesson {
+        id: name.trim_end_matches(".toml").to_owned(),
+        title: info.title,
+        summary: info.summary,
+        steps,
+        source: file.to_owned(),
+    })
+}
+
+fn check(mut table: toml::Table, line: usize) -> Result<Check, String> {
+    let mut take = |key: &str| -> Result<Option<String>, String> {
+        match table.remove(key) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s)),
+            Some(v) => Err(format!("`{key}` must be a string, not {}", v.type_str())),
+        }
+    };
+    let name = take("name")?.ok_or("a check needs a `name`")?;
+    let command = take("command")?.ok_or_else(|| {
+        format!("check {name:?} needs a `command`: what a learner can type to see the same thing")
+    })?;
+    let track = match take("track")?.as_deref() {
+        None | Some("both") => Track::Both,
+        Some("local") => Track::Local,
+        Some("cloud") => Track::Cloud,
+        Some(other) => {
+            return Err(format!(
+                "check {name:?}: track {other:?} is not local, cloud or both"
+            ));
+        }
+    };
+    templates_known(&toml::Value::Table(table.clone()), None)
+        .and_then(|()| templates_known(&toml::Value::String(command.clone()), None))
+        .map_err(|e| format!("check {name:?}: {e}"))?;
+    let kind: Kind = toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| format!("check {name:?}: {}", e.message().trim()))?;
+    if let Kind::SsmCommand { run, .. } = &kind
+        && !cognito_learning_emulator::aws::ssm::ALLOWED
+            .iter()
+            .any(|(c, _)| c == run)
+    {
+        return Err(format!(
+            "check {name:?}: {run:?} is not one of the read-only commands the project allows on the instance"
+        ));
+    }
+    Ok(Check {
+        name,
+        track,
+        command,
+        kind,
+        line,
+    })
+}
+
+/// Every `{name}` in the strings of `v` (but not in `run`, a fixed shell command) is a variable.
+fn templates_known(v: &toml::Value, key: Option<&str>) -> Result<(), String> {
+    match v {
+        toml::Value::String(s) if key != Some("run") => {
+            for name in template_names(s) {
+                if !VARIABLES.iter().any(|(n, _)| *n == name) {
+                    let known: Vec<&str> = VARIABLES.iter().map(|(n, _)| *n).collect();
+                    return Err(format!(
+                        "{{{name}}} is not a variable; known: {}",
+                        known.join(", ")
+                    ));
+                }
+            }
+            Ok(())
+        }
+        toml::Value::Table(t) => t
+            .iter()
+            .try_for_each(|(k, v)| templates_known(v, Some(k.as_str()))),
+        toml::Value::Array(a) => a.iter().try_for_each(|v| templates_known(v, key)),
+        _ => Ok(()),
+    }
+}
+
+/// The `{name}`s in `s` (lower-case letters and `_` between braces). `%{name}` is curl's
+/// `--write-out` syntax, not a variable.
+pub fn template_names(s: &str) -> impl Iterator<Item = &str> {
+    s.match_indices('{').filter_map(move |(i, _)| {
+        if s[..i].ends_with('%') {
+            return None;
+        }
+        let rest = &s[i + 1..];
+        let end = rest.find('}')?;
+        let name = &rest[..end];
+        (!name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+            .then_some(name)
+    })
+}
+
+/// `s` with its `{name}`s replaced; `Err` names the first one this target lacks.
+pub fn render(s: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('{') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let name = after
+            .find('}')
+            .map(|e| &after[..e])
+            .filter(|n| VARIABLES.iter().any(|(v, _)| v == n))
+            .filter(|_| !out.ends_with('%'));
+        match name {
+            Some(n) => {
+                let value = vars.get(n).ok_or_else(|| format!("{{{n}}} is not set"))?;
+                out.push_str(value);
+                rest = &after[n.len() + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+format_version = 1
+title = "A lesson"
+
+[[steps]]
+title = "One"
+text = "Some *text*."
+hints = ["try this"]
+
+[[steps.checks]]
+kind = "http"
+name = "public answers"
+command = "curl -si {site}/v1/public"
+url = "{site}/v1/public"
+status = 200
+"#;
+
+    #[test]
+    fn a_good_file_loads_with_its_id_and_number() {
+        let l = parse("lessons/07-good.toml", GOOD).unwrap();
+        assert_eq!((l.id.as_str(), l.number()), ("07-good", Some(7)));
+        let c = &l.steps[0].checks[0];
+        assert_eq!((c.track, c.line), (Track::Both, 10));
+        assert!(matches!(&c.kind, Kind::Http { status: Some(200), method, .. } if method == "GET"));
+    }
+
+    #[test]
+    fn unknown_fields_are_errors_with_their_line() {
+        let bad = GOOD.replace("status = 200", "status = 200\nstatsu = 201");
+        let e = parse("x.toml", &bad).unwrap_err();
+        assert_eq!(e[0].line, 10, "{e:?}");
+        assert!(e[0].reason.contains("statsu"), "{e:?}");
+        let bad = GOOD.replace("hints =", "hint =");
+        let e = parse("x.toml", &bad).unwrap_err();
+        assert!(e[0].reason.contains("hint"), "{e:?}");
+        assert_eq!(e[0].line, 8, "{e:?}");
+    }
+
+    #[test]
+    fn broken_checks_say_why() {
+        for (from, to, says) in [
+            ("kind = \"http\"", "kind = \"htp\"", "htp"),
+            (
+                "{site}/v1/public\"\nstatus",
+                "{sight}/v1/public\"\nstatus",
+                "{sight}",
+            ),
+            (
+                "command = \"curl -si {site}/v1/public\"\n",
+                "",
+                "needs a `command`",
+            ),
+            (
+                "format_version = 1",
+                "format_version = 9",
+                "format_version 9",
+            ),
+            ("status = 200", "status = \"200\"", "u16"),
+        ] {
+            let bad = GOOD.replacen(from, to, 1);
+            assert_ne!(bad, GOOD, "{from}");
+            let e = parse("x.toml", &bad).unwrap_err();
+            assert!(e[0].reason.contains(says), "{from}: {e:?}");
+        }
+        let ssm = r#"
+format_version = 1
+title = "t"
+[[steps]]
+title = "s"
+text = "t"
+[[steps.checks]]
+kind = "ssm_command"
+name = "n"
+command = "aws ssm send-command"
+run = "rm -rf /"
+"#;
+        let e = parse("x.toml", ssm).unwrap_err();
+        assert!(e[0].reason.contains("read-only commands"), "{e:?}");
+    }
+
+    #[test]
+    fn templates_render_or_name_what_is_missing() {
+        let vars: BTreeMap<String, String> = [("site".to_owned(), "http://x".to_owned())].into();
+        assert_eq!(render("{site}/a {b} {", &vars).unwrap(), "http://x/a {b} {");
+        assert_eq!(render("-w %{site}", &vars).unwrap(), "-w %{site}");
+        assert_eq!(
+            render("curl %{http_code} {instance}", &vars).unwrap_err(),
+            "{instance} is not set"
+        );
+        let names: Vec<&str> = template_names("{a} {B} {c_d} {} %{http_code}").collect();
+        assert_eq!(names, ["a", "c_d"]);
+    }
+
+    #[test]
+    fn every_embedded_lesson_loads() {
+        let (lessons, errors) = load_all(
+            EMBEDDED
+                .iter()
+                .map(|(n, t)| ((*n).to_owned(), (*t).to_owned())),
+        );
+        assert!(errors.is_empty(), "{errors:#?}");
+        assert_eq!(lessons.len(), EMBEDDED.len());
+        assert!(!lessons.is_empty());
+    }
+}

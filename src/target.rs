@@ -1,0 +1,228 @@
+//! What the checks run against: the local lab, or the learner's own AWS account.
+//!
+//! Either way a [`Target`] is the same thing: the values of the lesson variables, the demo
+//! users' passwords, an HTTP client that follows no redirects, the CloudWatch Logs and SSM
+//! clients, and the verifiers for the tokens the app logs.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use clap::Args;
+use cognito_learning_emulator::LabInfo;
+use cognito_learning_tokens::keys::AlbKeys;
+use cognito_learning_tokens::{AlbExpectations, AlbVerifier, CognitoVerifier};
+
+use crate::lessons::Track;
+use crate::stream::Checks;
+
+/// The cloud track's settings: flags, or `COGNITO_LEARNING_*` environment variables. Profile and
+/// Region come from the standard AWS chain unless given.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CloudSettings {
+    /// The AWS profile (else AWS_PROFILE, else the default chain).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// The AWS Region (else AWS_REGION or the profile's).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// The site's URL, as a browser opens it: https://app.example.com
+    #[arg(long, env = "COGNITO_LEARNING_SITE")]
+    pub site: Option<String>,
+    /// The load balancer's own URL: http://NAME.REGION.elb.amazonaws.com
+    #[arg(long, env = "COGNITO_LEARNING_ALB")]
+    pub alb: Option<String>,
+    /// The Cognito domain: a prefix (`myapp`) or a URL (https://auth.example.com).
+    #[arg(long, env = "COGNITO_LEARNING_COGNITO_DOMAIN")]
+    pub cognito_domain: Option<String>,
+    #[arg(long, env = "COGNITO_LEARNING_USER_POOL_ID")]
+    pub user_pool_id: Option<String>,
+    #[arg(long, env = "COGNITO_LEARNING_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// The ALB's ARN: the `signer` its tokens must carry.
+    #[arg(long, env = "COGNITO_LEARNING_ALB_ARN")]
+    pub alb_arn: Option<String>,
+    /// The app's EC2 instance id.
+    #[arg(long, env = "COGNITO_LEARNING_INSTANCE")]
+    pub instance: Option<String>,
+    #[arg(
+        long,
+        env = "COGNITO_LEARNING_LOG_GROUP",
+        default_value = "cognito-learning"
+    )]
+    pub log_group: String,
+}
+
+/// Everything a check needs.
+#[derive(Debug)]
+pub struct Target {
+    pub track: Track,
+    /// One line for the top of the screen.
+    pub label: String,
+    pub vars: BTreeMap<String, String>,
+    pub passwords: BTreeMap<String, String>,
+    pub http: reqwest::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub tokens: Checks,
+    /// The lab's trace endpoint, for the flow pane (local track).
+    pub trace_url: Option<String>,
+}
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_default()
+}
+
+impl Target {
+    pub fn local(i: &LabInfo) -> Self {
+        let host = i
+            .alb
+            .split("://")
+            .nth(1)
+            .and_then(|h| h.split(':').next())
+            .unwrap_or("localhost");
+        let vars = [
+            ("site", i.alb.as_str()),
+            ("site_host", host),
+            ("alb", i.alb.as_str()),
+            ("cognito", i.cognito.as_str()),
+            ("issuer", i.issuer.as_str()),
+            ("client_id", i.client_id.as_str()),
+            ("user_pool_id", i.user_pool_id.as_str()),
+            ("region", i.region.as_str()),
+            ("log_group", "cognito-learning"),
+            ("instance", cognito_learning_emulator::aws::ssm::INSTANCE_ID),
+            ("app", i.server.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let (key, secret) = (&i.aws_access_key_id, &i.aws_secret_access_key);
+        Self {
+            track: Track::Local,
+            label: "local lab".into(),
+            vars,
+            passwords: i
+                .users
+                .iter()
+                .map(|u| (u.username.clone(), u.password.clone()))
+                .collect(),
+            http: http_client(),
+            logs: crate::stream::lab_client(&i.aws, &i.region, key, secret),
+            ssm: crate::instance::lab_client(&i.aws, &i.region, key, secret),
+            tokens: Checks {
+                alb: AlbVerifier::new(
+                    AlbKeys::new(&i.alb_key_url),
+                    AlbExpectations {
+                        signer: i.alb_arn.clone(),
+                        issuer: Some(i.issuer.clone()),
+                        client: Some(i.client_id.clone()),
+                    },
+                ),
+                cognito: CognitoVerifier::new(&i.issuer, &i.client_id),
+            },
+            trace_url: Some(format!("{}/lab/trace", i.aws)),
+        }
+    }
+
+    /// The learner's account. Passwords for the lessons' users come from
+    /// `COGNITO_LEARNING_PASSWORD_<USER>` (`COGNITO_LEARNING_PASSWORD_ALICE`).
+    pub async fn cloud(s: &CloudSettings) -> Self {
+        let config = crate::aws::account_config(s.profile.as_deref(), s.region.as_deref()).await;
+        let region = config
+            .region()
+            .map(|r| r.as_ref().to_owned())
+            .or_else(|| s.region.clone());
+        let mut vars = BTreeMap::new();
+        let mut set = |k: &str, v: Option<String>| {
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                vars.insert(k.to_owned(), v.trim_end_matches('/').to_owned());
+            }
+        };
+        let site_host = s
+            .site
+            .as_deref()
+            .and_then(|u| u.split("://").nth(1))
+            .and_then(|h| h.split(['/', ':']).next())
+            .map(str::to_owned);
+        let cognito = match (&s.cognito_domain, &region) {
+            (Some(d), _) if d.contains("://") => Some(d.clone()),
+            (Some(d), Some(r)) => Some(format!("https://{d}.auth.{r}.amazoncognito.com")),
+            _ => None,
+        };
+        let issuer = match (&s.user_pool_id, &region) {
+            (Some(p), Some(r)) => Some(format!("https://cognito-idp.{r}.amazonaws.com/{p}")),
+            _ => None,
+        };
+        set("site", s.site.clone());
+        set("site_host", site_host);
+        set("alb", s.alb.clone());
+        set("cognito", cognito);
+        set("issuer", issuer.clone());
+        set("client_id", s.client_id.clone());
+        set("user_pool_id", s.user_pool_id.clone());
+        set("region", region.clone());
+        set("log_group", Some(s.log_group.clone()));
+        set("instance", s.instance.clone());
+        let passwords = std::env::vars()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("COGNITO_LEARNING_PASSWORD_")
+                    .map(|u| (u.to_lowercase(), v))
+            })
+            .collect();
+        let key_base = format!(
+            "https://public-keys.auth.elb.{}.amazonaws.com",
+            region.as_deref().unwrap_or("us-east-1")
+        );
+        let issuer = issuer.unwrap_or_default();
+        let client_id = s.client_id.clone().unwrap_or_default();
+        Self {
+            track: Track::Cloud,
+            label: format!(
+                "AWS {}{}",
+                region.as_deref().unwrap_or("(no region)"),
+                s.profile
+                    .as_deref()
+                    .map(|p| format!(" · profile {p}"))
+                    .unwrap_or_default()
+            ),
+            vars,
+            passwords,
+            http: http_client(),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+            ssm: aws_sdk_ssm::Client::new(&config),
+            tokens: Checks {
+                alb: AlbVerifier::new(
+                    AlbKeys::new(key_base),
+                    AlbExpectations {
+                        signer: s.alb_arn.clone().unwrap_or_default(),
+                        issuer: Some(issuer.clone()),
+                        client: Some(client_id.clone()),
+                    },
+                ),
+                cognito: CognitoVerifier::new(issuer, client_id),
+            },
+            trace_url: None,
+        }
+    }
+
+    /// `s` with the target's values; `Err` says which setting to give.
+    pub fn render(&self, s: &str) -> Result<String, String> {
+        crate::lessons::render(s, &self.vars).map_err(|e| match self.track {
+            Track::Local => e,
+            _ => format!("{e}: give it with its flag or COGNITO_LEARNING_* variable (see --help)"),
+        })
+    }
+
+    pub fn password(&self, user: &str) -> Result<&str, String> {
+        self.passwords.get(user).map(String::as_str).ok_or_else(|| {
+            format!(
+                "no password for {user}: set COGNITO_LEARNING_PASSWORD_{}",
+                user.to_uppercase()
+            )
+        })
+    }
+}

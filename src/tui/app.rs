@@ -1,0 +1,787 @@
+//! The guide's state and its one `update`: every key, tick and task result arrives as a [`Msg`];
+//! `update` changes the state and returns the [`Effect`]s (checks to run, progress to save) that
+//! the runtime carries out in tasks. Nothing here awaits or touches the terminal.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+
+use super::keys::{self, Action};
+use super::ui;
+use crate::checks::Outcome;
+use crate::lessons::{Check, Lesson, LoadError, Track};
+use crate::progress::Progress;
+use crate::stream::TokenEvent;
+use cognito_learning_emulator::trace::{Actor, TraceEvent};
+
+/// The most token events kept; older ones are dropped first.
+pub const TOKEN_BUFFER: usize = 10_000;
+/// The most flow events kept.
+pub const FLOW_BUFFER: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Lessons,
+    Step,
+    Flow,
+    Tokens,
+}
+
+const PANES: [Pane; 4] = [Pane::Lessons, Pane::Step, Pane::Flow, Pane::Tokens];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckState {
+    Running,
+    Done(Outcome),
+}
+
+/// A part of the system and whether it answers (`None`: not known yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    pub name: String,
+    pub addr: String,
+    pub up: Option<bool>,
+}
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// A second passed (times left to `exp` move on).
+    Tick,
+    /// The target is ready: its label and services.
+    Ready {
+        label: String,
+        services: Vec<Service>,
+        /// The lesson variables' values, to show commands as the learner would type them.
+        vars: BTreeMap<String, String>,
+    },
+    /// Starting the target failed.
+    Failed(String),
+    CheckDone {
+        generation: u64,
+        lesson: usize,
+        step: usize,
+        check: usize,
+        outcome: Outcome,
+    },
+    Tokens(Vec<TokenEvent>),
+    StreamStatus(String),
+    Flow(Vec<TraceEvent>),
+    Health(Vec<Option<bool>>),
+    /// A line for the status bar.
+    Note(String),
+    /// A signal asked the guide to end.
+    Quit,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    RunChecks {
+        generation: u64,
+        lesson: usize,
+        step: usize,
+        checks: Vec<(usize, Check)>,
+    },
+    SaveProgress,
+    Quit,
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub lessons: Vec<Lesson>,
+    pub load_errors: Vec<LoadError>,
+    pub track: Track,
+    pub label: String,
+    pub ready: bool,
+    pub services: Vec<Service>,
+    pub progress: Progress,
+    pub lesson: usize,
+    pub step: usize,
+    /// The highlighted row in the lessons pane.
+    pub cursor: usize,
+    pub focus: Pane,
+    pub results: HashMap<(usize, usize, usize), CheckState>,
+    generation: u64,
+    /// How many of the step's hints are shown.
+    pub hints: usize,
+    pub step_scroll: u16,
+    pub flow: VecDeque<TraceEvent>,
+    pub flow_scroll: usize,
+    /// Flow events before this index are placed for good.
+    flow_claimed: usize,
+    pub tokens: VecDeque<TokenEvent>,
+    /// Which buffered event the tokens pane shows, counted back from the newest (0: newest).
+    pub token_back: usize,
+    /// Which token the narrow layout shows (0 data, 1 access, 2 identity).
+    pub token_column: usize,
+    pub paused: bool,
+    /// Events that arrived while paused, held back until resumed.
+    pub held: usize,
+    pub filter: String,
+    pub editing_filter: bool,
+    pub raw: bool,
+    pub stream_status: String,
+    pub note: String,
+    pub help: bool,
+    pub size: Rect,
+    pub now_ms: i64,
+    pub target_vars: Option<BTreeMap<String, String>>,
+}
+
+impl App {
+    pub fn new(
+        lessons: Vec<Lesson>,
+        load_errors: Vec<LoadError>,
+        track: Track,
+        progress: Progress,
+    ) -> Self {
+        let lesson = lessons
+            .iter()
+            .position(|l| l.id == progress.lesson)
+            .unwrap_or(0);
+        let step = lessons
+            .get(lesson)
+            .map_or(0, |l| progress.step.min(l.steps.len().saturating_sub(1)));
+        let note = match load_errors.len() {
+            0 => String::new(),
+            n => format!("{n} lesson file(s) could not be loaded: see the lessons pane"),
+        };
+        Self {
+            lessons,
+            load_errors,
+            track,
+            label: match track {
+                Track::Cloud => "AWS".into(),
+                _ => "local lab".into(),
+            },
+            ready: false,
+            services: Vec::new(),
+            progress,
+            lesson,
+            step,
+            cursor: lesson,
+            focus: Pane::Step,
+            results: HashMap::new(),
+            generation: 0,
+            hints: 0,
+            step_scroll: 0,
+            flow: VecDeque::new(),
+            flow_scroll: 0,
+            flow_claimed: 0,
+            tokens: VecDeque::new(),
+            token_back: 0,
+            token_column: 0,
+            paused: false,
+            held: 0,
+            filter: String::new(),
+            editing_filter: false,
+            raw: false,
+            stream_status: "waiting for the app's log".into(),
+            note,
+            help: false,
+            size: Rect::new(0, 0, 80, 24),
+            now_ms: i64::try_from(cognito_learning_tokens::time::now_millis()).unwrap_or(0),
+            target_vars: None,
+        }
+    }
+
+    pub fn current(&self) -> Option<&Lesson> {
+        self.lessons.get(self.lesson)
+    }
+
+    /// How many buffered events the pane may show: all but the held ones, filtered.
+    pub fn visible_count(&self) -> usize {
+        let shown = self.tokens.len() - self.held.min(self.tokens.len());
+        if self.filter.is_empty() {
+            return shown;
+        }
+        let f = self.filter.to_lowercase();
+        self.tokens
+            .range(..shown)
+            .filter(|e| matches_filter(e, &f))
+            .count()
+    }
+
+    /// The event the tokens pane shows: `token_back` steps back from the newest visible one.
+    /// Walks back from the newest, so a full buffer costs nothing more to draw.
+    pub fn shown_token(&self) -> Option<&TokenEvent> {
+        let shown = self.tokens.len() - self.held.min(self.tokens.len());
+        let f = self.filter.to_lowercase();
+        self.tokens
+            .range(..shown)
+            .rev()
+            .filter(|e| f.is_empty() || matches_filter(e, &f))
+            .nth(self.token_back)
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Key(k) => return self.key(k),
+            Msg::Mouse(m) => self.mouse(m),
+            Msg::Resize(w, h) => self.size = Rect::new(0, 0, w, h),
+            Msg::Tick => {
+                self.now_ms = i64::try_from(cognito_learning_tokens::time::now_millis())
+                    .unwrap_or(self.now_ms);
+            }
+            Msg::Ready {
+                label,
+                services,
+                vars,
+            } => {
+                self.ready = true;
+                self.target_vars = Some(vars);
+                self.label = label;
+                self.services = services;
+            }
+            Msg::Failed(why) => {
+                self.note = why;
+                self.services.iter_mut().for_each(|s| s.up = Some(false));
+            }
+            Msg::CheckDone {
+                generation,
+                lesson,
+                step,
+                check,
+                outcome,
+            } => {
+                // A result from an earlier run of the same step is stale: drop it.
+                if generation != self.generation {
+                    return Vec::new();
+                }
+                self.results
+                    .insert((lesson, step, check), CheckState::Done(outcome));
+                return self.step_finished(lesson, step);
+            }
+            Msg::Tokens(events) => {
+                let n = events.len();
+                self.tokens.extend(events);
+                let over = self.tokens.len().saturating_sub(TOKEN_BUFFER);
+                self.tokens.drain(..over);
+                if self.paused {
+                    self.held = (self.held + n).min(self.tokens.len());
+                }
+                self.stream_status = "live".into();
+            }
+            Msg::StreamStatus(s) => self.stream_status = s,
+            Msg::Flow(events) => {
+                for e in events {
+                    self.add_flow(e);
+                }
+                let over = self.flow.len().saturating_sub(FLOW_BUFFER);
+                self.flow.drain(..over);
+                self.flow_claimed = self.flow_claimed.saturating_sub(over);
+            }
+            Msg::Health(up) => {
+                for (s, u) in self.services.iter_mut().zip(up) {
+                    s.up = u;
+                }
+            }
+            Msg::Note(n) => self.note = n,
+            Msg::Quit => return vec![Effect::Quit],
+        }
+        Vec::new()
+    }
+
+    /// The lab reports an exchange when its answer is known, so the ALB's calls (to Cognito,
+    /// to the app) arrive before the browser's request that caused them. A browser request is
+    /// put back before the run of calls its callee made just before it answered.
+    fn add_flow(&mut self, e: TraceEvent) {
+        let mut at = self.flow.len();
+        if e.from == Actor::Browser {
+            // Calls already placed after an earlier browser request belong to it.
+            while at > self.flow_claimed {
+                let prev = &self.flow[at - 1];
+                let caused = prev.from == e.to
+                    && prev.to != Actor::Browser
+                    && prev.at_ms + 10_000 >= e.at_ms;
+                if !caused {
+                    break;
+                }
+                at -= 1;
+            }
+        }
+        let browser = e.from == Actor::Browser;
+        self.flow.insert(at, e);
+        if browser {
+            self.flow_claimed = self.flow.len();
+        }
+    }
+
+    /// When every check of a step has an answer and all passed, the step is marked.
+    fn step_finished(&mut self, lesson: usize, step: usize) -> Vec<Effect> {
+        let Some(s) = self.lessons.get(lesson).and_then(|l| l.steps.get(step)) else {
+            return Vec::new();
+        };
+        let mut all = s.checks_on(self.track).map(|(i, _)| {
+            matches!(
+                self.results.get(&(lesson, step, i)),
+                Some(CheckState::Done(Outcome { pass: true, .. }))
+            )
+        });
+        let done = all.all(|p| p);
+        let states: Vec<Option<&CheckState>> = s
+            .checks_on(self.track)
+            .map(|(i, _)| self.results.get(&(lesson, step, i)))
+            .collect();
+        if states
+            .iter()
+            .any(|c| matches!(c, Some(CheckState::Running)))
+        {
+            return Vec::new();
+        }
+        let failed = states
+            .iter()
+            .filter(|c| matches!(c, Some(CheckState::Done(Outcome { pass: false, .. }))))
+            .count();
+        let id = self.lessons[lesson].id.clone();
+        if done && !self.progress.passed(self.track, &id, step) {
+            self.progress.mark(self.track, &id, step);
+            self.note = format!("step {} passed: n for the next one", step + 1);
+            return vec![Effect::SaveProgress];
+        }
+        self.note = if failed == 0 {
+            format!("all {} check(s) pass", states.len())
+        } else {
+            format!(
+                "{failed} of {} check(s) failed: the reason and a command to try are under each",
+                states.len()
+            )
+        };
+        Vec::new()
+    }
+
+    fn key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        if self.editing_filter {
+            match k.code {
+                KeyCode::Enter => self.editing_filter = false,
+                KeyCode::Esc => {
+                    self.editing_filter = false;
+                    self.filter.clear();
+                }
+                KeyCode::Backspace => {
+                    self.filter.pop();
+                }
+                KeyCode::Char(c) => self.filter.push(c),
+                _ => {}
+            }
+            self.token_back = 0;
+            return Vec::new();
+        }
+        let Some(action) = keys::action(&k) else {
+            return Vec::new();
+        };
+        if self.help {
+            // Any key closes the help; q still quits.
+            self.help = false;
+            return if action == Action::Quit && k.code != KeyCode::Esc {
+                vec![Effect::Quit]
+            } else {
+                Vec::new()
+            };
+        }
+        match action {
+            Action::Quit => return vec![Effect::Quit],
+            Action::Help => self.help = true,
+            Action::NextPane | Action::PrevPane => {
+                let i = PANES.iter().position(|p| *p == self.focus).unwrap_or(0);
+                let step = if action == Action::NextPane { 1 } else { 3 };
+                self.focus = PANES[(i + step) % PANES.len()];
+            }
+            Action::Up => self.scroll(-1),
+            Action::Down => self.scroll(1),
+            Action::PageUp => self.scroll(-10),
+            Action::PageDown => self.scroll(10),
+            Action::Left => self.token_column = (self.token_column + 2) % 3,
+            Action::Right => self.token_column = (self.token_column + 1) % 3,
+            Action::Open if self.focus == Pane::Lessons => {
+                if self.cursor < self.lessons.len() {
+                    return self.go(self.cursor, 0);
+                }
+            }
+            Action::Open | Action::Check => return self.run_checks(),
+            Action::NextStep => return self.next_step(),
+            Action::PrevStep => {
+                if self.step > 0 {
+                    return self.go(self.lesson, self.step - 1);
+                } else if self.lesson > 0 {
+                    let last = self.lessons[self.lesson - 1].steps.len().saturating_sub(1);
+                    return self.go(self.lesson - 1, last);
+                }
+            }
+            Action::Hint => {
+                let n = self
+                    .current()
+                    .and_then(|l| l.steps.get(self.step))
+                    .map_or(0, |s| s.hints.len());
+                if self.hints < n {
+                    self.hints += 1;
+                } else {
+                    self.note = if n == 0 {
+                        "this step has no hints".into()
+                    } else {
+                        "every hint is shown".into()
+                    };
+                }
+            }
+            Action::Filter => {
+                self.editing_filter = true;
+                self.focus = Pane::Tokens;
+            }
+            Action::Pause => {
+                self.paused = !self.paused;
+                if !self.paused {
+                    self.held = 0;
+                }
+            }
+            Action::Raw => self.raw = !self.raw,
+            Action::Reset => {
+                if let Some(id) = self.current().map(|l| l.id.clone()) {
+                    self.progress.reset(self.track, &id);
+                    self.results.retain(|(l, _, _), _| *l != self.lesson);
+                    self.note = format!("progress for {id} reset");
+                    return self.go(self.lesson, 0);
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn scroll(&mut self, by: isize) {
+        match self.focus {
+            Pane::Lessons => {
+                let max = self.lessons.len().saturating_sub(1);
+                self.cursor = self.cursor.saturating_add_signed(by).min(max);
+            }
+            Pane::Step => {
+                self.step_scroll = self
+                    .step_scroll
+                    .saturating_add_signed(i16::try_from(by).unwrap_or(0));
+            }
+            Pane::Flow => self.flow_scroll = self.flow_scroll.saturating_add_signed(-by),
+            Pane::Tokens => {
+                let max = self.visible_count().saturating_sub(1);
+                self.token_back = self.token_back.saturating_add_signed(-by).min(max);
+            }
+        }
+    }
+
+    fn mouse(&mut self, m: MouseEvent) {
+        let by = match m.kind {
+            MouseEventKind::ScrollUp => -3,
+            MouseEventKind::ScrollDown => 3,
+            MouseEventKind::Down(_) => 0,
+            _ => return,
+        };
+        let at = Position::new(m.column, m.row);
+        let areas = ui::Areas::new(self.size);
+        let Some(pane) = [
+            (Pane::Lessons, areas.lessons),
+            (Pane::Step, areas.step),
+            (Pane::Flow, areas.flow),
+            (Pane::Tokens, areas.tokens),
+        ]
+        .into_iter()
+        .find(|(_, r)| r.contains(at))
+        .map(|(p, _)| p) else {
+            return;
+        };
+        self.focus = pane;
+        if by != 0 {
+            self.scroll(by);
+        }
+    }
+
+    fn next_step(&mut self) -> Vec<Effect> {
+        let Some(l) = self.current() else {
+            return Vec::new();
+        };
+        if self.step + 1 < l.steps.len() {
+            self.go(self.lesson, self.step + 1)
+        } else if self.lesson + 1 < self.lessons.len() {
+            self.go(self.lesson + 1, 0)
+        } else {
+            self.note = "that was the last step of the course".into();
+            Vec::new()
+        }
+    }
+
+    /// Moves to a lesson and step, and saves where the learner is.
+    pub fn go(&mut self, lesson: usize, step: usize) -> Vec<Effect> {
+        self.lesson = lesson;
+        self.cursor = lesson;
+        self.step = step;
+        self.hints = 0;
+        self.step_scroll = 0;
+        self.generation += 1;
+        if let Some(l) = self.lessons.get(lesson) {
+            self.progress.lesson.clone_from(&l.id);
+            self.progress.step = step;
+        }
+        vec![Effect::SaveProgress]
+    }
+
+    fn run_checks(&mut self) -> Vec<Effect> {
+        if !self.ready {
+            self.note = format!("the {} is not ready yet", self.label);
+            return Vec::new();
+        }
+        let Some(step) = self.current().and_then(|l| l.steps.get(self.step)) else {
+            return Vec::new();
+        };
+        let checks: Vec<(usize, Check)> = step
+            .checks_on(self.track)
+            .map(|(i, c)| (i, c.clone()))
+            .collect();
+        if checks.is_empty() {
+            self.note = format!("this step has no checks on the {} track", self.track);
+            return Vec::new();
+        }
+        self.generation += 1;
+        for (i, _) in &checks {
+            self.results
+                .insert((self.lesson, self.step, *i), CheckState::Running);
+        }
+        self.note = format!("running {} check(s)…", checks.len());
+        vec![Effect::RunChecks {
+            generation: self.generation,
+            lesson: self.lesson,
+            step: self.step,
+            checks,
+        }]
+    }
+}
+
+fn matches_filter(e: &TokenEvent, f: &str) -> bool {
+    let claims = |t: &Option<crate::stream::SeenToken>| {
+        t.as_ref().is_some_and(|t| {
+            t.claims.iter().any(|(k, v)| {
+                k.to_lowercase().contains(f) || v.to_string().to_lowercase().contains(f)
+            })
+        })
+    };
+    e.path.to_lowercase().contains(f)
+        || e.method.to_lowercase().contains(f)
+        || e.status.to_string() == f
+        || claims(&e.data)
+        || claims(&e.access)
+}
+
+/// A flow event for the cloud track, where there is no trace: the request the app logged.
+pub fn flow_from_token(e: &TokenEvent, seq: u64) -> TraceEvent {
+    TraceEvent {
+        seq,
+        at_ms: u64::try_from(e.at_ms).unwrap_or(0),
+        from: Actor::Alb,
+        to: Actor::App,
+        request: format!("{} {}", e.method, e.path),
+        status: u16::try_from(e.status).unwrap_or(0),
+        note: if e.data.is_some() {
+            "with x-amzn-oidc-* headers".into()
+        } else {
+            String::new()
+        },
+        back_channel: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::crossterm::event::KeyModifiers;
+
+    const LESSON: &str = r#"
+format_version = 1
+title = "Two steps"
+[[steps]]
+title = "First"
+text = "one"
+hints = ["a hint"]
+[[steps.checks]]
+kind = "http"
+name = "public"
+command = "curl {site}/v1/public"
+url = "{site}/v1/public"
+[[steps.checks]]
+kind = "http"
+name = "cloud only"
+track = "cloud"
+command = "curl {site}/"
+url = "{site}/"
+[[steps]]
+title = "Second"
+text = "two"
+"#;
+
+    fn app() -> App {
+        let a = crate::lessons::parse("01-a.toml", LESSON).unwrap();
+        let b = crate::lessons::parse("02-b.toml", LESSON).unwrap();
+        let mut app = App::new(vec![a, b], Vec::new(), Track::Local, Progress::default());
+        app.update(Msg::Ready {
+            label: "local lab".into(),
+            services: Vec::new(),
+            vars: BTreeMap::new(),
+        });
+        app
+    }
+
+    fn key(c: KeyCode) -> Msg {
+        Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+    }
+
+    fn done(generation: u64, check: usize, pass: bool) -> Msg {
+        Msg::CheckDone {
+            generation,
+            lesson: 0,
+            step: 0,
+            check,
+            outcome: Outcome {
+                pass,
+                detail: "seen".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn checking_runs_only_this_tracks_checks_and_a_pass_marks_the_step() {
+        let mut app = app();
+        let fx = app.update(key(KeyCode::Char('c')));
+        let [
+            Effect::RunChecks {
+                generation, checks, ..
+            },
+        ] = fx.as_slice()
+        else {
+            panic!("{fx:?}");
+        };
+        assert_eq!(checks.len(), 1, "the cloud-only check does not run locally");
+        assert_eq!(app.results[&(0, 0, 0)], CheckState::Running);
+        let fx = app.update(done(*generation, 0, true));
+        assert_eq!(fx, [Effect::SaveProgress]);
+        assert!(app.progress.passed(Track::Local, "01-a", 0));
+        assert!(app.note.contains("step 1 passed"));
+    }
+
+    #[test]
+    fn a_failure_does_not_mark_and_stale_results_are_dropped() {
+        let mut app = app();
+        app.update(key(KeyCode::Char('c')));
+        let stale = app.generation;
+        // Running again (or moving) makes the first run's answers stale.
+        app.update(key(KeyCode::Enter));
+        assert!(app.update(done(stale, 0, true)).is_empty());
+        assert_eq!(app.results[&(0, 0, 0)], CheckState::Running);
+        app.update(done(app.generation, 0, false));
+        assert!(!app.progress.passed(Track::Local, "01-a", 0));
+        assert!(app.note.contains("1 of 1 check(s) failed"), "{}", app.note);
+    }
+
+    #[test]
+    fn steps_move_across_lessons_and_save_where_the_learner_is() {
+        let mut app = app();
+        assert_eq!(app.update(key(KeyCode::Char('n'))), [Effect::SaveProgress]);
+        assert_eq!((app.lesson, app.step), (0, 1));
+        app.update(key(KeyCode::Char('n')));
+        assert_eq!((app.lesson, app.step), (1, 0));
+        assert_eq!(
+            (app.progress.lesson.as_str(), app.progress.step),
+            ("02-b", 0)
+        );
+        app.update(key(KeyCode::Char('p')));
+        assert_eq!((app.lesson, app.step), (0, 1));
+        // The lessons pane: move the cursor and open.
+        app.focus = Pane::Lessons;
+        app.update(key(KeyCode::Char('j')));
+        app.update(key(KeyCode::Enter));
+        assert_eq!((app.lesson, app.step), (1, 0));
+    }
+
+    #[test]
+    fn hints_help_panes_and_quit() {
+        let mut app = app();
+        app.update(key(KeyCode::Char('h')));
+        assert_eq!(app.hints, 1);
+        app.update(key(KeyCode::Char('h')));
+        assert_eq!((app.hints, app.note.as_str()), (1, "every hint is shown"));
+        app.update(key(KeyCode::Char('?')));
+        assert!(app.help);
+        // Esc closes the help rather than quitting.
+        assert!(app.update(key(KeyCode::Esc)).is_empty());
+        assert!(!app.help);
+        app.update(key(KeyCode::Tab));
+        assert_eq!(app.focus, Pane::Flow);
+        app.update(key(KeyCode::BackTab));
+        assert_eq!(app.focus, Pane::Step);
+        assert_eq!(app.update(key(KeyCode::Char('q'))), [Effect::Quit]);
+        assert_eq!(app.update(Msg::Quit), [Effect::Quit]);
+    }
+
+    fn token_event(path: &str, n: u64) -> TokenEvent {
+        TokenEvent {
+            at_ms: i64::try_from(n).unwrap(),
+            method: "GET".into(),
+            path: path.into(),
+            status: 200,
+            data: None,
+            access: None,
+            identity: None,
+        }
+    }
+
+    #[test]
+    fn the_stream_is_bounded_pauses_and_filters() {
+        let mut app = app();
+        let events: Vec<TokenEvent> = (0..TOKEN_BUFFER as u64 + 5)
+            .map(|n| token_event(if n % 2 == 0 { "/v1/secrets" } else { "/" }, n))
+            .collect();
+        app.update(Msg::Tokens(events));
+        assert_eq!(app.tokens.len(), TOKEN_BUFFER);
+        assert_eq!(app.tokens[0].at_ms, 5, "the oldest were dropped");
+        app.update(key(KeyCode::Char(' ')));
+        app.update(Msg::Tokens(vec![token_event("/late", 1)]));
+        assert_eq!(
+            app.shown_token().unwrap().path,
+            "/v1/secrets",
+            "held while paused"
+        );
+        app.update(key(KeyCode::Char(' ')));
+        assert_eq!(app.shown_token().unwrap().path, "/late");
+        for c in "/secr".chars() {
+            app.update(key(KeyCode::Char(c)));
+        }
+        app.update(key(KeyCode::Enter));
+        assert_eq!(app.filter, "secr");
+        assert_eq!(app.shown_token().unwrap().path, "/v1/secrets");
+        assert_eq!(app.visible_count(), TOKEN_BUFFER / 2);
+    }
+
+    #[test]
+    fn a_browser_request_is_drawn_before_the_calls_it_caused() {
+        let mut app = app();
+        let ev = |seq, from, to, req: &str| TraceEvent {
+            seq,
+            at_ms: 1000 + seq,
+            from,
+            to,
+            request: req.into(),
+            status: 200,
+            note: String::new(),
+            back_channel: false,
+        };
+        app.update(Msg::Flow(vec![
+            ev(1, Actor::Alb, Actor::App, "GET /"),
+            ev(2, Actor::Browser, Actor::Alb, "GET /"),
+            ev(3, Actor::Alb, Actor::Cognito, "POST /oauth2/token"),
+        ]));
+        app.update(Msg::Flow(vec![ev(
+            4,
+            Actor::Browser,
+            Actor::Alb,
+            "GET /oauth2/idpresponse",
+        )]));
+        let order: Vec<u64> = app.flow.iter().map(|e| e.seq).collect();
+        assert_eq!(order, [2, 1, 4, 3]);
+    }
+}

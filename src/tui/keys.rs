@@ -1,0 +1,239 @@
+//! The one key table: what each key does, and the help overlay and footer generated from it.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Help,
+    NextPane,
+    PrevPane,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Left,
+    Right,
+    Open,
+    Check,
+    NextStep,
+    PrevStep,
+    Hint,
+    Filter,
+    Pause,
+    Raw,
+    Reset,
+}
+
+pub struct Binding {
+    pub keys: &'static [KeyCode],
+    /// How the help shows the keys.
+    pub label: &'static str,
+    pub action: Action,
+    pub help: &'static str,
+    /// Shown in the footer line, under this short name.
+    pub footer: Option<&'static str>,
+}
+
+const fn b(
+    keys: &'static [KeyCode],
+    label: &'static str,
+    action: Action,
+    help: &'static str,
+    footer: Option<&'static str>,
+) -> Binding {
+    Binding {
+        keys,
+        label,
+        action,
+        help,
+        footer,
+    }
+}
+
+pub const KEYS: &[Binding] = &[
+    b(
+        &[KeyCode::Char('?')],
+        "?",
+        Action::Help,
+        "show or hide this help",
+        Some("help"),
+    ),
+    b(
+        &[KeyCode::Tab],
+        "Tab",
+        Action::NextPane,
+        "next pane",
+        Some("pane"),
+    ),
+    b(
+        &[KeyCode::BackTab],
+        "Shift-Tab",
+        Action::PrevPane,
+        "previous pane",
+        None,
+    ),
+    b(
+        &[KeyCode::Up, KeyCode::Char('k')],
+        "↑ k",
+        Action::Up,
+        "move up / scroll up",
+        None,
+    ),
+    b(
+        &[KeyCode::Down, KeyCode::Char('j')],
+        "↓ j",
+        Action::Down,
+        "move down / scroll down",
+        Some("move"),
+    ),
+    b(
+        &[KeyCode::PageUp],
+        "PgUp",
+        Action::PageUp,
+        "scroll a page up",
+        None,
+    ),
+    b(
+        &[KeyCode::PageDown],
+        "PgDn",
+        Action::PageDown,
+        "scroll a page down",
+        None,
+    ),
+    b(
+        &[KeyCode::Left, KeyCode::Char('[')],
+        "← [",
+        Action::Left,
+        "tokens: previous token",
+        None,
+    ),
+    b(
+        &[KeyCode::Right, KeyCode::Char(']')],
+        "→ ]",
+        Action::Right,
+        "tokens: next token",
+        None,
+    ),
+    b(
+        &[KeyCode::Enter],
+        "Enter",
+        Action::Open,
+        "lessons: open the lesson; elsewhere: run the checks",
+        None,
+    ),
+    b(
+        &[KeyCode::Char('c')],
+        "c",
+        Action::Check,
+        "run this step's checks",
+        Some("check"),
+    ),
+    b(
+        &[KeyCode::Char('n')],
+        "n",
+        Action::NextStep,
+        "next step",
+        None,
+    ),
+    b(
+        &[KeyCode::Char('p')],
+        "p",
+        Action::PrevStep,
+        "previous step",
+        Some("n/p step"),
+    ),
+    b(
+        &[KeyCode::Char('h')],
+        "h",
+        Action::Hint,
+        "show the next hint",
+        Some("hint"),
+    ),
+    b(
+        &[KeyCode::Char('/')],
+        "/",
+        Action::Filter,
+        "filter the token stream (Enter keeps, Esc clears)",
+        Some("filter"),
+    ),
+    b(
+        &[KeyCode::Char(' ')],
+        "space",
+        Action::Pause,
+        "pause or resume the token stream",
+        Some("pause"),
+    ),
+    b(
+        &[KeyCode::Char('r')],
+        "r",
+        Action::Raw,
+        "tokens: raw or decoded",
+        None,
+    ),
+    b(
+        &[KeyCode::Char('R')],
+        "R",
+        Action::Reset,
+        "reset this lesson's progress",
+        None,
+    ),
+    b(
+        &[KeyCode::Char('q'), KeyCode::Esc],
+        "q Esc",
+        Action::Quit,
+        "quit (Esc closes help first)",
+        Some("quit"),
+    ),
+];
+
+/// The action for a key, if any. Ctrl-C always quits.
+pub fn action(key: &KeyEvent) -> Option<Action> {
+    if key.modifiers.contains(KeyModifiers::CONTROL) {
+        return matches!(key.code, KeyCode::Char('c')).then_some(Action::Quit);
+    }
+    KEYS.iter()
+        .find(|b| b.keys.contains(&key.code))
+        .map(|b| b.action)
+}
+
+/// The footer: the most used keys, from the same table.
+pub fn footer() -> Vec<(&'static str, &'static str)> {
+    KEYS.iter()
+        .filter_map(|b| {
+            b.footer.map(|f| {
+                let key = match b.action {
+                    Action::Down => "j/k",
+                    Action::PrevStep => "n/p",
+                    Action::Quit => "q",
+                    _ => b.label,
+                };
+                (key, f.trim_start_matches("n/p "))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_key_is_bound_twice() {
+        let mut seen = Vec::new();
+        for b in KEYS {
+            for k in b.keys {
+                assert!(!seen.contains(k), "{k:?} bound twice");
+                seen.push(*k);
+            }
+        }
+    }
+
+    #[test]
+    fn ctrl_c_quits_and_c_checks() {
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(action(&ctrl_c), Some(Action::Quit));
+        let c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::NONE);
+        assert_eq!(action(&c), Some(Action::Check));
+    }
+}

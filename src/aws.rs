@@ -55,8 +55,18 @@ pub fn explain<E: ProvideErrorMetadata + std::error::Error + 'static>(
             if text.contains("credentials") {
                 "no AWS credentials: run `aws sso login --profile NAME` or set AWS_PROFILE".into()
             } else {
-                format!("cannot reach {service}: {text}")
+                format!("cannot reach {service}: {}", root_cause(err))
             }
         }
     }
+}
+
+/// The innermost error's message ("Connection refused (os error 111)"): the one a learner can
+/// act on, without the layers of client machinery above it.
+pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut e = err;
+    while let Some(inner) = e.source() {
+        e = inner;
+    }
+    e.to_string()
 }

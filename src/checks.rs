@@ -508,8 +508,14 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 fn unreachable(url: &str, e: &reqwest::Error) -> String {
-    if e.is_connect() || e.is_timeout() {
-        format!("nothing answers at {}: {}", origin(url), error_chain(e))
+    if e.is_timeout() {
+        format!("nothing answers at {} (timed out)", origin(url))
+    } else if e.is_connect() {
+        format!(
+            "nothing answers at {} ({})",
+            origin(url),
+            crate::aws::root_cause(e).to_lowercase()
+        )
     } else {
         format!("{url}: {}", error_chain(e))
     }

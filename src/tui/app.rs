@@ -115,8 +115,6 @@ pub struct App {
     pub tokens: VecDeque<TokenEvent>,
     /// Which buffered event the tokens pane shows, counted back from the newest (0: newest).
     pub token_back: usize,
-    /// Which token the narrow layout shows (0 data, 1 access, 2 identity).
-    pub token_column: usize,
     pub paused: bool,
     /// Events that arrived while paused, held back until resumed.
     pub held: usize,
@@ -173,7 +171,6 @@ impl App {
             flow_claimed: 0,
             tokens: VecDeque::new(),
             token_back: 0,
-            token_column: 0,
             paused: false,
             held: 0,
             filter: String::new(),
@@ -394,8 +391,11 @@ impl App {
             Action::Down => self.scroll(1),
             Action::PageUp => self.scroll(-10),
             Action::PageDown => self.scroll(10),
-            Action::Left => self.token_column = (self.token_column + 2) % 3,
-            Action::Right => self.token_column = (self.token_column + 1) % 3,
+            Action::Left => {
+                let max = self.visible_count().saturating_sub(1);
+                self.token_back = (self.token_back + 1).min(max);
+            }
+            Action::Right => self.token_back = self.token_back.saturating_sub(1),
             Action::Open if self.focus == Pane::Lessons => {
                 if self.cursor < self.lessons.len() {
                     return self.go(self.cursor, 0);

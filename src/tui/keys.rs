@@ -105,14 +105,14 @@ pub const KEYS: &[Binding] = &[
         &[KeyCode::Left, KeyCode::Char('[')],
         "← [",
         Action::Left,
-        "tokens: previous token",
+        "tokens: an older request",
         None,
     ),
     b(
         &[KeyCode::Right, KeyCode::Char(']')],
         "→ ]",
         Action::Right,
-        "tokens: next token",
+        "tokens: a newer request",
         None,
     ),
     b(

@@ -121,7 +121,7 @@ fn services(t: &Target) -> Vec<(Service, String)> {
     let mut list = vec![("ALB", var("site")), ("Cognito", var("cognito"))];
     if t.track == Track::Local {
         if let Some(aws) = t.trace_url.as_deref() {
-            list.push(("AWS APIs", aws.trim_end_matches("/lab/trace").to_owned()));
+            list.push(("AWS", aws.trim_end_matches("/lab/trace").to_owned()));
         }
         list.push(("app", var("app")));
     }

@@ -101,10 +101,14 @@ fn block<'a>(app: &App, theme: Theme, pane: Pane, title: impl Into<Line<'a>>) ->
 }
 
 fn top(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let mut spans = vec![
-        Span::styled(" cognito-learning", theme.title()),
-        Span::raw(format!(" · {} ", app.label)),
-    ];
+    let mut spans = if area.width >= 100 {
+        vec![
+            Span::styled(" cognito-learning", theme.title()),
+            Span::raw(format!(" · {} ", app.label)),
+        ]
+    } else {
+        vec![Span::styled(format!(" {} ", app.label), theme.title())]
+    };
     if !app.ready && app.services.is_empty() {
         spans.push(Span::styled(" starting…", theme.running()));
     }
@@ -183,10 +187,24 @@ fn step(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     b.render(area, buf);
 
     let checks = check_lines(app, theme, inner.width);
-    let room = inner.height.saturating_sub(3).max(1);
-    let wanted = u16::try_from(checks.len()).unwrap_or(u16::MAX);
-    let [text_area, checks_area] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(wanted.min(room))]).areas(inner);
+    let note = u16::from(!app.note.is_empty());
+    let room = inner.height.saturating_sub(3 + note).max(1);
+    // Lines as wrapped at this width, so that long reasons keep their room.
+    let wanted: usize = checks
+        .iter()
+        .map(|l| l.width().div_ceil(usize::from(inner.width.max(1))).max(1))
+        .sum();
+    let wanted = u16::try_from(wanted).unwrap_or(u16::MAX);
+    let [text_area, checks_area, note_area] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(wanted.min(room)),
+        Constraint::Length(note),
+    ])
+    .areas(inner);
+    if note > 0 {
+        Paragraph::new(Line::styled(format!(" » {}", app.note), theme.running()))
+            .render(note_area, buf);
+    }
 
     let mut text = vec![
         Line::styled(s.title.clone(), theme.heading()),
@@ -266,9 +284,6 @@ fn check_lines(app: &App, theme: Theme, width: u16) -> Vec<Line<'static>> {
             format!(" no checks on the {} track for this step", app.track),
             theme.dim(),
         ));
-    }
-    if !app.note.is_empty() {
-        lines.push(Line::styled(format!(" » {}", app.note), theme.running()));
     }
     lines
 }
@@ -379,7 +394,19 @@ fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     } else if app.stream_status == "live" {
         Span::styled(" live ● ", theme.pass())
     } else {
-        Span::styled(format!(" {} ", app.stream_status), theme.running())
+        // Keep the left title readable: the status gets what is left of the border.
+        let room = usize::from(area.width).saturating_sub(14);
+        let mut status: String = app.stream_status.chars().take(room).collect();
+        if status.len() < app.stream_status.len() {
+            status.pop();
+            status.push('…');
+        }
+        let style = if app.stream_status.starts_with("waiting") {
+            theme.running()
+        } else {
+            theme.fail()
+        };
+        Span::styled(format!(" {status} "), style)
     };
     let title = if app.editing_filter || !app.filter.is_empty() {
         format!(
@@ -437,56 +464,71 @@ fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             .is_some_and(|s| s == sub.as_str());
         (sub.clone(), matches)
     });
-    let columns: [(&str, Vec<Line<'static>>); 3] = [
+    let identity_lines = match identity {
+        None => vec![Line::styled("not sent", theme.dim())],
+        Some((sub, ok)) => vec![Line::from(vec![
+            if ok {
+                Span::styled("= data's sub ✓ ", theme.pass())
+            } else {
+                Span::styled("≠ data's sub ✗ ", theme.fail())
+            },
+            Span::raw(sub),
+        ])],
+    };
+    let sections = [
         (
             "x-amzn-oidc-data",
-            token_lines(ev.data.as_ref(), app.raw, now, theme),
+            token_lines(ev.data.as_ref(), DATA_CHECKS, app.raw, now, theme),
         ),
         (
-            "access token",
-            token_lines(ev.access.as_ref(), app.raw, now, theme),
+            "x-amzn-oidc-accesstoken",
+            token_lines(ev.access.as_ref(), ACCESS_CHECKS, app.raw, now, theme),
         ),
-        (
-            "identity",
-            match identity {
-                None => vec![Line::styled("not sent", theme.dim())],
-                Some((sub, ok)) => vec![
-                    if ok {
-                        Line::styled("= data's sub ✓", theme.pass())
-                    } else {
-                        Line::styled("≠ data's sub ✗", theme.fail())
-                    },
-                    Line::raw(sub),
-                ],
-            },
-        ),
+        ("x-amzn-oidc-identity", identity_lines),
     ];
     if body.width >= 90 {
+        // Wide: the three side by side.
         let areas: [Rect; 3] = Layout::horizontal([
             Constraint::Percentage(40),
             Constraint::Percentage(40),
             Constraint::Percentage(20),
         ])
         .areas(body);
-        for ((name, lines), a) in columns.into_iter().zip(areas) {
-            column(name, lines, theme, a, buf);
+        for ((name, mut lines), a) in sections.into_iter().zip(areas) {
+            lines.insert(0, Line::styled(name, theme.heading()));
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .render(a, buf);
         }
     } else {
-        let i = app.token_column.min(2);
-        let [(name, lines), ..] = [columns[i].clone(), columns[0].clone()];
-        let name = format!("{name} ({}/3, ←/→)", i + 1);
-        column(&name, lines, theme, body, buf);
+        // Narrow: one under the other, the claims run together.
+        let mut lines = Vec::new();
+        for (name, section) in sections {
+            let mut it = section.into_iter();
+            let mut first = vec![Span::styled(format!("{name} "), theme.heading())];
+            if let Some(l) = it.next() {
+                first.extend(l.spans);
+            }
+            lines.push(Line::from(first));
+            lines.extend(it);
+        }
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .render(body, buf);
     }
 }
 
-fn column(name: &str, mut lines: Vec<Line<'static>>, theme: Theme, area: Rect, buf: &mut Buffer) {
-    lines.insert(0, Line::styled(name.to_owned(), theme.heading()));
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .render(area, buf);
-}
+/// What the token crate checked when it verified each kind of token.
+const DATA_CHECKS: &[&str] = &["signature", "signer", "client", "iss", "exp"];
+const ACCESS_CHECKS: &[&str] = &["signature", "iss", "client_id", "token_use", "exp"];
 
-fn token_lines(t: Option<&SeenToken>, raw: bool, now: u64, theme: Theme) -> Vec<Line<'static>> {
+fn token_lines(
+    t: Option<&SeenToken>,
+    checks: &[&str],
+    raw: bool,
+    now: u64,
+    theme: Theme,
+) -> Vec<Line<'static>> {
     let Some(t) = t else {
         return vec![Line::styled("not sent", theme.dim())];
     };
@@ -499,27 +541,37 @@ fn token_lines(t: Option<&SeenToken>, raw: bool, now: u64, theme: Theme) -> Vec<
                 .map(str::to_owned)
         })
         .unwrap_or_else(|| "?".into());
+    let left = t
+        .claims
+        .get("exp")
+        .and_then(serde_json::Value::as_u64)
+        .map(|exp| format!(" · {}", time::left(now, exp)))
+        .unwrap_or_default();
     let mut lines = vec![match &t.verdict {
-        Ok(()) => Line::styled(format!("{alg} ✓ verified"), theme.pass()),
+        Ok(()) => Line::from(vec![
+            Span::styled(format!("{alg} ✓ verified"), theme.pass()),
+            Span::styled(left, theme.dim()),
+        ]),
         Err(why) => Line::styled(format!("{alg} ✗ {why}"), theme.fail()),
     }];
-    if let Some(exp) = t.claims.get("exp").and_then(serde_json::Value::as_u64) {
-        lines.push(Line::styled(time::left(now, exp), theme.dim()));
+    if t.verdict.is_ok() {
+        let ticks: Vec<String> = checks.iter().map(|c| format!("{c} ✓")).collect();
+        lines.push(Line::styled(ticks.join(" "), theme.pass()));
     }
     if raw {
         lines.push(Line::styled(t.raw.clone(), theme.code()));
         return lines;
     }
+    let mut claims = Vec::new();
     for (k, v) in &t.claims {
         let v = match v {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        lines.push(Line::from(vec![
-            Span::styled(format!("{k} "), theme.bold()),
-            Span::raw(v),
-        ]));
+        claims.push(Span::styled(format!("{k} "), theme.bold()));
+        claims.push(Span::raw(format!("{v}  ")));
     }
+    lines.push(Line::from(claims));
     lines
 }
 

@@ -1,0 +1,160 @@
+#![allow(clippy::unwrap_used)]
+//! The guide in a real terminal: a private tmux server, a fixed size, a temporary state
+//! directory, keys sent with `send-keys` and the screen read with `capture-pane`. The lab runs
+//! as its own process (`cognito-learning lab`), so a test can kill it under the guide.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Session {
+    socket: String,
+    lab: Child,
+    alb: String,
+    state: PathBuf,
+}
+
+impl Session {
+    fn start(name: &str) -> Self {
+        let state = std::env::temp_dir().join(format!("cl-e2e-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&state);
+        std::fs::create_dir_all(&state).unwrap();
+        let mut lab = Command::new(env!("CARGO_BIN_EXE_cognito-learning"))
+            .args(["lab", "--json", "--alb-port", "0", "--cognito-port", "0"])
+            .args(["--api-port", "0", "--server-port", "0", "--state-dir"])
+            .arg(state.join("lab"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(lab.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let info: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let socket = format!("e2e-{name}-{}", std::process::id());
+        let guide = format!(
+            "{} --state-dir {} --progress {} --lessons {}",
+            env!("CARGO_BIN_EXE_cognito-learning"),
+            state.join("lab").display(),
+            state.join("progress.json").display(),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/lessons"),
+        );
+        let ok = Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
+            .args(["-x", "120", "-y", "40", "-s", "guide"])
+            .args(["env", "TERM=xterm-256color"])
+            .arg(format!("XDG_STATE_HOME={}", state.display()))
+            .args(["sh", "-c", &guide])
+            .status()
+            .unwrap();
+        assert!(ok.success(), "tmux did not start");
+        let s = Session {
+            socket,
+            lab,
+            alb: info["alb"].as_str().unwrap().to_owned(),
+            state,
+        };
+        s.wait_for("● ALB");
+        s
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "guide"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Polls the screen until it shows `text`; dumps it on failure.
+    fn wait_for(&self, text: &str) -> String {
+        let until = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < until,
+                "{text:?} never appeared; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let ok = Command::new("tmux")
+                .args(["-L", &self.socket, "send-keys", "-t", "guide", k])
+                .status()
+                .unwrap();
+            assert!(ok.success());
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+        let _ = self.lab.kill();
+        let _ = self.lab.wait();
+        let _ = std::fs::remove_dir_all(&self.state);
+    }
+}
+
+/// From the first lesson, open the second (05: the routes through the ALB).
+fn open_routes_lesson(s: &Session) {
+    s.keys(&["BTab", "j", "Enter"]);
+    s.wait_for("5 · The routes through the ALB");
+}
+
+#[test]
+fn a_step_checked_against_the_running_lab_passes_and_is_saved() {
+    let s = Session::start("pass");
+    open_routes_lesson(&s);
+    s.keys(&["c"]);
+    let screen = s.wait_for("step 1 passed");
+    assert!(
+        screen.contains("✓ the home page answers through the ALB"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("✓ /v1/public answers with JSON"),
+        "{screen}"
+    );
+    // The flow pane drew the checks' requests through the lab's ALB.
+    s.wait_for("GET /v1/public 200");
+    s.keys(&["q"]);
+    let progress = s.state.join("progress.json");
+    let until = Instant::now() + Duration::from_secs(10);
+    while !progress.exists() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&progress).unwrap()).unwrap();
+    assert_eq!(saved["lesson"], "05-through-the-alb");
+    assert_eq!(saved["passed"]["local"]["05-through-the-alb"][0], 0);
+}
+
+#[test]
+fn a_killed_lab_shows_as_down_and_the_failure_is_explained() {
+    let mut s = Session::start("killed");
+    open_routes_lesson(&s);
+    s.lab.kill().unwrap();
+    s.lab.wait().unwrap();
+    s.wait_for("○ ALB");
+    s.keys(&["c"]);
+    let screen = s.wait_for("check(s) failed");
+    let origin = s.alb.clone();
+    assert!(
+        screen.contains(&format!("nothing answers at {origin}")),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(&format!("try: $ curl -si {origin}/")),
+        "{screen}"
+    );
+}

@@ -1,0 +1,160 @@
+#![allow(clippy::unwrap_used)]
+//! `cognito-learning check` and `lessons` as a learner and CI run them: every lesson loads,
+//! every local-track check passes against a real lab, and broken input says where and why.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use cognito_learning_emulator::{Lab, LabOptions};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_cognito-learning"))
+}
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("cl-guide-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn lessons_dir() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/lessons"))
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: stdout {} stderr {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[test]
+fn every_local_check_of_every_lesson_passes_against_a_lab_started_for_it() {
+    let state = temp("all");
+    let listed = bin()
+        .args(["lessons", "--json", "--lessons"])
+        .arg(lessons_dir())
+        .output()
+        .unwrap();
+    assert!(listed.status.success());
+    let local: u64 = json(&listed)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["checks"]["local"].as_u64().unwrap())
+        .sum();
+    assert!(local > 0);
+
+    let out = bin()
+        .args(["check", "--all", "--json", "--any-ports", "--lessons"])
+        .arg(lessons_dir())
+        .arg("--state-dir")
+        .arg(&state)
+        .output()
+        .unwrap();
+    let doc = json(&out);
+    let failed: Vec<_> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["pass"] != true)
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert_eq!(doc["passed"], local, "every local check ran once");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        !state.join("running.json").exists(),
+        "the lab it started is stopped and its record removed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_uses_a_lab_that_is_already_running() {
+    let state = temp("attach");
+    let lab = Lab::start(LabOptions {
+        state_dir: state.clone(),
+        ..LabOptions::any_ports()
+    })
+    .await
+    .unwrap();
+    let out = tokio::task::spawn_blocking({
+        let state = state.clone();
+        move || {
+            bin()
+                .args([
+                    "check",
+                    "--lesson",
+                    "5",
+                    "--step",
+                    "1",
+                    "--json",
+                    "--lessons",
+                ])
+                .arg(lessons_dir())
+                .arg("--state-dir")
+                .arg(&state)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let doc = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{doc}");
+    assert_eq!(doc["results"].as_array().unwrap().len(), 2);
+    // The requests went through this lab's ALB.
+    let seen = lab.trace.recent();
+    assert!(
+        seen.iter().any(|e| e.request == "GET /v1/public"),
+        "{seen:?}"
+    );
+    lab.stop().await;
+}
+
+#[test]
+fn a_broken_lesson_folder_is_reported_by_file_and_line() {
+    let dir = temp("broken");
+    std::fs::write(
+        dir.join("01-bad.toml"),
+        "format_version = 1\ntitle = \"t\"\n[[steps]]\ntitle = \"s\"\ntext = \"x\"\n[[steps.checks]]\nkind = \"http\"\nname = \"n\"\ncommand = \"curl\"\nurl = \"{site}/\"\nexpect = 200\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("02-bad.toml"), "format_version = 1\ntitle = \n").unwrap();
+    for args in [&["lessons"][..], &["check", "--all"][..]] {
+        let out = bin()
+            .args(args)
+            .arg("--lessons")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("01-bad.toml:6: check \"n\": unknown field `expect`"),
+            "{err}"
+        );
+        assert!(err.contains("02-bad.toml:2:"), "{err}");
+    }
+}
+
+#[test]
+fn an_unknown_lesson_or_step_is_a_usage_error() {
+    let out = bin()
+        .args(["check", "--lesson", "99-nothing", "--lessons"])
+        .arg(lessons_dir())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("there are: 03-the-instance"));
+    let out = bin()
+        .args(["check", "--lesson", "5", "--step", "9", "--lessons"])
+        .arg(lessons_dir())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has steps 1 to 2"));
+}

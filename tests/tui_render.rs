@@ -1,0 +1,248 @@
+#![allow(clippy::unwrap_used)]
+//! The guide drawn on ratatui's TestBackend: insta snapshots at 80x24 and 120x40, and cell
+//! assertions where colour carries meaning (snapshots drop it).
+
+use std::collections::BTreeMap;
+
+use cognito_learning::checks::Outcome;
+use cognito_learning::lessons::{self, Track};
+use cognito_learning::progress::Progress;
+use cognito_learning::stream::{SeenToken, TokenEvent};
+use cognito_learning::tui::app::{App, CheckState, Msg, Service};
+use cognito_learning::tui::theme::Theme;
+use cognito_learning::tui::ui::View;
+use cognito_learning_emulator::trace::{Actor, TraceEvent};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Color;
+
+const TOKEN: &str = include_str!("../tokens/tests/data/alb-real-token.txt");
+/// Two minutes before the real token's exp.
+const NOW_MS: i64 = 1_687_748_045_000 - 60_000;
+
+fn app() -> App {
+    let lesson =
+        lessons::parse("11-the-flow.toml", include_str!("data/render-lesson.toml")).unwrap();
+    let other = lessons::parse(
+        "12-authorisation.toml",
+        &include_str!("data/render-lesson.toml").replace("The flow", "Authorisation"),
+    )
+    .unwrap();
+    let mut progress = Progress::default();
+    progress.mark(Track::Local, "12-authorisation", 0);
+    progress.mark(Track::Local, "12-authorisation", 1);
+    let mut app = App::new(vec![lesson, other], Vec::new(), Track::Local, progress);
+    let vars: BTreeMap<String, String> = [("site", "http://localhost:8080")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    app.update(Msg::Ready {
+        label: "local lab".into(),
+        services: ["ALB :8080", "Cognito :9229", "AWS :4566", "app :5000"]
+            .iter()
+            .map(|s| {
+                let (name, addr) = s.rsplit_once(' ').unwrap();
+                Service {
+                    name: name.into(),
+                    addr: addr.into(),
+                    up: None,
+                }
+            })
+            .collect(),
+        vars,
+    });
+    app.update(Msg::Health(vec![
+        Some(true),
+        Some(true),
+        Some(true),
+        Some(false),
+    ]));
+    app.results.insert(
+        (0, 0, 0),
+        CheckState::Done(Outcome {
+            pass: true,
+            detail: "GET /v1/secrets → 302".into(),
+        }),
+    );
+    app.results.insert(
+        (0, 0, 1),
+        CheckState::Done(Outcome {
+            pass: false,
+            detail: "no AWSALBAuthNonce cookie set (set: none)".into(),
+        }),
+    );
+    let ev = |seq, from, to, request: &str, status, note: &str| TraceEvent {
+        seq,
+        at_ms: 1000 + seq,
+        from,
+        to,
+        request: request.into(),
+        status,
+        note: note.into(),
+        back_channel: matches!((from, to), (Actor::Alb, Actor::Cognito)),
+    };
+    app.update(Msg::Flow(vec![
+        ev(
+            1,
+            Actor::Browser,
+            Actor::Alb,
+            "GET /v1/secrets",
+            302,
+            "to /oauth2/authorize",
+        ),
+        ev(
+            2,
+            Actor::Browser,
+            Actor::Cognito,
+            "GET /oauth2/authorize",
+            302,
+            "",
+        ),
+        ev(
+            3,
+            Actor::Alb,
+            Actor::Cognito,
+            "POST /oauth2/token",
+            200,
+            "code for tokens",
+        ),
+        ev(4, Actor::Alb, Actor::App, "GET /v1/secrets", 403, ""),
+    ]));
+    let claims = cognito_learning_tokens::Decoded::parse(TOKEN.trim(), 0)
+        .unwrap()
+        .claims;
+    let sub = claims["sub"].as_str().unwrap().to_owned();
+    app.update(Msg::Tokens(vec![TokenEvent {
+        at_ms: NOW_MS,
+        method: "GET".into(),
+        path: "/v1/secrets".into(),
+        status: 200,
+        data: Some(SeenToken {
+            raw: TOKEN.trim().into(),
+            claims,
+            verdict: Ok(()),
+        }),
+        access: None,
+        identity: Some(sub),
+    }]));
+    app.now_ms = NOW_MS;
+    app
+}
+
+fn draw(app: &App, w: u16, h: u16, theme: Theme) -> Buffer {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| f.render_widget(View { app, theme }, f.area()))
+        .unwrap();
+    t.backend().buffer().clone()
+}
+
+fn text(buf: &Buffer) -> String {
+    let w = usize::from(buf.area.width);
+    buf.content
+        .chunks(w)
+        .map(|row| {
+            row.iter()
+                .map(|c| c.symbol())
+                .collect::<String>()
+                .trim_end()
+                .to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn main_screen_80x24() {
+    let app = app();
+    insta::assert_snapshot!(text(&draw(&app, 80, 24, Theme { color: true })));
+}
+
+#[test]
+fn main_screen_120x40() {
+    let app = app();
+    insta::assert_snapshot!(text(&draw(&app, 120, 40, Theme { color: true })));
+}
+
+#[test]
+fn help_overlay_lists_every_key_from_the_table() {
+    let mut app = app();
+    app.help = true;
+    let shown = text(&draw(&app, 120, 40, Theme { color: true }));
+    for b in cognito_learning::tui::keys::KEYS {
+        assert!(
+            shown.contains(b.help),
+            "{} missing from help:\n{shown}",
+            b.help
+        );
+    }
+    insta::assert_snapshot!(shown);
+}
+
+/// The first cell of the first occurrence of `needle` on screen.
+fn find(buf: &Buffer, needle: &str) -> (u16, u16) {
+    let w = usize::from(buf.area.width);
+    for (y, row) in buf.content.chunks(w).enumerate() {
+        let line: Vec<&str> = row.iter().map(|c| c.symbol()).collect();
+        for x in 0..line.len() {
+            let mut s = String::new();
+            for sym in &line[x..] {
+                s.push_str(sym);
+                if s.len() >= needle.len() {
+                    break;
+                }
+            }
+            if s.starts_with(needle) {
+                return (u16::try_from(x).unwrap(), u16::try_from(y).unwrap());
+            }
+        }
+    }
+    panic!("{needle:?} not on screen:\n{}", text(buf));
+}
+
+#[test]
+fn pass_is_green_fail_is_red_and_no_color_has_none() {
+    let app = app();
+    let buf = draw(&app, 120, 40, Theme { color: true });
+    let pass = find(&buf, "✓ GET");
+    assert_eq!(buf[pass].fg, Color::Green);
+    let fail = find(&buf, "✗ the nonce");
+    assert_eq!(buf[fail].fg, Color::Red);
+    let down = find(&buf, "○ app");
+    assert_eq!(buf[down].fg, Color::Red, "a service that does not answer");
+    let verified = find(&buf, "ES256 ✓");
+    assert_eq!(buf[verified].fg, Color::Green);
+
+    let plain = draw(&app, 120, 40, Theme { color: false });
+    assert!(
+        plain
+            .content
+            .iter()
+            .all(|c| c.fg == Color::Reset && c.bg == Color::Reset),
+        "NO_COLOR draws no colour"
+    );
+    // Without colour the state is still in the symbols.
+    assert_eq!(text(&plain), text(&buf));
+}
+
+#[test]
+fn the_tokens_pane_decodes_the_real_alb_token_and_shows_it_raw() {
+    let mut app = app();
+    let decoded = text(&draw(&app, 120, 40, Theme { color: true }));
+    assert!(decoded.contains("ES256 ✓ verified"), "{decoded}");
+    assert!(decoded.contains("1 min left"), "{decoded}");
+    assert!(decoded.contains("= data's sub ✓"), "{decoded}");
+    app.raw = true;
+    let raw = text(&draw(&app, 120, 40, Theme { color: true }));
+    assert!(raw.contains(&TOKEN.trim()[..20]), "{raw}");
+}
+
+#[test]
+fn every_size_from_tiny_to_wide_draws_without_panicking() {
+    let mut app = app();
+    for (w, h) in [(1, 1), (10, 5), (40, 12), (80, 24), (200, 60)] {
+        app.help = w > 40;
+        let buf = draw(&app, w, h, Theme { color: true });
+        assert_eq!(buf.area.width, w);
+    }
+}

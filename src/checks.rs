@@ -336,9 +336,10 @@ async fn token_in_logs(
             if let Err(why) = &seen.verdict {
                 return Err(format!("{name} in the log does not verify: {why}"));
             }
+            let seen_claims = seen.claims();
             for (claim, want) in claims {
                 let want = &t.render(want)?;
-                let got = seen.claims.get(claim);
+                let got = seen_claims.get(claim);
                 let ok = match got {
                     Some(serde_json::Value::String(s)) => s == want,
                     Some(serde_json::Value::Array(a)) => a.iter().any(|v| v == want.as_str()),

@@ -34,21 +34,40 @@ enum Command {
     Lessons(guide::LessonsArgs),
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let cli = Cli::parse();
-    let code = match cli.command {
-        Some(Command::Decode(args)) => decode::run(args).await,
-        Some(Command::Lab(args)) => match lab::run(args).await {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("cognito-learning lab: {e:#}");
-                1
-            }
-        },
-        Some(Command::Check(args)) => guide::check(args).await,
-        Some(Command::Lessons(args)) => guide::list(&args),
-        None => guide::interactive(cli.guide).await,
+    // The guide is one event loop whose work is waiting on the network: a single-threaded
+    // runtime serves it (and an in-process lab) with one heap arena and no idle workers.
+    // The headless commands may use every core.
+    let runtime = match cli.command {
+        None => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        Some(_) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
     };
+    let runtime = match runtime {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cognito-learning: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = runtime.block_on(async {
+        match cli.command {
+            Some(Command::Decode(args)) => decode::run(args).await,
+            Some(Command::Lab(args)) => match lab::run(args).await {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("cognito-learning lab: {e:#}");
+                    1
+                }
+            },
+            Some(Command::Check(args)) => guide::check(args).await,
+            Some(Command::Lessons(args)) => guide::list(&args),
+            None => guide::interactive(cli.guide).await,
+        }
+    });
     std::process::exit(code);
 }

@@ -6,17 +6,27 @@
 //! back, and drops event ids it has delivered already, so late batches are neither lost nor
 //! repeated.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::error::{ProvideErrorMetadata, SdkError};
 use cognito_learning_tokens::{AlbVerifier, CognitoVerifier, TokenUse};
+use serde::Deserialize;
 use serde_json::Value;
 
-/// How far back each poll looks: the shipper sends batches within a quarter of a second and
-/// retries for a few seconds, so a line may land after a newer one was already read.
-const LOOKBACK_MS: i64 = 10_000;
+/// How far back each poll looks behind the newest line seen. One server's shipper sends its
+/// batches one after another, so its lines land in order; lines from two servers (or two
+/// streams) can land out of order by about the shipper's linger (250 ms) plus the network.
+/// The window closes as time passes without newer lines, so an idle follower re-reads only
+/// the lines at the newest timestamp rather than a whole burst on every poll. It is measured
+/// on this machine's monotonic clock, so a learner's clock that is off changes nothing.
+const LOOKBACK_MS: i64 = 3_000;
+/// Events per FilterLogEvents page.
+const PAGE: i32 = 200;
+/// About the most lines one poll delivers.
+pub const MAX_LINES: usize = 200;
 
 /// One log line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +64,8 @@ fn explain<E: ProvideErrorMetadata + std::error::Error + 'static>(
 #[derive(Debug, Default, Clone)]
 pub struct Cursor {
     newest: i64,
+    /// When `newest` last moved.
+    moved: Option<std::time::Instant>,
     seen: BTreeMap<i64, HashSet<String>>,
 }
 
@@ -62,25 +74,35 @@ impl Cursor {
     pub fn from(from_ms: i64) -> Self {
         Self {
             newest: from_ms,
+            moved: None,
             seen: BTreeMap::new(),
         }
     }
 
     fn start_time(&self) -> i64 {
-        self.newest.saturating_sub(LOOKBACK_MS)
+        let quiet = self.moved.map_or(0, |m| {
+            i64::try_from(m.elapsed().as_millis()).unwrap_or(i64::MAX)
+        });
+        self.newest
+            .saturating_sub(LOOKBACK_MS.saturating_sub(quiet).max(0))
+    }
+
+    fn is_new(&self, id: &str, ts: i64) -> bool {
+        ts >= self.start_time() && !self.seen.get(&ts).is_some_and(|s| s.contains(id))
     }
 
     /// Whether a line is new; remembers it if so.
     fn admit(&mut self, line: &LogLine) -> bool {
-        if line.timestamp < self.start_time() {
-            return false;
-        }
+        // The query bounded the time already; here only repeats are dropped.
         let fresh = self
             .seen
             .entry(line.timestamp)
             .or_default()
             .insert(line.event_id.clone());
-        self.newest = self.newest.max(line.timestamp);
+        if fresh && line.timestamp > self.newest {
+            self.newest = line.timestamp;
+            self.moved = Some(std::time::Instant::now());
+        }
         fresh
     }
 
@@ -96,6 +118,8 @@ pub struct Follower {
     client: Client,
     group: String,
     pub cursor: Cursor,
+    /// A query a poll left unfinished: its start time and next token.
+    resume: Option<(i64, String)>,
 }
 
 impl Follower {
@@ -104,6 +128,7 @@ impl Follower {
             client,
             group: group.into(),
             cursor,
+            resume: None,
         }
     }
 
@@ -112,38 +137,73 @@ impl Follower {
         self.client = client;
     }
 
-    /// The lines that arrived since the last poll, oldest first. `Err` is a sentence for the
-    /// learner; the cursor is unchanged, so the next poll resumes where this one failed.
+    /// The lines that arrived since the last poll, oldest first, at most about
+    /// [`MAX_LINES`] at a time (see [`Follower::behind`]). `Err` is a sentence for the learner;
+    /// the cursor is unchanged, so the next poll resumes where this one failed.
     pub async fn poll(&mut self) -> Result<Vec<LogLine>, String> {
-        let mut lines = Vec::new();
-        let mut token: Option<String> = None;
-        let start = self.cursor.start_time();
+        let (start, mut token) = match self.resume.take() {
+            Some((start, token)) => (start, Some(token)),
+            None => (self.cursor.start_time(), None),
+        };
+        let mut fresh = Vec::new();
         loop {
-            let page = self
+            let sent = self
                 .client
                 .filter_log_events()
                 .log_group_name(&self.group)
                 .start_time(start)
-                .set_next_token(token.clone())
+                // Small pages: a burst is read a page at a time rather than as one large
+                // response.
+                .limit(PAGE)
+                .set_next_token(token.take())
                 .send()
-                .await
-                .map_err(|e| explain(&e, &self.group))?;
+                .await;
+            let page = match sent {
+                Ok(p) => p,
+                // What was read is delivered; the error comes back on the next poll.
+                Err(_) if !fresh.is_empty() => break,
+                Err(e) => return Err(explain(&e, &self.group)),
+            };
+            // Only lines not delivered before are copied: after a burst, a poll pages through
+            // many that were.
             for e in page.events() {
-                lines.push(LogLine {
-                    event_id: e.event_id().unwrap_or_default().to_owned(),
-                    timestamp: e.timestamp().unwrap_or_default(),
-                    stream: e.log_stream_name().unwrap_or_default().to_owned(),
-                    message: e.message().unwrap_or_default().to_owned(),
-                });
+                let (id, ts) = (
+                    e.event_id().unwrap_or_default(),
+                    e.timestamp().unwrap_or_default(),
+                );
+                if self.cursor.is_new(id, ts) {
+                    let line = LogLine {
+                        event_id: id.to_owned(),
+                        timestamp: ts,
+                        stream: e.log_stream_name().unwrap_or_default().to_owned(),
+                        message: e.message().unwrap_or_default().to_owned(),
+                    };
+                    if self.cursor.admit(&line) {
+                        fresh.push(line);
+                    }
+                }
             }
-            token = page.next_token().map(str::to_owned);
-            if token.is_none() {
-                break;
+            match page.next_token() {
+                None => break,
+                // Enough for one delivery: the rest of this query is read by the next poll,
+                // so a burst is never held in memory whole.
+                Some(t) if fresh.len() >= MAX_LINES => {
+                    self.resume = Some((start, t.to_owned()));
+                    break;
+                }
+                Some(t) => token = Some(t.to_owned()),
             }
         }
-        let fresh: Vec<LogLine> = lines.into_iter().filter(|l| self.cursor.admit(l)).collect();
-        self.cursor.prune();
+        // While a query is half read, the ids it may return again must stay known.
+        if self.resume.is_none() {
+            self.cursor.prune();
+        }
         Ok(fresh)
+    }
+
+    /// Whether the last poll stopped with more lines waiting.
+    pub fn behind(&self) -> bool {
+        self.resume.is_some()
     }
 
     /// Polls every `every`, sending lines (or a status sentence) until the receiver goes away.
@@ -165,18 +225,135 @@ impl Follower {
             if !skip && tx.send(res).await.is_err() {
                 return;
             }
-            tokio::time::sleep(wait).await;
+            // More of a burst waits: read on once the receiver has taken this part.
+            if !self.behind() {
+                tokio::time::sleep(wait).await;
+            }
         }
     }
 }
 
-/// A token header as the app received it, checked again here.
-#[derive(Debug, Clone, PartialEq)]
+/// A token header as the app received it, checked again here. A guide buffers thousands of
+/// these, so the text is kept as the bytes its base64url stands for (three quarters of the
+/// size) and decoded only for the one on screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenToken {
-    pub raw: String,
-    pub claims: serde_json::Map<String, Value>,
+    text: Compact,
     /// `Ok(())` when it verified; else why not.
     pub verdict: Result<(), String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Compact {
+    /// A JWT's three parts decoded, with the part lengths and whether the text was padded.
+    Jwt {
+        bytes: Box<[u8]>,
+        header: u32,
+        payload: u32,
+        padded: bool,
+    },
+    /// Anything that does not turn back into exactly the same text.
+    Text(Box<str>),
+}
+
+impl Compact {
+    fn new(raw: &str) -> Self {
+        use base64::Engine;
+        let jwt = || -> Option<Compact> {
+            let mut parts = raw.split('.');
+            let (h, p, s) = (parts.next()?, parts.next()?, parts.next()?);
+            if parts.next().is_some() {
+                return None;
+            }
+            let padded = raw.contains('=');
+            let decode = |t: &str| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(t.trim_end_matches('='))
+            };
+            let (h, p, s) = (decode(h).ok()?, decode(p).ok()?, decode(s).ok()?);
+            let compact = Compact::Jwt {
+                header: u32::try_from(h.len()).ok()?,
+                payload: u32::try_from(p.len()).ok()?,
+                bytes: [h, p, s].concat().into_boxed_slice(),
+                padded,
+            };
+            // Kept this way only if the text comes back exactly.
+            (compact.text() == raw).then_some(compact)
+        };
+        jwt().unwrap_or_else(|| Compact::Text(raw.into()))
+    }
+
+    fn text(&self) -> String {
+        use base64::Engine;
+        match self {
+            Compact::Text(t) => t.to_string(),
+            Compact::Jwt {
+                bytes,
+                header,
+                payload,
+                padded,
+            } => {
+                let (h, rest) = bytes.split_at(*header as usize);
+                let (p, s) = rest.split_at(*payload as usize);
+                let engine = if *padded {
+                    &base64::engine::general_purpose::URL_SAFE
+                } else {
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                };
+                format!(
+                    "{}.{}.{}",
+                    engine.encode(h),
+                    engine.encode(p),
+                    engine.encode(s)
+                )
+            }
+        }
+    }
+}
+
+impl SeenToken {
+    pub fn new(raw: &str, verdict: Result<(), String>) -> Self {
+        Self {
+            text: Compact::new(raw),
+            verdict,
+        }
+    }
+
+    /// The token as the app received it.
+    pub fn raw(&self) -> String {
+        self.text.text()
+    }
+
+    /// The token's header and claims (empty if it is not a JWT of JSON objects).
+    pub fn parts(
+        &self,
+    ) -> (
+        serde_json::Map<String, Value>,
+        serde_json::Map<String, Value>,
+    ) {
+        match &self.text {
+            Compact::Jwt {
+                bytes,
+                header,
+                payload,
+                ..
+            } => {
+                let (h, rest) = bytes.split_at(*header as usize);
+                let p = &rest[..*payload as usize];
+                (
+                    serde_json::from_slice(h).unwrap_or_default(),
+                    serde_json::from_slice(p).unwrap_or_default(),
+                )
+            }
+            Compact::Text(t) => cognito_learning_tokens::Decoded::parse(t, 0)
+                .map(|d| (d.header, d.claims))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The token's claims.
+    pub fn claims(&self) -> serde_json::Map<String, Value> {
+        self.parts().1
+    }
 }
 
 /// What one request to the app carried from the ALB.
@@ -202,69 +379,114 @@ impl TokenEvent {
     /// The token event in a server log line, if the request carried ALB headers. Each token is
     /// verified as of the request's time, so an old line reads as it did when it was logged.
     pub async fn from_line(line: &LogLine, checks: &Checks) -> Option<TokenEvent> {
-        let v: Value = serde_json::from_str(&line.message).ok()?;
-        if v["event"] != "request" {
+        // Only the fields used here are read, borrowed from the line where they can be.
+        let v: RequestLine<'_> = serde_json::from_str(&line.message).ok()?;
+        if v.event.as_deref() != Some("request") {
             return None;
         }
-        let alb = v.get("alb")?;
+        let alb = v.alb?;
         let at = u64::try_from(line.timestamp / 1000).unwrap_or(0);
-        let raw = |k: &str| {
-            alb.get(k)
-                .and_then(|t| t["raw"].as_str())
-                .map(str::to_owned)
-        };
-        let data = match raw("data") {
-            Some(r) => Some(seen(
-                r.clone(),
-                checks.alb.verify(&r, at).await.map(|v| v.claims),
-            )),
+        fn raw(t: Option<RawOf<'_>>) -> Option<Cow<'_, str>> {
+            t.and_then(|t| t.raw)
+        }
+        let data = match raw(alb.data) {
+            Some(r) => {
+                let verdict = checks.alb.verify(&r, at).await;
+                Some(seen(&r, verdict))
+            }
             None => None,
         };
-        let access = match raw("accesstoken") {
-            Some(r) => Some(seen(
-                r.clone(),
-                checks
-                    .cognito
-                    .verify(&r, TokenUse::Access, at)
-                    .await
-                    .map(|v| v.claims),
-            )),
+        let access = match raw(alb.accesstoken) {
+            Some(r) => {
+                let verdict = checks.cognito.verify(&r, TokenUse::Access, at).await;
+                Some(seen(&r, verdict))
+            }
             None => None,
         };
         Some(TokenEvent {
             at_ms: line.timestamp,
-            method: v["method"].as_str().unwrap_or_default().to_owned(),
-            path: v["path"].as_str().unwrap_or_default().to_owned(),
-            status: v["status"].as_u64().unwrap_or_default(),
+            method: v.method.into_owned(),
+            path: v.path.into_owned(),
+            status: v.status,
             data,
             access,
-            identity: alb
-                .get("identity")
-                .and_then(|i| i["raw"].as_str())
-                .map(str::to_owned),
+            identity: raw(alb.identity).map(Cow::into_owned),
         })
     }
 }
 
-fn seen(
-    raw: String,
-    res: Result<serde_json::Map<String, Value>, cognito_learning_tokens::TokenError>,
-) -> SeenToken {
-    match res {
-        Ok(claims) => SeenToken {
-            raw,
-            claims,
-            verdict: Ok(()),
-        },
-        Err(e) => {
-            let claims = cognito_learning_tokens::Decoded::parse(&raw, 0)
-                .map(|d| d.claims)
-                .unwrap_or_default();
-            SeenToken {
-                raw,
-                claims,
-                verdict: Err(e.to_string()),
-            }
+/// The part of the server's request record that token events need.
+#[derive(Deserialize)]
+struct RequestLine<'a> {
+    #[serde(borrow)]
+    event: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    method: Cow<'a, str>,
+    #[serde(default, borrow)]
+    path: Cow<'a, str>,
+    #[serde(default)]
+    status: u64,
+    #[serde(borrow)]
+    alb: Option<AlbHeaders<'a>>,
+}
+
+#[derive(Deserialize)]
+struct AlbHeaders<'a> {
+    #[serde(borrow)]
+    data: Option<RawOf<'a>>,
+    #[serde(borrow)]
+    accesstoken: Option<RawOf<'a>>,
+    #[serde(borrow)]
+    identity: Option<RawOf<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawOf<'a> {
+    #[serde(borrow)]
+    raw: Option<Cow<'a, str>>,
+}
+
+fn seen<T>(raw: &str, res: Result<T, cognito_learning_tokens::TokenError>) -> SeenToken {
+    SeenToken::new(raw, res.map(|_| ()).map_err(|e| e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_comes_back_exactly_from_its_compact_form() {
+        let real = include_str!("../tokens/tests/data/alb-real-token.txt").trim();
+        let unpadded = real.replace('=', "");
+        for raw in [
+            real,
+            unpadded.as_str(),
+            "not.a.jwt!",
+            "a.b",
+            "",
+            "e30.e30.e30.e30",
+        ] {
+            let t = SeenToken::new(raw, Ok(()));
+            assert_eq!(t.raw(), raw);
+        }
+        let t = SeenToken::new(real, Ok(()));
+        assert!(matches!(t.text, Compact::Jwt { .. }));
+        assert_eq!(t.claims()["email"], "duke@sun.com");
+        assert_eq!(t.parts().0["alg"], "ES256");
+        // Text that base64 would not give back the same (a stray character, bits past the
+        // end) is kept as text, so it still reads back exactly.
+        let unpadded_head = real.split('.').next().unwrap().trim_end_matches('=');
+        let last = unpadded_head.chars().last().unwrap();
+        let nudged = if last == 'A' { 'B' } else { 'A' };
+        for odd in [
+            format!("{real}B"),
+            real.replacen(
+                unpadded_head,
+                &format!("{}{nudged}", &unpadded_head[..unpadded_head.len() - 1]),
+                1,
+            ),
+        ] {
+            assert_eq!(SeenToken::new(&odd, Ok(())).raw(), odd);
         }
     }
 }

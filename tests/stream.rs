@@ -107,9 +107,9 @@ async fn a_login_reaches_the_stream_verified_and_a_restart_loses_nothing() {
     assert_eq!(ev.status, 200);
     let data = ev.data.unwrap();
     assert_eq!(data.verdict, Ok(()));
-    assert_eq!(data.claims["username"], "alice");
+    assert_eq!(data.claims()["username"], "alice");
     assert_eq!(ev.access.unwrap().verdict, Ok(()));
-    assert_eq!(ev.identity.as_deref(), data.claims["sub"].as_str());
+    assert_eq!(ev.identity.as_deref(), data.claims()["sub"].as_str());
 
     // A restart: the logs are saved and reloaded; the credentials are new.
     lab.stop().await;

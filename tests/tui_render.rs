@@ -118,11 +118,7 @@ fn app() -> App {
         method: "GET".into(),
         path: "/v1/secrets".into(),
         status: 200,
-        data: Some(SeenToken {
-            raw: TOKEN.trim().into(),
-            claims,
-            verdict: Ok(()),
-        }),
+        data: Some(SeenToken::new(TOKEN.trim(), Ok(()))),
         access: None,
         identity: Some(sub),
     }]));

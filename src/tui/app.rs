@@ -113,6 +113,9 @@ pub struct App {
     /// Flow events before this index are placed for good.
     flow_claimed: usize,
     pub tokens: VecDeque<TokenEvent>,
+    /// Each buffered event's text for `/`, lower-cased once on arrival, so that filtering
+    /// 10,000 events is a plain substring scan.
+    search: VecDeque<String>,
     /// Which buffered event the tokens pane shows, counted back from the newest (0: newest).
     pub token_back: usize,
     pub paused: bool,
@@ -170,6 +173,7 @@ impl App {
             flow_scroll: 0,
             flow_claimed: 0,
             tokens: VecDeque::new(),
+            search: VecDeque::new(),
             token_back: 0,
             paused: false,
             held: 0,
@@ -196,9 +200,9 @@ impl App {
             return shown;
         }
         let f = self.filter.to_lowercase();
-        self.tokens
+        self.search
             .range(..shown)
-            .filter(|e| matches_filter(e, &f))
+            .filter(|t| t.contains(&f))
             .count()
     }
 
@@ -206,12 +210,19 @@ impl App {
     /// Walks back from the newest, so a full buffer costs nothing more to draw.
     pub fn shown_token(&self) -> Option<&TokenEvent> {
         let shown = self.tokens.len() - self.held.min(self.tokens.len());
+        if self.filter.is_empty() {
+            return shown
+                .checked_sub(1 + self.token_back)
+                .and_then(|i| self.tokens.get(i));
+        }
         let f = self.filter.to_lowercase();
-        self.tokens
+        self.search
             .range(..shown)
+            .enumerate()
             .rev()
-            .filter(|e| f.is_empty() || matches_filter(e, &f))
+            .filter(|(_, t)| t.contains(&f))
             .nth(self.token_back)
+            .and_then(|(i, _)| self.tokens.get(i))
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
@@ -254,9 +265,26 @@ impl App {
             }
             Msg::Tokens(events) => {
                 let n = events.len();
-                self.tokens.extend(events);
-                let over = self.tokens.len().saturating_sub(TOKEN_BUFFER);
+                // Room is made before adding, so the buffer never grows past its bound (a
+                // VecDeque that overflows its capacity doubles it).
+                let keep = events.len().min(TOKEN_BUFFER);
+                let over = (self.tokens.len() + keep).saturating_sub(TOKEN_BUFFER);
                 self.tokens.drain(..over);
+                self.search.drain(..over);
+                if self.tokens.capacity() < TOKEN_BUFFER
+                    && self.tokens.len() + keep > self.tokens.capacity()
+                {
+                    let want = (self.tokens.len() + keep)
+                        .next_power_of_two()
+                        .min(TOKEN_BUFFER);
+                    self.tokens.reserve_exact(want - self.tokens.len());
+                    self.search.reserve_exact(want - self.search.len());
+                }
+                let skip = events.len() - keep;
+                for e in events.into_iter().skip(skip) {
+                    self.search.push_back(search_text(&e));
+                    self.tokens.push_back(e);
+                }
                 if self.paused {
                     self.held = (self.held + n).min(self.tokens.len());
                 }
@@ -554,19 +582,38 @@ impl App {
     }
 }
 
-fn matches_filter(e: &TokenEvent, f: &str) -> bool {
-    let claims = |t: &Option<crate::stream::SeenToken>| {
-        t.as_ref().is_some_and(|t| {
-            t.claims.iter().any(|(k, v)| {
-                k.to_lowercase().contains(f) || v.to_string().to_lowercase().contains(f)
-            })
-        })
-    };
-    e.path.to_lowercase().contains(f)
-        || e.method.to_lowercase().contains(f)
-        || e.status.to_string() == f
-        || claims(&e.data)
-        || claims(&e.access)
+/// The claims `/` searches, besides the method, path and status: who, and what they may do.
+const SEARCHED: &[&str] = &[
+    "sub",
+    "username",
+    "cognito:username",
+    "email",
+    "cognito:groups",
+    "scope",
+    "client_id",
+    "token_use",
+];
+
+/// What `/` searches in an event, lower-cased once when it arrives.
+fn search_text(e: &TokenEvent) -> String {
+    let mut t = format!("{} {} {}", e.method, e.path, e.status);
+    for seen in [&e.data, &e.access].into_iter().flatten() {
+        let claims = seen.claims();
+        for (k, v) in SEARCHED
+            .iter()
+            .filter_map(|k| claims.get(*k).map(|v| (k, v)))
+        {
+            t.push(' ');
+            t.push_str(k);
+            t.push(' ');
+            match v {
+                serde_json::Value::String(s) => t.push_str(s),
+                other => t.push_str(&other.to_string()),
+            }
+        }
+    }
+    t.shrink_to_fit();
+    t.to_lowercase()
 }
 
 /// A flow event for the cloud track, where there is no trace: the request the app logged.

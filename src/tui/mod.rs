@@ -147,7 +147,6 @@ fn services(t: &Target) -> Vec<(Service, String)> {
 }
 
 pub async fn run(opts: Options) -> anyhow::Result<()> {
-    let started_at = std::time::Instant::now();
     let (lessons, errors) = lessons::load(opts.lessons_dir.as_deref());
     let track = match opts.start {
         Start::Local(_) => Track::Local,
@@ -160,7 +159,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     }
 
     let mut terminal = init_terminal()?;
-    let result = drive(&mut terminal, &mut app, opts, started_at).await;
+    let result = drive(&mut terminal, &mut app, opts).await;
     restore_terminal();
     result
 }
@@ -185,7 +184,6 @@ async fn drive(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
     opts: Options,
-    started_at: std::time::Instant,
 ) -> anyhow::Result<()> {
     let (tx, mut rx) = unbounded_channel::<Msg>();
     if let Ok(size) = terminal.size() {
@@ -193,8 +191,11 @@ async fn drive(
     }
     terminal.draw(|f| f.render_widget(&*app, f.area()))?;
     if let Some(path) = std::env::var_os("COGNITO_LEARNING_FIRST_FRAME_FILE") {
-        // For bench/tui.sh: how long the first frame took, from the start of `run`.
-        let _ = std::fs::write(path, format!("{}\n", started_at.elapsed().as_micros()));
+        // For bench/tui.sh: the wall-clock time (Unix nanoseconds) the first frame was drawn.
+        let at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let _ = std::fs::write(path, format!("{at}\n"));
     }
 
     spawn_input(tx.clone());
@@ -333,7 +334,9 @@ fn spawn_followers(t: &Arc<Target>, probes: Vec<String>, tx: &UnboundedSender<Ms
     let group = t.vars.get("log_group").cloned().unwrap_or_default();
     let from = i64::try_from(cognito_learning_tokens::time::now_millis()).unwrap_or(0) - 600_000;
     let follower = Follower::new(t.logs.clone(), group, Cursor::from(from));
-    let (lines_tx, mut lines_rx) = tokio::sync::mpsc::channel(64);
+    // One page in hand and one being read: the follower waits while tokens are verified, so
+    // a burst never piles up in memory as raw lines.
+    let (lines_tx, mut lines_rx) = tokio::sync::mpsc::channel(1);
     tokio::spawn(follower.run(Duration::from_millis(400), lines_tx));
     {
         let (t, tx) = (t.clone(), tx.clone());

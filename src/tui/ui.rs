@@ -460,8 +460,7 @@ fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         let matches = ev
             .data
             .as_ref()
-            .and_then(|d| d.claims.get("sub"))
-            .is_some_and(|s| s == sub.as_str());
+            .is_some_and(|d| d.claims().get("sub").is_some_and(|s| s == sub.as_str()));
         (sub.clone(), matches)
     });
     let identity_lines = match identity {
@@ -532,17 +531,14 @@ fn token_lines(
     let Some(t) = t else {
         return vec![Line::styled("not sent", theme.dim())];
     };
-    let alg = cognito_learning_tokens::Decoded::parse(&t.raw, now)
-        .ok()
-        .and_then(|d| {
-            d.header
-                .get("alg")
-                .and_then(|a| a.as_str())
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| "?".into());
-    let left = t
-        .claims
+    // Only the text is buffered; the token on screen is decoded here.
+    let (header, claims) = t.parts();
+    let alg = header
+        .get("alg")
+        .and_then(|a| a.as_str())
+        .unwrap_or("?")
+        .to_owned();
+    let left = claims
         .get("exp")
         .and_then(serde_json::Value::as_u64)
         .map(|exp| format!(" · {}", time::left(now, exp)))
@@ -559,19 +555,19 @@ fn token_lines(
         lines.push(Line::styled(ticks.join(" "), theme.pass()));
     }
     if raw {
-        lines.push(Line::styled(t.raw.clone(), theme.code()));
+        lines.push(Line::styled(t.raw(), theme.code()));
         return lines;
     }
-    let mut claims = Vec::new();
-    for (k, v) in &t.claims {
+    let mut spans = Vec::new();
+    for (k, v) in &claims {
         let v = match v {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        claims.push(Span::styled(format!("{k} "), theme.bold()));
-        claims.push(Span::raw(format!("{v}  ")));
+        spans.push(Span::styled(format!("{k} "), theme.bold()));
+        spans.push(Span::raw(format!("{v}  ")));
     }
-    lines.push(Line::from(claims));
+    lines.push(Line::from(spans));
     lines
 }
 

@@ -29,7 +29,7 @@ enum Command {
     Lab(lab::LabArgs),
     /// Run lesson checks without the guide. Exit status: 0 when every check passes, 1 when one
     /// fails, 2 when the lessons cannot be loaded or the lesson does not exist.
-    Check(guide::CheckArgs),
+    Check(Box<guide::CheckArgs>),
     /// List the lessons with their steps and checks per track.
     Lessons(guide::LessonsArgs),
 }
@@ -64,7 +64,7 @@ fn main() {
                     1
                 }
             },
-            Some(Command::Check(args)) => guide::check(args).await,
+            Some(Command::Check(args)) => guide::check(*args).await,
             Some(Command::Lessons(args)) => guide::list(&args),
             None => guide::interactive(cli.guide).await,
         }

@@ -50,6 +50,12 @@ pub struct CloudSettings {
         default_value = "cognito-learning"
     )]
     pub log_group: String,
+    /// The user pool's issuer, if not https://cognito-idp.REGION.amazonaws.com/POOL_ID.
+    #[arg(long, env = "COGNITO_LEARNING_ISSUER")]
+    pub issuer: Option<String>,
+    /// Where the ALB's public keys are, if not https://public-keys.auth.elb.REGION.amazonaws.com.
+    #[arg(long, env = "COGNITO_LEARNING_ALB_KEYS_URL")]
+    pub alb_keys_url: Option<String>,
 }
 
 /// Everything a check needs.
@@ -153,8 +159,9 @@ impl Target {
             (Some(d), Some(r)) => Some(format!("https://{d}.auth.{r}.amazoncognito.com")),
             _ => None,
         };
-        let issuer = match (&s.user_pool_id, &region) {
-            (Some(p), Some(r)) => Some(format!("https://cognito-idp.{r}.amazonaws.com/{p}")),
+        let issuer = match (&s.issuer, &s.user_pool_id, &region) {
+            (Some(i), _, _) => Some(i.clone()),
+            (None, Some(p), Some(r)) => Some(format!("https://cognito-idp.{r}.amazonaws.com/{p}")),
             _ => None,
         };
         set("site", s.site.clone());
@@ -173,10 +180,12 @@ impl Target {
                     .map(|u| (u.to_lowercase(), v))
             })
             .collect();
-        let key_base = format!(
-            "https://public-keys.auth.elb.{}.amazonaws.com",
-            region.as_deref().unwrap_or("us-east-1")
-        );
+        let key_base = s.alb_keys_url.clone().unwrap_or_else(|| {
+            format!(
+                "https://public-keys.auth.elb.{}.amazonaws.com",
+                region.as_deref().unwrap_or("us-east-1")
+            )
+        });
         let issuer = issuer.unwrap_or_default();
         let client_id = s.client_id.clone().unwrap_or_default();
         Self {

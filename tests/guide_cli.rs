@@ -158,3 +158,84 @@ fn an_unknown_lesson_or_step_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("has steps 1 to 2"));
 }
+
+/// The cloud track's code (the standard credential chain, settings from the environment, the
+/// Region's issuer and key URLs overridden) against the lab's stand-ins, as against an account.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cloud_track_passes_against_the_lab_as_an_account() {
+    let state = temp("cloud");
+    let lab = Lab::start(LabOptions {
+        state_dir: state.clone(),
+        ..LabOptions::any_ports()
+    })
+    .await
+    .unwrap();
+    let i = lab.info.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        bin()
+            .args(["check", "--all", "--json", "--target", "aws", "--lessons"])
+            .arg(lessons_dir())
+            .env("AWS_ACCESS_KEY_ID", &i.aws_access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &i.aws_secret_access_key)
+            .env("AWS_REGION", &i.region)
+            .env("AWS_ENDPOINT_URL", &i.aws)
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .env("COGNITO_LEARNING_SITE", &i.alb)
+            .env("COGNITO_LEARNING_COGNITO_DOMAIN", &i.cognito)
+            .env("COGNITO_LEARNING_USER_POOL_ID", &i.user_pool_id)
+            .env("COGNITO_LEARNING_CLIENT_ID", &i.client_id)
+            .env("COGNITO_LEARNING_ALB_ARN", &i.alb_arn)
+            .env("COGNITO_LEARNING_ISSUER", &i.issuer)
+            .env("COGNITO_LEARNING_ALB_KEYS_URL", &i.alb_key_url)
+            .env(
+                "COGNITO_LEARNING_INSTANCE",
+                cognito_learning_emulator::aws::ssm::INSTANCE_ID,
+            )
+            .env("COGNITO_LEARNING_PASSWORD_ALICE", "Passw0rd!")
+            .env("COGNITO_LEARNING_PASSWORD_BOB", "Passw0rd!")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let doc = json(&out);
+    let failed: Vec<_> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["pass"] != true)
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert_eq!(doc["track"], "aws");
+    assert!(doc["passed"].as_u64().unwrap() > 10);
+    lab.stop().await;
+}
+
+#[test]
+fn a_cloud_check_without_its_setting_says_which_to_give() {
+    let out = bin()
+        .args([
+            "check",
+            "--lesson",
+            "5",
+            "--step",
+            "1",
+            "--target",
+            "aws",
+            "--lessons",
+        ])
+        .arg(lessons_dir())
+        .env_remove("COGNITO_LEARNING_SITE")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("{site} is not set: give it with its flag"),
+        "{text}"
+    );
+}

@@ -500,9 +500,11 @@ fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
                 .render(a, buf);
         }
     } else {
-        // Narrow: one under the other, the claims run together.
+        // Narrow: one under the other, the claims run together; the one-line identity first,
+        // so that it stays on screen.
+        let [data, access, identity] = sections;
         let mut lines = Vec::new();
-        for (name, section) in sections {
+        for (name, section) in [identity, data, access] {
             let mut it = section.into_iter();
             let mut first = vec![Span::styled(format!("{name} "), theme.heading())];
             if let Some(l) = it.next() {
@@ -558,6 +560,13 @@ fn token_lines(
         lines.push(Line::styled(t.raw(), theme.code()));
         return lines;
     }
+    // The header first (dim: it says how to check, the claims say who), then the claims.
+    let mut head = vec![Span::styled("header ", theme.bold())];
+    for (k, v) in header.iter().filter(|(k, _)| k.as_str() != "alg") {
+        let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+        head.push(Span::styled(format!("{k} {v}  "), theme.dim()));
+    }
+    lines.push(Line::from(head));
     let mut spans = Vec::new();
     for (k, v) in &claims {
         let v = match v {

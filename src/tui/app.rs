@@ -118,6 +118,8 @@ pub struct App {
     search: VecDeque<String>,
     /// Which buffered event the tokens pane shows, counted back from the newest (0: newest).
     pub token_back: usize,
+    /// How far the shown event's tokens are scrolled.
+    pub token_scroll: u16,
     pub paused: bool,
     /// Events that arrived while paused, held back until resumed.
     pub held: usize,
@@ -175,6 +177,7 @@ impl App {
             tokens: VecDeque::new(),
             search: VecDeque::new(),
             token_back: 0,
+            token_scroll: 0,
             paused: false,
             held: 0,
             filter: String::new(),
@@ -281,9 +284,18 @@ impl App {
                     self.search.reserve_exact(want - self.search.len());
                 }
                 let skip = events.len() - keep;
+                let filter = self.filter.to_lowercase();
+                let mut matching = 0;
                 for e in events.into_iter().skip(skip) {
-                    self.search.push_back(search_text(&e));
+                    let text = search_text(&e);
+                    matching += usize::from(text.contains(&filter));
+                    self.search.push_back(text);
                     self.tokens.push_back(e);
+                }
+                // A learner looking at an older request keeps looking at it.
+                if self.token_back > 0 && !self.paused {
+                    self.token_back =
+                        (self.token_back + matching).min(self.tokens.len().saturating_sub(1));
                 }
                 if self.paused {
                     self.held = (self.held + n).min(self.tokens.len());
@@ -422,8 +434,12 @@ impl App {
             Action::Left => {
                 let max = self.visible_count().saturating_sub(1);
                 self.token_back = (self.token_back + 1).min(max);
+                self.token_scroll = 0;
             }
-            Action::Right => self.token_back = self.token_back.saturating_sub(1),
+            Action::Right => {
+                self.token_back = self.token_back.saturating_sub(1);
+                self.token_scroll = 0;
+            }
             Action::Open if self.focus == Pane::Lessons => {
                 if self.cursor < self.lessons.len() {
                     return self.go(self.cursor, 0);
@@ -490,8 +506,9 @@ impl App {
             }
             Pane::Flow => self.flow_scroll = self.flow_scroll.saturating_add_signed(-by),
             Pane::Tokens => {
-                let max = self.visible_count().saturating_sub(1);
-                self.token_back = self.token_back.saturating_add_signed(-by).min(max);
+                self.token_scroll = self
+                    .token_scroll
+                    .saturating_add_signed(i16::try_from(by).unwrap_or(0));
             }
         }
     }
@@ -802,6 +819,25 @@ text = "two"
         assert_eq!(app.filter, "secr");
         assert_eq!(app.shown_token().unwrap().path, "/v1/secrets");
         assert_eq!(app.visible_count(), TOKEN_BUFFER / 2);
+    }
+
+    #[test]
+    fn an_older_request_stays_on_screen_as_new_ones_arrive() {
+        let mut app = app();
+        app.update(Msg::Tokens(
+            (0..5).map(|n| token_event("/old", n)).collect(),
+        ));
+        app.focus = Pane::Tokens;
+        app.update(key(KeyCode::Left));
+        app.update(key(KeyCode::Left));
+        let shown = app.shown_token().unwrap().at_ms;
+        assert_eq!(shown, 2);
+        app.update(key(KeyCode::Down));
+        assert_eq!(app.token_scroll, 1, "up and down scroll the tokens");
+        app.update(Msg::Tokens(vec![token_event("/new", 9)]));
+        assert_eq!(app.shown_token().unwrap().at_ms, shown);
+        app.update(key(KeyCode::Right));
+        assert_eq!((app.shown_token().unwrap().at_ms, app.token_scroll), (3, 0));
     }
 
     #[test]

@@ -77,14 +77,14 @@ pub const KEYS: &[Binding] = &[
         &[KeyCode::Up, KeyCode::Char('k')],
         "↑ k",
         Action::Up,
-        "move up / scroll up",
+        "move up, or scroll the pane",
         None,
     ),
     b(
         &[KeyCode::Down, KeyCode::Char('j')],
         "↓ j",
         Action::Down,
-        "move down / scroll down",
+        "move down, or scroll the pane",
         Some("move"),
     ),
     b(

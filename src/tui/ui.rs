@@ -497,6 +497,7 @@ fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             lines.insert(0, Line::styled(name, theme.heading()));
             Paragraph::new(lines)
                 .wrap(Wrap { trim: false })
+                .scroll((app.token_scroll, 0))
                 .render(a, buf);
         }
     } else {
@@ -515,6 +516,7 @@ fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         }
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
+            .scroll((app.token_scroll, 0))
             .render(body, buf);
     }
 }

@@ -354,6 +354,35 @@ impl SeenToken {
     pub fn claims(&self) -> serde_json::Map<String, Value> {
         self.parts().1
     }
+
+    /// Whether the token's header or claims JSON holds `needle` (lower case), ignoring ASCII
+    /// case; read in place, without decoding.
+    pub fn json_contains(&self, needle: &str) -> bool {
+        match &self.text {
+            Compact::Jwt {
+                bytes,
+                header,
+                payload,
+                ..
+            } => {
+                let json = &bytes[..(*header + *payload) as usize];
+                contains_ignoring_case(json, needle.as_bytes())
+            }
+            Compact::Text(t) => {
+                let (h, c) = self.parts();
+                let json = format!("{} {}", Value::Object(h), Value::Object(c));
+                contains_ignoring_case(json.as_bytes(), needle.as_bytes()) || t.contains(needle)
+            }
+        }
+    }
+}
+
+/// `needle` (lower case) in `hay`, ASCII letters matched in either case.
+pub fn contains_ignoring_case(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty()
+        || hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// What one request to the app carried from the ALB.

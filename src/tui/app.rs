@@ -12,7 +12,7 @@ use super::ui;
 use crate::checks::Outcome;
 use crate::lessons::{Check, Lesson, LoadError, Track};
 use crate::progress::Progress;
-use crate::stream::TokenEvent;
+use crate::stream::{TokenEvent, contains_ignoring_case};
 use cognito_learning_emulator::trace::{Actor, TraceEvent};
 
 /// The most token events kept; older ones are dropped first.
@@ -113,9 +113,11 @@ pub struct App {
     /// Flow events before this index are placed for good.
     flow_claimed: usize,
     pub tokens: VecDeque<TokenEvent>,
-    /// Each buffered event's text for `/`, lower-cased once on arrival, so that filtering
-    /// 10,000 events is a plain substring scan.
-    search: VecDeque<String>,
+    /// The number of `tokens[0]` in the order events arrived.
+    front_seq: u64,
+    /// The numbers of the buffered events that match the filter, oldest first: computed when
+    /// the filter changes and as events arrive, so that drawing never scans the buffer.
+    matches: VecDeque<u64>,
     /// Which buffered event the tokens pane shows, counted back from the newest (0: newest).
     pub token_back: usize,
     /// How far the shown event's tokens are scrolled.
@@ -175,7 +177,8 @@ impl App {
             flow_scroll: 0,
             flow_claimed: 0,
             tokens: VecDeque::new(),
-            search: VecDeque::new(),
+            front_seq: 0,
+            matches: VecDeque::new(),
             token_back: 0,
             token_scroll: 0,
             paused: false,
@@ -202,15 +205,11 @@ impl App {
         if self.filter.is_empty() {
             return shown;
         }
-        let f = self.filter.to_lowercase();
-        self.search
-            .range(..shown)
-            .filter(|t| t.contains(&f))
-            .count()
+        let limit = self.front_seq + shown as u64;
+        self.matches.partition_point(|s| *s < limit)
     }
 
     /// The event the tokens pane shows: `token_back` steps back from the newest visible one.
-    /// Walks back from the newest, so a full buffer costs nothing more to draw.
     pub fn shown_token(&self) -> Option<&TokenEvent> {
         let shown = self.tokens.len() - self.held.min(self.tokens.len());
         if self.filter.is_empty() {
@@ -218,14 +217,25 @@ impl App {
                 .checked_sub(1 + self.token_back)
                 .and_then(|i| self.tokens.get(i));
         }
-        let f = self.filter.to_lowercase();
-        self.search
-            .range(..shown)
-            .enumerate()
-            .rev()
-            .filter(|(_, t)| t.contains(&f))
-            .nth(self.token_back)
-            .and_then(|(i, _)| self.tokens.get(i))
+        let seq = self
+            .visible_count()
+            .checked_sub(1 + self.token_back)
+            .and_then(|i| self.matches.get(i))?;
+        self.tokens.get(usize::try_from(seq - self.front_seq).ok()?)
+    }
+
+    /// Finds the events matching a new filter.
+    fn refilter(&mut self) {
+        let f = self.filter.to_ascii_lowercase();
+        self.matches = if f.is_empty() {
+            VecDeque::new()
+        } else {
+            (self.front_seq..)
+                .zip(&self.tokens)
+                .filter(|(_, e)| matches(e, &f))
+                .map(|(s, _)| s)
+                .collect()
+        };
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
@@ -273,7 +283,10 @@ impl App {
                 let keep = events.len().min(TOKEN_BUFFER);
                 let over = (self.tokens.len() + keep).saturating_sub(TOKEN_BUFFER);
                 self.tokens.drain(..over);
-                self.search.drain(..over);
+                self.front_seq += over as u64;
+                while self.matches.front().is_some_and(|s| *s < self.front_seq) {
+                    self.matches.pop_front();
+                }
                 if self.tokens.capacity() < TOKEN_BUFFER
                     && self.tokens.len() + keep > self.tokens.capacity()
                 {
@@ -281,15 +294,18 @@ impl App {
                         .next_power_of_two()
                         .min(TOKEN_BUFFER);
                     self.tokens.reserve_exact(want - self.tokens.len());
-                    self.search.reserve_exact(want - self.search.len());
                 }
                 let skip = events.len() - keep;
-                let filter = self.filter.to_lowercase();
+                let filter = self.filter.to_ascii_lowercase();
                 let mut matching = 0;
                 for e in events.into_iter().skip(skip) {
-                    let text = search_text(&e);
-                    matching += usize::from(text.contains(&filter));
-                    self.search.push_back(text);
+                    if filter.is_empty() || matches(&e, &filter) {
+                        matching += 1;
+                        if !filter.is_empty() {
+                            self.matches
+                                .push_back(self.front_seq + self.tokens.len() as u64);
+                        }
+                    }
                     self.tokens.push_back(e);
                 }
                 // A learner looking at an older request keeps looking at it.
@@ -404,6 +420,7 @@ impl App {
                 KeyCode::Char(c) => self.filter.push(c),
                 _ => {}
             }
+            self.refilter();
             self.token_back = 0;
             return Vec::new();
         }
@@ -599,38 +616,15 @@ impl App {
     }
 }
 
-/// The claims `/` searches, besides the method, path and status: who, and what they may do.
-const SEARCHED: &[&str] = &[
-    "sub",
-    "username",
-    "cognito:username",
-    "email",
-    "cognito:groups",
-    "scope",
-    "client_id",
-    "token_use",
-];
-
-/// What `/` searches in an event, lower-cased once when it arrives.
-fn search_text(e: &TokenEvent) -> String {
-    let mut t = format!("{} {} {}", e.method, e.path, e.status);
-    for seen in [&e.data, &e.access].into_iter().flatten() {
-        let claims = seen.claims();
-        for (k, v) in SEARCHED
-            .iter()
-            .filter_map(|k| claims.get(*k).map(|v| (k, v)))
-        {
-            t.push(' ');
-            t.push_str(k);
-            t.push(' ');
-            match v {
-                serde_json::Value::String(s) => t.push_str(s),
-                other => t.push_str(&other.to_string()),
-            }
-        }
-    }
-    t.shrink_to_fit();
-    t.to_lowercase()
+/// Whether `/` finds `f` (lower case) in an event: its method, path and status, or anywhere in
+/// its tokens' headers and claims.
+fn matches(e: &TokenEvent, f: &str) -> bool {
+    let line = format!("{} {} {}", e.method, e.path, e.status);
+    contains_ignoring_case(line.as_bytes(), f.as_bytes())
+        || [&e.data, &e.access]
+            .into_iter()
+            .flatten()
+            .any(|t| t.json_contains(f))
 }
 
 /// A flow event for the cloud track, where there is no trace: the request the app logged.

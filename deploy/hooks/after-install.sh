@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# AfterInstall: permissions, a settings file if there is none, and the unit.
+# shellcheck source=deploy/hooks/common.sh
+. "$(dirname "$0")/common.sh"
+
+chmod 0755 "$BIN"
+touch "$APP_DIR/server.log"
+if [ ! -f "$CONF_DIR/server.env" ]; then
+  cat > "$CONF_DIR/server.env" <<'ENV'
+# Settings for cognito-learning-server (see `cognito-learning-server --help`). Fill in your
+# site, Cognito domain, user pool, app client and ALB ARN; deployments never overwrite this.
+# COGNITO_LEARNING_SITE_URL=https://app.example.com
+# COGNITO_LEARNING_COGNITO_DOMAIN=https://myapp.auth.eu-west-1.amazoncognito.com
+# COGNITO_LEARNING_USER_POOL_ID=eu-west-1_XXXXXXXXX
+# COGNITO_LEARNING_CLIENT_ID=xxxxxxxxxxxxxxxxxxxxxxxxxx
+# COGNITO_LEARNING_ALB_ARN=arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/NAME/ID
+ENV
+  say "wrote a settings template to $CONF_DIR/server.env"
+fi
+if [ -z "$ROOT" ]; then
+  chown -R "$APP_USER:$APP_USER" "$APP_DIR"
+fi
+if use_systemd; then
+  systemctl daemon-reload
+  systemctl enable "$SERVICE"
+fi

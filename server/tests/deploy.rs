@@ -1,0 +1,254 @@
+#![allow(clippy::unwrap_used)]
+//! The deploy files: `appspec.yml` against CodeDeploy's documented structure, the hook scripts
+//! through shellcheck, and a whole deployment run in a scratch root the way CodeDeploy runs it
+//! (stop, before-install, copy the files, after-install, start, validate), twice, on the
+//! revision that `deploy/buildspec.yml`'s own commands stage, with the real server binary.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// YAML as JSON, read by PyYAML (installed with moto by scripts/test).
+fn yaml(path: &Path) -> serde_json::Value {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+        ])
+        .arg(path)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// CodeDeploy's lifecycle events for EC2/On-Premises deployments that may run scripts, in order
+/// (DownloadBundle and Install are reserved for the agent).
+const EVENTS: &[&str] = &[
+    "ApplicationStop",
+    "BeforeInstall",
+    "AfterInstall",
+    "ApplicationStart",
+    "ValidateService",
+    "BeforeBlockTraffic",
+    "AfterBlockTraffic",
+    "BeforeAllowTraffic",
+    "AfterAllowTraffic",
+];
+
+#[test]
+fn appspec_follows_the_documented_structure() {
+    let spec = yaml(&repo().join("appspec.yml"));
+    assert_eq!(spec["version"], 0.0);
+    assert_eq!(spec["os"], "linux");
+    let behaviour = spec["file_exists_behavior"].as_str().unwrap();
+    assert!(["DISALLOW", "OVERWRITE", "RETAIN"].contains(&behaviour));
+    for f in spec["files"].as_array().unwrap() {
+        let src = f["source"].as_str().unwrap();
+        let dst = f["destination"].as_str().unwrap();
+        assert!(dst.starts_with('/'), "{dst} must be absolute");
+        assert!(!src.starts_with('/'), "{src} is relative to the revision");
+    }
+    let hooks = spec["hooks"].as_object().unwrap();
+    for (event, list) in hooks {
+        assert!(
+            EVENTS.contains(&event.as_str()),
+            "{event} is not a lifecycle event"
+        );
+        for h in list.as_array().unwrap() {
+            let location = h["location"].as_str().unwrap();
+            let path = repo().join(location);
+            assert!(path.is_file(), "{location} is missing");
+            let mode =
+                std::os::unix::fs::PermissionsExt::mode(&path.metadata().unwrap().permissions());
+            assert!(mode & 0o111 != 0, "{location} is not executable");
+            let timeout = h["timeout"].as_u64().unwrap();
+            assert!((1..=3600).contains(&timeout), "{event}: timeout {timeout}");
+            assert_eq!(h["runas"], "root");
+        }
+    }
+    for needed in [
+        "ApplicationStop",
+        "BeforeInstall",
+        "AfterInstall",
+        "ApplicationStart",
+        "ValidateService",
+    ] {
+        assert!(hooks.contains_key(needed), "no {needed} hook");
+    }
+}
+
+#[test]
+fn buildspec_follows_the_documented_structure() {
+    let spec = yaml(&repo().join("deploy/buildspec.yml"));
+    assert_eq!(spec["version"], 0.2);
+    for phase in spec["phases"].as_object().unwrap().keys() {
+        assert!(
+            ["install", "pre_build", "build", "post_build"].contains(&phase.as_str()),
+            "{phase}"
+        );
+    }
+    assert_eq!(spec["artifacts"]["base-directory"], "dist");
+    assert!(
+        spec["artifacts"].get("discard-paths").is_none(),
+        "it would flatten the layout"
+    );
+}
+
+#[test]
+fn hook_scripts_pass_shellcheck() {
+    let hooks: Vec<PathBuf> = std::fs::read_dir(repo().join("deploy/hooks"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let out = Command::new("shellcheck")
+        .current_dir(repo())
+        .args(["--external-sources", "--severity=style"])
+        .args(&hooks)
+        .output()
+        .expect("shellcheck is installed (scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Stages a revision with the buildspec's own post_build commands, the real binary standing in
+/// for the release build.
+fn stage(work: &Path) -> PathBuf {
+    let repo = repo();
+    std::fs::create_dir_all(work.join("target/release")).unwrap();
+    std::fs::copy(repo.join("appspec.yml"), work.join("appspec.yml")).unwrap();
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(repo.join("deploy"))
+        .arg(work)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::copy(
+        env!("CARGO_BIN_EXE_cognito-learning-server"),
+        work.join("target/release/cognito-learning-server"),
+    )
+    .unwrap();
+    let spec = yaml(&repo.join("deploy/buildspec.yml"));
+    for cmd in spec["phases"]["post_build"]["commands"].as_array().unwrap() {
+        let out = Command::new("bash")
+            .args(["-c", cmd.as_str().unwrap()])
+            .current_dir(work)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    work.join("dist")
+}
+
+/// One deployment of `revision` into `root`, as the CodeDeploy agent runs it.
+fn deploy(revision: &Path, previous: Option<&Path>, root: &Path, port: u16) {
+    let spec = yaml(&revision.join("appspec.yml"));
+    let run = |bundle: &Path, event: &str| {
+        for h in spec["hooks"][event].as_array().unwrap() {
+            let out = Command::new(bundle.join(h["location"].as_str().unwrap()))
+                .env("COGNITO_LEARNING_ROOT", root)
+                .env("COGNITO_LEARNING_PORT", port.to_string())
+                .env("COGNITO_LEARNING_LISTEN", format!("127.0.0.1:{port}"))
+                .env("COGNITO_LEARNING_CLOUDWATCH", "off")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{event} failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    };
+    // ApplicationStop runs from the revision deployed before, if any.
+    if let Some(p) = previous {
+        run(p, "ApplicationStop");
+    }
+    run(revision, "BeforeInstall");
+    for f in spec["files"].as_array().unwrap() {
+        let src = revision.join(f["source"].as_str().unwrap());
+        let dst = root.join(f["destination"].as_str().unwrap().trim_start_matches('/'));
+        std::fs::create_dir_all(&dst).unwrap();
+        std::fs::copy(&src, dst.join(src.file_name().unwrap())).unwrap();
+    }
+    run(revision, "AfterInstall");
+    run(revision, "ApplicationStart");
+    run(revision, "ValidateService");
+}
+
+#[test]
+fn a_staged_revision_deploys_twice_serves_and_stops() {
+    let scratch = std::env::temp_dir().join(format!("cl-deploy-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let root = scratch.join("root");
+    let first = stage(&scratch.join("build-1"));
+    let second = stage(&scratch.join("build-2"));
+    let port = free_port();
+
+    deploy(&first, None, &root, port);
+    let app = root.join("opt/cognito-learning");
+    assert!(app.join("bin/cognito-learning-server").is_file());
+    assert!(
+        root.join("etc/systemd/system/cognito-learning-server.service")
+            .is_file()
+    );
+    assert!(root.join("etc/cognito-learning/server.env").is_file());
+    let pid1 = std::fs::read_to_string(app.join("server.pid")).unwrap();
+
+    // The learner's settings survive a redeploy.
+    std::fs::write(root.join("etc/cognito-learning/server.env"), "# mine\n").unwrap();
+    deploy(&second, Some(&first), &root, port);
+    let pid2 = std::fs::read_to_string(app.join("server.pid")).unwrap();
+    assert_ne!(
+        pid1, pid2,
+        "the first server was stopped and a new one started"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/cognito-learning/server.env")).unwrap(),
+        "# mine\n"
+    );
+
+    let stop = Command::new(second.join("deploy/hooks/stop.sh"))
+        .env("COGNITO_LEARNING_ROOT", &root)
+        .status()
+        .unwrap();
+    assert!(stop.success());
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the server is stopped"
+    );
+    let log = std::fs::read_to_string(app.join("server.log")).unwrap();
+    assert!(
+        log.contains(r#""path":"/v1/public""#),
+        "validate's requests are logged"
+    );
+    let _ = std::fs::remove_dir_all(&scratch);
+}

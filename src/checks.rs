@@ -54,6 +54,7 @@ async fn run_kind(kind: &Kind, t: &Target) -> Res {
         Kind::Http {
             url,
             method,
+            send,
             status,
             location,
             headers,
@@ -63,12 +64,11 @@ async fn run_kind(kind: &Kind, t: &Target) -> Res {
             let url = t.render(url)?;
             let m = reqwest::Method::from_bytes(method.as_bytes())
                 .map_err(|_| format!("{method} is not an HTTP method"))?;
-            let r = t
-                .http
-                .request(m, &url)
-                .send()
-                .await
-                .map_err(|e| unreachable(&url, &e))?;
+            let mut req = t.http.request(m, &url);
+            for (name, value) in send {
+                req = req.header(name.as_str(), t.render(value)?);
+            }
+            let r = req.send().await.map_err(|e| unreachable(&url, &e))?;
             let got = r.status().as_u16();
             let mut seen = format!("{method} {} → {got}", path_of(&url));
             if let Some(want) = status
@@ -245,8 +245,8 @@ async fn run_kind(kind: &Kind, t: &Target) -> Res {
                 Err(format!("there is no log group {group}"))
             }
         }
-        Kind::DnsResolves { name } => {
-            let name = t.render(name)?;
+        Kind::DnsResolves { host } => {
+            let name = t.render(host)?;
             let addrs: Vec<_> = tokio::net::lookup_host((name.as_str(), 443))
                 .await
                 .map_err(|e| format!("{name} does not resolve: {e}"))?
@@ -254,22 +254,34 @@ async fn run_kind(kind: &Kind, t: &Target) -> Res {
                 .collect();
             Ok(format!("{name} → {}", addrs.join(", ")))
         }
-        Kind::TlsCertificate { name } => {
-            let name = t.render(name)?;
+        Kind::TlsCertificate { host } => {
+            let name = t.render(host)?;
             let url = format!("https://{name}/");
             // reqwest checks the chain and the name with rustls; any HTTP answer means both held.
-            let r = t
-                .http
-                .get(&url)
-                .send()
-                .await
-                .map_err(|e| format!("no valid TLS for {name}: {}", error_chain(&e)))?;
+            let r = t.http.get(&url).send().await.map_err(|e| {
+                let why = crate::aws::root_cause(&e).to_lowercase();
+                format!("no valid TLS for {name}: {why}")
+            })?;
             Ok(format!(
                 "{name} presents a trusted certificate for its name (answered {})",
                 r.status().as_u16()
             ))
         }
         Kind::OidcDiscovery { issuer } => oidc(t, &t.render(issuer)?).await,
+        Kind::Unreachable { url } => {
+            let url = t.render(url)?;
+            match t.http.get(&url).send().await {
+                Ok(r) => Err(format!(
+                    "{} still answers ({}): something is still running",
+                    origin(&url),
+                    r.status().as_u16()
+                )),
+                Err(e) if e.is_connect() || e.is_timeout() => {
+                    Ok(format!("nothing answers at {} any more", origin(&url)))
+                }
+                Err(e) => Err(format!("{url}: {}", error_chain(&e))),
+            }
+        }
     }
 }
 

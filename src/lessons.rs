@@ -74,6 +74,9 @@ struct LessonInfo {
     title: String,
     #[serde(default)]
     summary: String,
+    /// The documentation the lesson's facts come from.
+    #[serde(default)]
+    sources: Vec<String>,
     steps: Vec<StepInfo>,
 }
 
@@ -97,6 +100,9 @@ pub enum Kind {
         url: String,
         #[serde(default = "get")]
         method: String,
+        /// Request headers to send (a forged one, say).
+        #[serde(default)]
+        send: BTreeMap<String, String>,
         status: Option<u16>,
         /// The `Location` header starts with this.
         location: Option<String>,
@@ -160,9 +166,12 @@ pub enum Kind {
         group: String,
     },
     /// A host name resolves.
-    DnsResolves { name: String },
-    /// `https://name/` presents a certificate valid for `name` that chains to a trusted root.
-    TlsCertificate { name: String },
+    DnsResolves { host: String },
+    /// `https://host/` presents a certificate valid for `host` that chains to a trusted root.
+    TlsCertificate { host: String },
+    /// Nothing answers at `url` any more: the name does not resolve, or the connection is
+    /// refused or times out (for checking a tear-down).
+    Unreachable { url: String },
     /// The issuer's OpenID discovery document and its JWKS are valid for Cognito.
     OidcDiscovery {
         #[serde(default = "issuer")]
@@ -232,6 +241,7 @@ pub struct Lesson {
     pub id: String,
     pub title: String,
     pub summary: String,
+    pub sources: Vec<String>,
     pub steps: Vec<Step>,
     /// Where it was loaded from (a path, or `embedded:NAME`).
     pub source: String,
@@ -382,6 +392,7 @@ pub fn parse(file: &str, text: &str) -> Result<Lesson, Vec<LoadError>> {
         id: name.trim_end_matches(".toml").to_owned(),
         title: info.title,
         summary: info.summary,
+        sources: info.sources,
         steps,
         source: file.to_owned(),
     })

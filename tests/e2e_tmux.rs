@@ -105,9 +105,9 @@ impl Drop for Session {
     }
 }
 
-/// From the first lesson, open the second (05: the routes through the ALB).
+/// From the first lesson, open the fifth (05: the routes through the ALB).
 fn open_routes_lesson(s: &Session) {
-    s.keys(&["BTab", "j", "Enter"]);
+    s.keys(&["BTab", "j", "j", "j", "j", "Enter"]);
     s.wait_for("5 · The routes through the ALB");
 }
 

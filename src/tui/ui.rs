@@ -216,6 +216,13 @@ fn step(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         .as_ref()
         .and_then(|v| crate::lessons::render(&s.text, v).ok());
     text.extend(markdown::render(body.as_deref().unwrap_or(&s.text), theme));
+    if app.step + 1 == lesson.steps.len() && !lesson.sources.is_empty() {
+        text.push(Line::raw(""));
+        text.push(Line::styled("Sources", theme.bold()));
+        for src in &lesson.sources {
+            text.push(Line::styled(format!("• {src}"), theme.dim()));
+        }
+    }
     for (i, h) in s.hints.iter().take(app.hints).enumerate() {
         text.push(Line::raw(""));
         text.push(Line::from(vec![

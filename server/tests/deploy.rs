@@ -252,3 +252,33 @@ fn a_staged_revision_deploys_twice_serves_and_stops() {
     );
     let _ = std::fs::remove_dir_all(&scratch);
 }
+
+#[test]
+fn the_cloudformation_template_passes_cfn_lint() {
+    let out = Command::new("cfn-lint")
+        .arg(repo().join("deploy/cloudformation.yml"))
+        .output()
+        .expect("cfn-lint is installed (scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The outputs are the guide's cloud-track settings.
+    // Read as text: its `!Ref` tags are not plain YAML (cfn-lint parsed it above).
+    let template = std::fs::read_to_string(repo().join("deploy/cloudformation.yml")).unwrap();
+    for output in [
+        "Site",
+        "CognitoDomain",
+        "UserPoolId",
+        "ClientId",
+        "AlbArn",
+        "Instance",
+    ] {
+        assert!(
+            template.contains(&format!("  {output}:")),
+            "no output {output}"
+        );
+    }
+}

@@ -7,8 +7,6 @@ use std::time::{Duration, Instant};
 use cognito_learning::stream::{Checks, Cursor, Follower, LogLine, TokenEvent, lab_client};
 use cognito_learning_emulator::browser::{client, login};
 use cognito_learning_emulator::{Lab, LabInfo, LabOptions};
-use cognito_learning_tokens::keys::AlbKeys;
-use cognito_learning_tokens::{AlbExpectations, AlbVerifier, CognitoVerifier};
 
 fn port(url: &str) -> u16 {
     url.rsplit(':').next().unwrap().parse().unwrap()
@@ -28,18 +26,9 @@ async fn start(dir: &std::path::Path, ports: Option<&LabInfo>) -> Lab {
     .unwrap()
 }
 
+/// The same verifiers the guide builds for the lab.
 fn checks(i: &LabInfo) -> Checks {
-    Checks {
-        alb: AlbVerifier::new(
-            AlbKeys::new(&i.alb_key_url),
-            AlbExpectations {
-                signer: i.alb_arn.clone(),
-                issuer: Some(i.issuer.clone()),
-                client: Some(i.client_id.clone()),
-            },
-        ),
-        cognito: CognitoVerifier::new(&i.issuer, &i.client_id),
-    }
+    cognito_learning::target::Target::local(i).tokens
 }
 
 fn follower_for(i: &LabInfo, cursor: Cursor) -> Follower {

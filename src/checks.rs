@@ -245,14 +245,26 @@ async fn run_kind(kind: &Kind, t: &Target) -> Res {
                 Err(format!("there is no log group {group}"))
             }
         }
-        Kind::DnsResolves { host } => {
+        Kind::DnsResolves {
+            host,
+            min_addresses,
+        } => {
             let name = t.render(host)?;
-            let addrs: Vec<_> = tokio::net::lookup_host((name.as_str(), 443))
+            let mut addrs: Vec<_> = tokio::net::lookup_host((name.as_str(), 443))
                 .await
                 .map_err(|e| format!("{name} does not resolve: {e}"))?
                 .map(|a| a.ip().to_string())
                 .collect();
-            Ok(format!("{name} → {}", addrs.join(", ")))
+            addrs.sort();
+            addrs.dedup();
+            let seen = format!("{name} → {}", addrs.join(", "));
+            if addrs.len() < *min_addresses {
+                return Err(format!(
+                    "{seen}: {} address(es), expected at least {min_addresses}",
+                    addrs.len()
+                ));
+            }
+            Ok(seen)
         }
         Kind::TlsCertificate { host } => {
             let name = t.render(host)?;

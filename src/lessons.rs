@@ -25,6 +25,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     ("site_host", "the site's host name"),
     ("alb", "the load balancer's own URL (its DNS name)"),
+    ("alb_host", "the load balancer's DNS name"),
     (
         "cognito",
         "the Cognito domain's URL (hosted UI and OAuth2 endpoints)",
@@ -165,8 +166,13 @@ pub enum Kind {
         #[serde(default = "log_group")]
         group: String,
     },
-    /// A host name resolves.
-    DnsResolves { host: String },
+    /// A host name resolves (to at least `min_addresses` distinct addresses: an internet-facing
+    /// ALB has one per Availability Zone).
+    DnsResolves {
+        host: String,
+        #[serde(default = "one")]
+        min_addresses: usize,
+    },
     /// `https://host/` presents a certificate valid for `host` that chains to a trusted root.
     TlsCertificate { host: String },
     /// Nothing answers at `url` any more: the name does not resolve, or the connection is
@@ -190,6 +196,9 @@ fn logout() -> String {
 }
 fn ok() -> u16 {
     200
+}
+fn one() -> usize {
+    1
 }
 fn session_cookie() -> String {
     "AWSELBAuthSessionCookie".into()

@@ -94,6 +94,7 @@ impl Target {
             ("site", i.alb.as_str()),
             ("site_host", host),
             ("alb", i.alb.as_str()),
+            ("alb_host", host),
             ("cognito", i.cognito.as_str()),
             ("issuer", i.issuer.as_str()),
             ("client_id", i.client_id.as_str()),
@@ -167,6 +168,14 @@ impl Target {
         set("site", s.site.clone());
         set("site_host", site_host);
         set("alb", s.alb.clone());
+        set(
+            "alb_host",
+            s.alb
+                .as_deref()
+                .and_then(|u| u.split("://").nth(1))
+                .and_then(|h| h.split(['/', ':']).next())
+                .map(str::to_owned),
+        );
         set("cognito", cognito);
         set("issuer", issuer.clone());
         set("client_id", s.client_id.clone());

@@ -182,6 +182,7 @@ async fn the_cloud_track_passes_against_the_lab_as_an_account() {
             .env("AWS_CONFIG_FILE", "/nonexistent")
             .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
             .env("COGNITO_LEARNING_SITE", &i.alb)
+            .env("COGNITO_LEARNING_ALB", &i.alb)
             .env("COGNITO_LEARNING_COGNITO_DOMAIN", &i.cognito)
             .env("COGNITO_LEARNING_USER_POOL_ID", &i.user_pool_id)
             .env("COGNITO_LEARNING_CLIENT_ID", &i.client_id)
@@ -217,7 +218,15 @@ async fn the_cloud_track_passes_against_the_lab_as_an_account() {
         .iter()
         .filter(|r| r["pass"] != true)
         .collect();
-    assert_eq!(failed.len(), expected.len(), "{failed:#?}");
+    // The lab's ALB has one address where a real one has one per Availability Zone; whether
+    // `localhost` also resolves to ::1 depends on the machine, so this one may pass or fail.
+    let may_fail = [("05-through-the-alb", "expected at least 2")];
+    for r in &failed {
+        let known = expected.iter().chain(&may_fail).any(|(lesson, why)| {
+            r["lesson"] == *lesson && r["detail"].as_str().unwrap().contains(why)
+        });
+        assert!(known, "unexpected failure: {r:#?}");
+    }
     for (lesson, why) in expected {
         assert!(
             failed

@@ -211,6 +211,12 @@ async fn run_kind(kind: &Kind, t: &Target) -> Res {
         } => {
             let id = t.render(instance)?;
             let out = crate::instance::run(&t.ssm, &id, run, LIMIT / 2).await?;
+            // Long commands are named by their start.
+            let run = if run.chars().count() > 60 {
+                format!("{}…", run.chars().take(59).collect::<String>())
+            } else {
+                run.clone()
+            };
             let first = out.stdout.lines().next().unwrap_or_default().to_owned();
             if !out.success {
                 return Err(format!(

@@ -40,7 +40,19 @@ pub const ALLOWED: &[(&str, &str)] = &[
         "curl -s -o /dev/null -w '%{http_code}' https://aws.amazon.com",
         "outbound internet through the NAT gateway",
     ),
+    (
+        IMDS_PUBLIC_IPV4,
+        "whether the instance has a public IPv4 address (IMDSv2; 404 when it has none)",
+    ),
+    (
+        "systemctl is-active codedeploy-agent",
+        "whether the CodeDeploy agent is running",
+    ),
 ];
+
+/// Asks the instance metadata service (v2: a session token first) for the public IPv4 address
+/// and prints only the HTTP status.
+pub const IMDS_PUBLIC_IPV4: &str = "t=$(curl -s -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token) && curl -s -o /dev/null -w '%{http_code}' -H \"X-aws-ec2-metadata-token: $t\" http://169.254.169.254/latest/meta-data/public-ipv4";
 
 #[derive(Debug, Clone)]
 struct Invocation {
@@ -266,6 +278,10 @@ impl Ssm {
             },
             // The lab has no internet and no NAT gateway: it answers as a working one would.
             c if c.ends_with("https://aws.amazon.com") => (0, "200".into(), String::new()),
+            // The lab's instance stands in a private subnet: no public address.
+            IMDS_PUBLIC_IPV4 => (0, "404".into(), String::new()),
+            // The lab deploys its app itself; the agent's place is taken by the lab.
+            "systemctl is-active codedeploy-agent" => (0, "active\n".into(), String::new()),
             _ => (1, String::new(), "not an allowed command\n".into()),
         }
     }

@@ -282,6 +282,22 @@ impl Compact {
         jwt().unwrap_or_else(|| Compact::Text(raw.into()))
     }
 
+    /// A JWT's header and payload JSON, as stored.
+    fn json(&self) -> Option<(&[u8], &[u8])> {
+        match self {
+            Compact::Jwt {
+                bytes,
+                header,
+                payload,
+                ..
+            } => {
+                let (h, rest) = bytes.split_at(*header as usize);
+                Some((h, &rest[..*payload as usize]))
+            }
+            Compact::Text(_) => None,
+        }
+    }
+
     fn text(&self) -> String {
         use base64::Engine;
         match self {
@@ -330,23 +346,15 @@ impl SeenToken {
         serde_json::Map<String, Value>,
         serde_json::Map<String, Value>,
     ) {
-        match &self.text {
-            Compact::Jwt {
-                bytes,
-                header,
-                payload,
-                ..
-            } => {
-                let (h, rest) = bytes.split_at(*header as usize);
-                let p = &rest[..*payload as usize];
-                (
-                    serde_json::from_slice(h).unwrap_or_default(),
-                    serde_json::from_slice(p).unwrap_or_default(),
-                )
-            }
-            Compact::Text(t) => cognito_learning_tokens::Decoded::parse(t, 0)
+        match (&self.text, self.text.json()) {
+            (_, Some((h, p))) => (
+                serde_json::from_slice(h).unwrap_or_default(),
+                serde_json::from_slice(p).unwrap_or_default(),
+            ),
+            (Compact::Text(t), None) => cognito_learning_tokens::Decoded::parse(t, 0)
                 .map(|d| (d.header, d.claims))
                 .unwrap_or_default(),
+            (Compact::Jwt { .. }, None) => Default::default(),
         }
     }
 
@@ -358,17 +366,13 @@ impl SeenToken {
     /// Whether the token's header or claims JSON holds `needle` (lower case), ignoring ASCII
     /// case; read in place, without decoding.
     pub fn json_contains(&self, needle: &str) -> bool {
-        match &self.text {
-            Compact::Jwt {
-                bytes,
-                header,
-                payload,
-                ..
-            } => {
-                let json = &bytes[..(*header + *payload) as usize];
-                contains_ignoring_case(json, needle.as_bytes())
+        match (&self.text, self.text.json()) {
+            (_, Some((h, p))) => {
+                contains_ignoring_case(h, needle.as_bytes())
+                    || contains_ignoring_case(p, needle.as_bytes())
             }
-            Compact::Text(t) => {
+            (Compact::Jwt { .. }, None) => false,
+            (Compact::Text(t), None) => {
                 let (h, c) = self.parts();
                 let json = format!("{} {}", Value::Object(h), Value::Object(c));
                 contains_ignoring_case(json.as_bytes(), needle.as_bytes()) || t.contains(needle)

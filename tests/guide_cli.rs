@@ -18,6 +18,18 @@ fn temp(name: &str) -> PathBuf {
     d
 }
 
+/// A lab on free ports with its own state directory.
+async fn lab(name: &str) -> (PathBuf, Lab) {
+    let state = temp(name);
+    let lab = Lab::start(LabOptions {
+        state_dir: state.clone(),
+        ..LabOptions::any_ports()
+    })
+    .await
+    .unwrap();
+    (state, lab)
+}
+
 fn lessons_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/lessons"))
 }
@@ -74,13 +86,7 @@ fn every_local_check_of_every_lesson_passes_against_a_lab_started_for_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn check_uses_a_lab_that_is_already_running() {
-    let state = temp("attach");
-    let lab = Lab::start(LabOptions {
-        state_dir: state.clone(),
-        ..LabOptions::any_ports()
-    })
-    .await
-    .unwrap();
+    let (state, lab) = lab("attach").await;
     let out = tokio::task::spawn_blocking({
         let state = state.clone();
         move || {
@@ -163,13 +169,7 @@ fn an_unknown_lesson_or_step_is_a_usage_error() {
 /// Region's issuer and key URLs overridden) against the lab's stand-ins, as against an account.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_cloud_track_passes_against_the_lab_as_an_account() {
-    let state = temp("cloud");
-    let lab = Lab::start(LabOptions {
-        state_dir: state.clone(),
-        ..LabOptions::any_ports()
-    })
-    .await
-    .unwrap();
+    let (_state, lab) = lab("cloud").await;
     let i = lab.info.clone();
     let out = tokio::task::spawn_blocking(move || {
         bin()

@@ -162,8 +162,16 @@ impl Cognito {
                 pages::error("This page does not exist."),
             ),
         };
-        // The ALB stand-in records its own back-channel calls; the rest come from the browser.
+        // The ALB stand-in records its own back-channel calls. Key and discovery documents are
+        // what a verifier fetches (the app checking an access token); the rest is the browser.
         if !matches!(path.as_str(), "/oauth2/token" | "/oauth2/userInfo") {
+            let from = if path.ends_with("/.well-known/jwks.json")
+                || path.ends_with("/.well-known/openid-configuration")
+            {
+                Actor::App
+            } else {
+                Actor::Browser
+            };
             let note = resp
                 .headers()
                 .get(header::LOCATION)
@@ -171,7 +179,7 @@ impl Cognito {
                 .map(|l| format!("→ {}", short(l)))
                 .unwrap_or_default();
             self.trace.emit(
-                Actor::Browser,
+                from,
                 Actor::Cognito,
                 format!("{} {}", req.parts.method, path),
                 resp.status().as_u16(),

@@ -45,7 +45,12 @@ impl Session {
             .args(["-x", "120", "-y", "40", "-s", "guide"])
             .args(["env", "TERM=xterm-256color"])
             .arg(format!("XDG_STATE_HOME={}", state.display()))
-            .args(["sh", "-c", &guide])
+            // The pane outlives the guide, so a test can see how it left the terminal.
+            .args([
+                "sh",
+                "-c",
+                &format!("{guide}; echo \"guide exited with $?\"; sleep 60"),
+            ])
             .status()
             .unwrap();
         assert!(ok.success(), "tmux did not start");
@@ -81,6 +86,15 @@ impl Session {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// A tmux format for the pane: `#{alternate_on}`, `#{mouse_any_flag}`, `#{pane_pid}`.
+    fn pane(&self, format: &str) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "display", "-p", "-t", "guide", format])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
     fn keys(&self, keys: &[&str]) {
@@ -157,4 +171,40 @@ fn a_killed_lab_shows_as_down_and_the_failure_is_explained() {
         screen.contains(&format!("try: $ curl -si {origin}/")),
         "{screen}"
     );
+}
+
+#[test]
+fn sigterm_ends_the_guide_and_restores_the_terminal() {
+    let s = Session::start("sigterm");
+    assert_eq!(
+        s.pane("#{alternate_on}"),
+        "1",
+        "the guide draws on the alternate screen"
+    );
+    assert_eq!(s.pane("#{mouse_any_flag}"), "1", "and captures the mouse");
+    let shell = s.pane("#{pane_pid}");
+    let guide = child_of(&shell).expect("the guide runs under the pane's shell");
+    let killed = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {guide}")])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let screen = s.wait_for("guide exited with 0");
+    assert!(
+        !screen.contains("Lessons"),
+        "the guide's screen is gone:\n{screen}"
+    );
+    assert_eq!(s.pane("#{alternate_on}"), "0", "back on the main screen");
+    assert_eq!(s.pane("#{mouse_any_flag}"), "0", "mouse capture is off");
+}
+
+/// A process whose parent is `parent`, from /proc.
+fn child_of(parent: &str) -> Option<String> {
+    std::fs::read_dir("/proc").ok()?.find_map(|e| {
+        let pid = e.ok()?.file_name().into_string().ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The fields after the command name, which is in parentheses: state, then the parent.
+        let after = stat.rsplit_once(')')?.1;
+        (after.split_whitespace().nth(1)? == parent).then_some(pid)
+    })
 }

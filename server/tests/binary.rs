@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::moto::Moto;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::Path;
@@ -199,48 +201,6 @@ fn an_unreachable_cloudwatch_never_stops_the_server() {
         5,
         "server.log keeps every event"
     );
-}
-
-/// moto's server (PyPI `moto[server]`), an independent implementation of the CloudWatch Logs API.
-struct Moto(Child, String);
-
-impl Moto {
-    fn start() -> Moto {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 with moto[server] (scripts/test installs it)");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto did not start; is moto[server] installed?"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Moto(child, format!("http://127.0.0.1:{port}"))
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[tokio::test]

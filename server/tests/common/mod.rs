@@ -1,6 +1,8 @@
 //! A key endpoint, signers and tokens for a lab-like ALB and user pool on loopback.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod moto;
+
 use cognito_learning_tokens::sign::{AlbHeader, AlbSigner, KeyServer, RsaSigner};
 use cognito_learning_tokens::time::now;
 use serde_json::{Map, Value, json};

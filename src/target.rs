@@ -74,6 +74,17 @@ pub struct Target {
     pub trace_url: Option<String>,
 }
 
+/// A URL's host name.
+pub fn host_of(url: &str) -> Option<String> {
+    reqwest::Url::parse(url).ok()?.host_str().map(str::to_owned)
+}
+
+/// A URL's `host:port`, the scheme's port when none is written.
+pub fn addr_of(url: &str) -> Option<String> {
+    let u = reqwest::Url::parse(url).ok()?;
+    Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?))
+}
+
 fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -84,12 +95,8 @@ fn http_client() -> reqwest::Client {
 
 impl Target {
     pub fn local(i: &LabInfo) -> Self {
-        let host = i
-            .alb
-            .split("://")
-            .nth(1)
-            .and_then(|h| h.split(':').next())
-            .unwrap_or("localhost");
+        let host = host_of(&i.alb).unwrap_or_else(|| "localhost".into());
+        let host = host.as_str();
         let vars = [
             ("site", i.alb.as_str()),
             ("site_host", host),
@@ -149,12 +156,7 @@ impl Target {
                 vars.insert(k.to_owned(), v.trim_end_matches('/').to_owned());
             }
         };
-        let site_host = s
-            .site
-            .as_deref()
-            .and_then(|u| u.split("://").nth(1))
-            .and_then(|h| h.split(['/', ':']).next())
-            .map(str::to_owned);
+        let site_host = s.site.as_deref().and_then(host_of);
         let cognito = match (&s.cognito_domain, &region) {
             (Some(d), _) if d.contains("://") => Some(d.clone()),
             (Some(d), Some(r)) => Some(format!("https://{d}.auth.{r}.amazoncognito.com")),
@@ -168,14 +170,7 @@ impl Target {
         set("site", s.site.clone());
         set("site_host", site_host);
         set("alb", s.alb.clone());
-        set(
-            "alb_host",
-            s.alb
-                .as_deref()
-                .and_then(|u| u.split("://").nth(1))
-                .and_then(|h| h.split(['/', ':']).next())
-                .map(str::to_owned),
-        );
+        set("alb_host", s.alb.as_deref().and_then(host_of));
         set("cognito", cognito);
         set("issuer", issuer.clone());
         set("client_id", s.client_id.clone());

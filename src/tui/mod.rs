@@ -26,7 +26,7 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use crate::lessons::{self, Track};
 use crate::progress::Progress;
 use crate::stream::{Cursor, Follower, TokenEvent};
-use crate::target::{CloudSettings, Target};
+use crate::target::{CloudSettings, Target, addr_of};
 use app::{App, Effect, Msg, Service};
 
 /// How the guide finds its target.
@@ -89,35 +89,25 @@ pub async fn start(start: Start) -> anyhow::Result<Started> {
 }
 
 async fn answers(url: &str) -> bool {
-    let Some(addr) = url
-        .split("://")
-        .nth(1)
-        .map(|h| h.split('/').next().unwrap_or(h))
-    else {
-        return false;
-    };
-    tokio::time::timeout(
-        Duration::from_millis(500),
-        tokio::net::TcpStream::connect(addr.replace("localhost", "127.0.0.1")),
-    )
-    .await
-    .is_ok_and(|r| r.is_ok())
+    match addr_of(url) {
+        Some(addr) => reachable(&addr, Duration::from_millis(500)).await,
+        None => false,
+    }
+}
+
+/// Whether a TCP connection to `addr` opens within `limit`: a probe that sends no request, so
+/// it never shows in the lab's trace.
+async fn reachable(addr: &str, limit: Duration) -> bool {
+    // `localhost` may resolve to ::1 first, where the lab does not listen.
+    let addr = addr.replace("localhost", "127.0.0.1");
+    tokio::time::timeout(limit, tokio::net::TcpStream::connect(addr))
+        .await
+        .is_ok_and(|r| r.is_ok())
 }
 
 /// The services on the top line, with the address each is probed at.
 fn services(t: &Target) -> Vec<(Service, String)> {
     let var = |k: &str| t.vars.get(k).cloned().unwrap_or_default();
-    let host_port = |url: &str| {
-        let rest = url.split("://").nth(1).unwrap_or(url);
-        let hp = rest.split('/').next().unwrap_or(rest).to_owned();
-        if hp.contains(':') {
-            hp
-        } else if url.starts_with("https") {
-            format!("{hp}:443")
-        } else {
-            format!("{hp}:80")
-        }
-    };
     let mut list = vec![("ALB", var("site")), ("Cognito", var("cognito"))];
     if t.track == Track::Local {
         if let Some(aws) = t.trace_url.as_deref() {
@@ -126,9 +116,8 @@ fn services(t: &Target) -> Vec<(Service, String)> {
         list.push(("app", var("app")));
     }
     list.into_iter()
-        .filter(|(_, url)| !url.is_empty())
-        .map(|(name, url)| {
-            let probe = host_port(&url);
+        .filter_map(|(name, url)| Some((name, addr_of(&url)?)))
+        .map(|(name, probe)| {
             let addr = if t.track == Track::Local {
                 format!(":{}", probe.rsplit(':').next().unwrap_or_default())
             } else {
@@ -406,13 +395,7 @@ fn spawn_followers(t: &Arc<Target>, probes: Vec<String>, tx: &UnboundedSender<Ms
         loop {
             let mut up = Vec::new();
             for p in &probes {
-                let ok = tokio::time::timeout(
-                    Duration::from_secs(1),
-                    tokio::net::TcpStream::connect(p.replace("localhost", "127.0.0.1")),
-                )
-                .await
-                .is_ok_and(|r| r.is_ok());
-                up.push(Some(ok));
+                up.push(Some(reachable(p, Duration::from_secs(1)).await));
             }
             if tx.send(Msg::Health(up)).is_err() {
                 return;

@@ -71,8 +71,6 @@ pub enum Msg {
     StreamStatus(String),
     Flow(Vec<TraceEvent>),
     Health(Vec<Option<bool>>),
-    /// A line for the status bar.
-    Note(String),
     /// A signal asked the guide to end.
     Quit,
 }
@@ -332,7 +330,6 @@ impl App {
                     s.up = u;
                 }
             }
-            Msg::Note(n) => self.note = n,
             Msg::Quit => return vec![Effect::Quit],
         }
         Vec::new()
@@ -368,13 +365,6 @@ impl App {
         let Some(s) = self.lessons.get(lesson).and_then(|l| l.steps.get(step)) else {
             return Vec::new();
         };
-        let mut all = s.checks_on(self.track).map(|(i, _)| {
-            matches!(
-                self.results.get(&(lesson, step, i)),
-                Some(CheckState::Done(Outcome { pass: true, .. }))
-            )
-        });
-        let done = all.all(|p| p);
         let states: Vec<Option<&CheckState>> = s
             .checks_on(self.track)
             .map(|(i, _)| self.results.get(&(lesson, step, i)))
@@ -385,10 +375,16 @@ impl App {
         {
             return Vec::new();
         }
-        let failed = states
-            .iter()
-            .filter(|c| matches!(c, Some(CheckState::Done(Outcome { pass: false, .. }))))
-            .count();
+        let passed = |want: bool| {
+            states
+                .iter()
+                .filter(
+                    |c| matches!(c, Some(CheckState::Done(Outcome { pass, .. })) if *pass == want),
+                )
+                .count()
+        };
+        let failed = passed(false);
+        let done = passed(true) == states.len();
         let id = self.lessons[lesson].id.clone();
         if done && !self.progress.passed(self.track, &id, step) {
             self.progress.mark(self.track, &id, step);

@@ -31,8 +31,8 @@ pub struct Binding {
     pub label: &'static str,
     pub action: Action,
     pub help: &'static str,
-    /// Shown in the footer line, under this short name.
-    pub footer: Option<&'static str>,
+    /// Shown in the footer line: the key as written there, and a word for what it does.
+    pub footer: Option<(&'static str, &'static str)>,
 }
 
 const fn b(
@@ -40,7 +40,7 @@ const fn b(
     label: &'static str,
     action: Action,
     help: &'static str,
-    footer: Option<&'static str>,
+    footer: Option<(&'static str, &'static str)>,
 ) -> Binding {
     Binding {
         keys,
@@ -57,14 +57,14 @@ pub const KEYS: &[Binding] = &[
         "?",
         Action::Help,
         "show or hide this help",
-        Some("help"),
+        Some(("?", "help")),
     ),
     b(
         &[KeyCode::Tab],
         "Tab",
         Action::NextPane,
         "next pane",
-        Some("pane"),
+        Some(("Tab", "pane")),
     ),
     b(
         &[KeyCode::BackTab],
@@ -85,7 +85,7 @@ pub const KEYS: &[Binding] = &[
         "↓ j",
         Action::Down,
         "move down, or scroll the pane",
-        Some("move"),
+        Some(("j/k", "move")),
     ),
     b(
         &[KeyCode::PageUp],
@@ -127,7 +127,7 @@ pub const KEYS: &[Binding] = &[
         "c",
         Action::Check,
         "run this step's checks",
-        Some("check"),
+        Some(("c", "check")),
     ),
     b(
         &[KeyCode::Char('n')],
@@ -141,28 +141,28 @@ pub const KEYS: &[Binding] = &[
         "p",
         Action::PrevStep,
         "previous step",
-        Some("n/p step"),
+        Some(("n/p", "step")),
     ),
     b(
         &[KeyCode::Char('h')],
         "h",
         Action::Hint,
         "show the next hint",
-        Some("hint"),
+        Some(("h", "hint")),
     ),
     b(
         &[KeyCode::Char('/')],
         "/",
         Action::Filter,
         "filter the token stream (Enter keeps, Esc clears)",
-        Some("filter"),
+        Some(("/", "filter")),
     ),
     b(
         &[KeyCode::Char(' ')],
         "space",
         Action::Pause,
         "pause or resume the token stream",
-        Some("pause"),
+        Some(("space", "pause")),
     ),
     b(
         &[KeyCode::Char('r')],
@@ -183,7 +183,7 @@ pub const KEYS: &[Binding] = &[
         "q Esc",
         Action::Quit,
         "quit (Esc closes help first)",
-        Some("quit"),
+        Some(("q", "quit")),
     ),
 ];
 
@@ -199,19 +199,7 @@ pub fn action(key: &KeyEvent) -> Option<Action> {
 
 /// The footer: the most used keys, from the same table.
 pub fn footer() -> Vec<(&'static str, &'static str)> {
-    KEYS.iter()
-        .filter_map(|b| {
-            b.footer.map(|f| {
-                let key = match b.action {
-                    Action::Down => "j/k",
-                    Action::PrevStep => "n/p",
-                    Action::Quit => "q",
-                    _ => b.label,
-                };
-                (key, f.trim_start_matches("n/p "))
-            })
-        })
-        .collect()
+    KEYS.iter().filter_map(|b| b.footer).collect()
 }
 
 #[cfg(test)]

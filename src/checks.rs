@@ -8,6 +8,7 @@ use serde::Serialize;
 use tokio::time::{Instant, timeout};
 
 use crate::lessons::{Check, Kind};
+use crate::resources;
 use crate::stream::{Cursor, Follower, TokenEvent};
 use crate::target::Target;
 
@@ -286,6 +287,19 @@ async fn run_kind(kind: &Kind, t: &Target) -> Res {
             ))
         }
         Kind::OidcDiscovery { issuer } => oidc(t, &t.render(issuer)?).await,
+        Kind::Network { vpc } => resources::network(account(t)?, &t.render(vpc)?).await,
+        Kind::NatGateway { vpc } => resources::nat_gateway(account(t)?, &t.render(vpc)?).await,
+        Kind::TargetsHealthy { alb_arn } => {
+            resources::targets_healthy(account(t)?, &t.render(alb_arn)?).await
+        }
+        Kind::PipelineBuilds { pipeline } => {
+            resources::pipeline_builds(account(t)?, &t.render(pipeline)?).await
+        }
+        Kind::Deployed { pipeline } => resources::deployed(account(t)?, &t.render(pipeline)?).await,
+        Kind::Certificate { host } => resources::certificate(account(t)?, &t.render(host)?).await,
+        Kind::HourlyCosts { vpc, none } => {
+            resources::hourly_costs(account(t)?, &t.render(vpc)?, *none).await
+        }
         Kind::Unreachable { url } => {
             let url = t.render(url)?;
             match t.http.get(&url).send().await {
@@ -301,6 +315,13 @@ async fn run_kind(kind: &Kind, t: &Target) -> Res {
             }
         }
     }
+}
+
+/// The account's services, which only the cloud track has.
+fn account(t: &Target) -> Result<&crate::account::Account, String> {
+    t.account.as_ref().ok_or_else(|| {
+        "the local lab has no AWS resources to read: this check is for the cloud track".into()
+    })
 }
 
 async fn login(t: &Target, user: &str, path: &str) -> Result<browser::Landing, String> {

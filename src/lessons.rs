@@ -36,6 +36,12 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("region", "the AWS Region"),
     ("log_group", "the app's CloudWatch Logs group"),
     ("instance", "the app's EC2 instance id"),
+    ("alb_arn", "the load balancer's ARN"),
+    (
+        "vpc",
+        "the VPC: its id, or its Name tag (cognito-learning unless given)",
+    ),
+    ("pipeline", "the CodePipeline pipeline's name"),
     (
         "app",
         "the app's own URL, behind the ALB (local track only)",
@@ -183,6 +189,42 @@ pub enum Kind {
         #[serde(default = "issuer")]
         issuer: String,
     },
+    /// The VPC (an id, or its `Name` tag) has public subnets in two or more Availability Zones
+    /// and a private one (cloud track).
+    Network {
+        #[serde(default = "vpc")]
+        vpc: String,
+    },
+    /// An available NAT gateway in a public subnet that a private subnet routes through.
+    NatGateway {
+        #[serde(default = "vpc")]
+        vpc: String,
+    },
+    /// The ALB is active in two or more zones and every target of its target groups is healthy.
+    TargetsHealthy {
+        #[serde(default = "alb_arn")]
+        alb_arn: String,
+    },
+    /// A V2 pipeline with source, build and deploy stages, whose latest build succeeded.
+    PipelineBuilds {
+        #[serde(default = "pipeline")]
+        pipeline: String,
+    },
+    /// The latest deployment of the pipeline's CodeDeploy action succeeded.
+    Deployed {
+        #[serde(default = "pipeline")]
+        pipeline: String,
+    },
+    /// ACM holds an issued certificate that covers `host`.
+    Certificate { host: String },
+    /// Lists what bills by the hour in the VPC (and unattached Elastic IPs); with `none`,
+    /// passes only when nothing does.
+    HourlyCosts {
+        #[serde(default = "vpc")]
+        vpc: String,
+        #[serde(default)]
+        none: bool,
+    },
 }
 
 fn get() -> String {
@@ -214,6 +256,15 @@ fn log_group() -> String {
 }
 fn issuer() -> String {
     "{issuer}".into()
+}
+fn vpc() -> String {
+    "{vpc}".into()
+}
+fn alb_arn() -> String {
+    "{alb_arn}".into()
+}
+fn pipeline() -> String {
+    "{pipeline}".into()
 }
 
 /// A check as the guide runs it.

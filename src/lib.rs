@@ -5,15 +5,19 @@
 //! - [`checks`]: running one check and saying what is true and why.
 //! - [`progress`]: which steps a learner has passed, kept under the XDG state directory.
 //! - [`instance`]: checking the app's instance through SSM.
+//! - [`account`] and [`resources`]: reading the state of a learner's AWS resources (network,
+//!   load balancer, pipeline, certificate, what still bills) for the cloud track's checks.
 //! - [`stream`]: following the app's log group in CloudWatch Logs (the lab's or a real
 //!   account's) and turning its lines into verified token events.
 //! - [`tui`]: the interactive guide (ratatui), its state, messages and views.
 
+pub mod account;
 mod aws;
 pub mod checks;
 pub mod instance;
 pub mod lessons;
 pub mod progress;
+pub mod resources;
 pub mod stream;
 pub mod target;
 pub mod tui;

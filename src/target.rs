@@ -12,6 +12,7 @@ use cognito_learning_emulator::LabInfo;
 use cognito_learning_tokens::keys::AlbKeys;
 use cognito_learning_tokens::{AlbExpectations, AlbVerifier, CognitoVerifier};
 
+use crate::account::Account;
 use crate::lessons::Track;
 use crate::stream::Checks;
 
@@ -56,6 +57,16 @@ pub struct CloudSettings {
     /// Where the ALB's public keys are, if not https://public-keys.auth.elb.REGION.amazonaws.com.
     #[arg(long, env = "COGNITO_LEARNING_ALB_KEYS_URL")]
     pub alb_keys_url: Option<String>,
+    /// The VPC: its id (vpc-…), or the value of its Name tag.
+    #[arg(long, env = "COGNITO_LEARNING_VPC", default_value = "cognito-learning")]
+    pub vpc: String,
+    /// The CodePipeline pipeline that deploys the app.
+    #[arg(
+        long,
+        env = "COGNITO_LEARNING_PIPELINE",
+        default_value = "cognito-learning"
+    )]
+    pub pipeline: String,
 }
 
 /// Everything a check needs.
@@ -69,6 +80,8 @@ pub struct Target {
     pub http: reqwest::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub ssm: aws_sdk_ssm::Client,
+    /// The account's other services, for the checks of resource state (cloud track).
+    pub account: Option<Account>,
     pub tokens: Checks,
     /// The lab's trace endpoint, for the flow pane (local track).
     pub trace_url: Option<String>,
@@ -109,6 +122,7 @@ impl Target {
             ("region", i.region.as_str()),
             ("log_group", "cognito-learning"),
             ("instance", cognito_learning_emulator::aws::ssm::INSTANCE_ID),
+            ("alb_arn", i.alb_arn.as_str()),
             ("app", i.server.as_str()),
         ]
         .into_iter()
@@ -127,6 +141,7 @@ impl Target {
             http: http_client(),
             logs: crate::stream::lab_client(&i.aws, &i.region, key, secret),
             ssm: crate::instance::lab_client(&i.aws, &i.region, key, secret),
+            account: None,
             tokens: Checks {
                 alb: AlbVerifier::new(
                     AlbKeys::new(&i.alb_key_url),
@@ -178,6 +193,9 @@ impl Target {
         set("region", region.clone());
         set("log_group", Some(s.log_group.clone()));
         set("instance", s.instance.clone());
+        set("alb_arn", s.alb_arn.clone());
+        set("vpc", Some(s.vpc.clone()));
+        set("pipeline", Some(s.pipeline.clone()));
         let passwords = std::env::vars()
             .filter_map(|(k, v)| {
                 k.strip_prefix("COGNITO_LEARNING_PASSWORD_")
@@ -207,6 +225,7 @@ impl Target {
             http: http_client(),
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
             ssm: aws_sdk_ssm::Client::new(&config),
+            account: Some(Account::new(config.clone())),
             tokens: Checks {
                 alb: AlbVerifier::new(
                     AlbKeys::new(key_base),

@@ -7,6 +7,9 @@ use std::process::{Command, Output};
 
 use cognito_learning_emulator::{Lab, LabOptions};
 
+#[path = "../server/tests/common/moto.rs"]
+mod moto;
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_cognito-learning"))
 }
@@ -167,13 +170,38 @@ fn an_unknown_lesson_or_step_is_a_usage_error() {
 
 /// The cloud track's code (the standard credential chain, settings from the environment, the
 /// Region's issuer and key URLs overridden) against the lab's stand-ins, as against an account.
+/// The services the lab does not stand in for (EC2, Elastic Load Balancing, ACM and the
+/// pipeline's) are moto's, holding the course's resources as `tests/fixtures/account.py` builds
+/// them, and reached through the standard per-service endpoint variables.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_cloud_track_passes_against_the_lab_as_an_account() {
     let (_state, lab) = lab("cloud").await;
     let i = lab.info.clone();
+    let moto = moto::Moto::start();
+    let built = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/account.py"
+        ))
+        .args([&moto.1, "vpc", "nat", "app", "pipeline", "certificate"])
+        .env("AWS_REGION", &i.region)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{built:?}");
+    let others = moto.1.clone();
     let out = tokio::task::spawn_blocking(move || {
-        bin()
-            .args(["check", "--all", "--json", "--target", "aws", "--lessons"])
+        let mut cmd = bin();
+        for service in [
+            "EC2",
+            "ELASTIC_LOAD_BALANCING_V2",
+            "ACM",
+            "CODEPIPELINE",
+            "CODEBUILD",
+            "CODEDEPLOY",
+        ] {
+            cmd.env(format!("AWS_ENDPOINT_URL_{service}"), &others);
+        }
+        cmd.args(["check", "--all", "--json", "--target", "aws", "--lessons"])
             .arg(lessons_dir())
             .env("AWS_ACCESS_KEY_ID", &i.aws_access_key_id)
             .env("AWS_SECRET_ACCESS_KEY", &i.aws_secret_access_key)
@@ -201,16 +229,28 @@ async fn the_cloud_track_passes_against_the_lab_as_an_account() {
     .await
     .unwrap();
     let doc = json(&out);
-    // Three cloud checks need what only a real account has: a certificate for the site's name,
-    // an HTTP listener on port 80 that redirects, and a site that has been torn down. They run,
-    // and fail for the reason they should.
+    // Some cloud checks need what only a real account has: a certificate for the site's name,
+    // an HTTP listener on port 80 that redirects, and a site that has been torn down. Others
+    // look in moto for what lives in the lab (its ALB), for what moto never finishes (a
+    // deployment), or for a tear-down that has not happened. They run, and fail for the reason
+    // they should.
     let expected = [
+        (
+            "05-through-the-alb",
+            &*format!("there is no load balancer {}", lab.info.alb_arn),
+        ),
+        ("07-the-pipeline", "is Created, not finished"),
+        (
+            "08-dns-and-tls",
+            "ACM holds no certificate for localhost in this Region",
+        ),
         (
             "08-dns-and-tls",
             "no valid TLS for localhost: connection refused",
         ),
         ("08-dns-and-tls", "nothing answers at http://localhost ("),
         ("15-tear-down", "still answers (200)"),
+        ("15-tear-down", "still billing in vpc-"),
     ];
     let failed: Vec<_> = doc["results"]
         .as_array()
@@ -237,6 +277,23 @@ async fn the_cloud_track_passes_against_the_lab_as_an_account() {
     }
     assert_eq!(doc["track"], "aws");
     assert!(doc["passed"].as_u64().unwrap() > 10);
+    // Read from moto through the per-service endpoints: the network, the pipeline and the bill.
+    for (lesson, seen) in [
+        ("02-network", "route through it"),
+        ("07-the-pipeline", "the latest build succeeded"),
+        ("15-tear-down", "NAT gateway nat-"),
+    ] {
+        assert!(
+            doc["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["lesson"] == lesson
+                    && r["pass"] == true
+                    && r["detail"].as_str().unwrap().contains(seen)),
+            "{lesson}: {seen}"
+        );
+    }
     lab.stop().await;
 }
 

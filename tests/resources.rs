@@ -1,0 +1,220 @@
+#![allow(clippy::unwrap_used)]
+//! The cloud track's resource checks against moto's server, an implementation of EC2, Elastic
+//! Load Balancing, ACM, CodePipeline, CodeBuild and CodeDeploy that this project did not write.
+//! The resources are made by `tests/fixtures/account.py` with boto3, AWS's own Python SDK, as a
+//! learner's CLI commands would make them; the checks read them over loopback with our SigV4
+//! client.
+
+#[path = "../server/tests/common/moto.rs"]
+mod moto;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use cognito_learning::account::Account;
+use cognito_learning::resources;
+use moto::Moto;
+
+fn account(endpoint: &str) -> Account {
+    Account::new(
+        SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            )))
+            .build(),
+    )
+}
+
+/// Runs the fixture's steps against moto; returns the ids they made.
+fn build(moto: &Moto, steps: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/account.py"
+        ))
+        .arg(&moto.1)
+        .args(steps)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn the_network_checks_follow_the_build() {
+    let moto = Moto::start();
+    let a = account(&moto.1);
+
+    let err = resources::network(&a, "cognito-learning")
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("no VPC is tagged Name=cognito-learning"),
+        "{err}"
+    );
+
+    build(&moto, &["vpc-one-zone"]);
+    let err = resources::network(&a, "cognito-learning")
+        .await
+        .unwrap_err();
+    assert!(err.contains("are all in us-east-1a"), "{err}");
+    assert!(err.contains("two Availability Zones"), "{err}");
+
+    // A second VPC of the same name is ambiguous; its id is not.
+    let ids = build(&moto, &["vpc"]);
+    let err = resources::network(&a, "cognito-learning")
+        .await
+        .unwrap_err();
+    assert!(err.contains("2 VPCs are named cognito-learning"), "{err}");
+    let vpc = ids["vpc"].as_str().unwrap();
+    let seen = resources::network(&a, vpc).await.unwrap();
+    for subnet in ids["public"].as_array().unwrap() {
+        assert!(seen.contains(subnet.as_str().unwrap()), "{seen}");
+    }
+    assert!(
+        seen.contains("us-east-1a") && seen.contains("us-east-1b"),
+        "{seen}"
+    );
+    assert!(
+        seen.contains(&format!("private {}", ids["private"].as_str().unwrap())),
+        "{seen}"
+    );
+
+    let err = resources::nat_gateway(&a, vpc).await.unwrap_err();
+    assert_eq!(err, format!("{vpc} has no NAT gateway"));
+}
+
+#[tokio::test]
+async fn the_nat_gateway_check_wants_the_private_route() {
+    let moto = Moto::start();
+    let a = account(&moto.1);
+    let ids = build(&moto, &["vpc", "nat"]);
+    let seen = resources::nat_gateway(&a, "cognito-learning")
+        .await
+        .unwrap();
+    let nat = ids["nat"].as_str().unwrap();
+    assert!(seen.starts_with(nat), "{seen}");
+    assert!(seen.contains(ids["nat_subnet"].as_str().unwrap()), "{seen}");
+    assert!(seen.ends_with("route through it"), "{seen}");
+}
+
+#[tokio::test]
+async fn the_load_balancer_pipeline_and_certificate_are_read() {
+    let moto = Moto::start();
+    let a = account(&moto.1);
+    let ids = build(&moto, &["vpc", "nat", "app", "pipeline", "certificate"]);
+
+    let alb = ids["alb_arn"].as_str().unwrap();
+    let seen = resources::targets_healthy(&a, alb).await.unwrap();
+    assert!(seen.contains("active in 2 zones"), "{seen}");
+    assert!(seen.contains(ids["instance"].as_str().unwrap()), "{seen}");
+    let gone = alb.replace("cognito-learning", "nothing-here");
+    let err = resources::targets_healthy(&a, &gone).await.unwrap_err();
+    assert_eq!(err, format!("there is no load balancer {gone}"));
+
+    let seen = resources::pipeline_builds(&a, "cognito-learning")
+        .await
+        .unwrap();
+    assert!(seen.contains("build (cognito-learning-build)"), "{seen}");
+    assert!(seen.ends_with("the latest build succeeded"), "{seen}");
+    let err = resources::pipeline_builds(&a, "nope").await.unwrap_err();
+    assert_eq!(err, "there is no pipeline nope");
+
+    // moto records a deployment but never runs it, so it stays Created.
+    let err = resources::deployed(&a, "cognito-learning")
+        .await
+        .unwrap_err();
+    let deployment = ids["deployment"].as_str().unwrap();
+    assert_eq!(
+        err,
+        format!("{deployment} to cognito-learning/site is Created, not finished")
+    );
+
+    let seen = resources::certificate(&a, "app.example.com").await.unwrap();
+    assert!(seen.contains("for app.example.com is issued"), "{seen}");
+    let err = resources::certificate(&a, "pending.example.com")
+        .await
+        .unwrap_err();
+    assert!(err.contains("PENDING_VALIDATION"), "{err}");
+    let err = resources::certificate(&a, "other.example.com")
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("no certificate for other.example.com"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn what_bills_is_listed_until_it_is_all_gone() {
+    let moto = Moto::start();
+    let a = account(&moto.1);
+    let ids = build(&moto, &["vpc", "nat", "app"]);
+
+    let seen = resources::hourly_costs(&a, "cognito-learning", false)
+        .await
+        .unwrap();
+    assert!(seen.contains(ids["nat"].as_str().unwrap()), "{seen}");
+    assert!(
+        seen.contains("load balancer cognito-learning (in 2 zones"),
+        "{seen}"
+    );
+    assert!(seen.contains("t3.micro, running"), "{seen}");
+    // 0.045 + 0.005 (NAT and its address) + 0.0225 + 2 × 0.005 (ALB) + 0.0104 (t3.micro).
+    assert!(seen.contains("about $0.093/h"), "{seen}");
+    let err = resources::hourly_costs(&a, "cognito-learning", true)
+        .await
+        .unwrap_err();
+    assert!(err.starts_with("still billing in vpc-"), "{err}");
+
+    // Everything deleted but the NAT gateway's Elastic IP: the classic forgotten charge.
+    build(&moto, &["teardown"]);
+    let err = resources::hourly_costs(&a, "cognito-learning", true)
+        .await
+        .unwrap_err();
+    assert!(err.contains("Elastic IP"), "{err}");
+    assert!(err.contains(ids["eip"].as_str().unwrap()), "{err}");
+    assert!(
+        !err.contains("NAT gateway") && !err.contains("load balancer"),
+        "{err}"
+    );
+
+    build(&moto, &["release"]);
+    let seen = resources::hourly_costs(&a, "cognito-learning", true)
+        .await
+        .unwrap();
+    assert!(
+        seen.contains("bills by the hour, and no Elastic IP"),
+        "{seen}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_is_named() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let a = account(&format!("http://127.0.0.1:{port}"));
+    let err = resources::network(&a, "cognito-learning")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        format!("cannot reach EC2 at http://127.0.0.1:{port}: connection refused (os error 111)")
+    );
+    let err = resources::pipeline_builds(&a, "x").await.unwrap_err();
+    assert!(err.starts_with("cannot reach CodePipeline at"), "{err}");
+}

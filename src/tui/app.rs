@@ -594,8 +594,14 @@ impl App {
             .map(|(i, c)| (i, c.clone()))
             .collect();
         if checks.is_empty() {
-            self.note = format!("this step has no checks on the {} track", self.track);
-            return Vec::new();
+            // Nothing to check here (the lab has no VPC, say): reading it is the step.
+            let id = self.lessons[self.lesson].id.clone();
+            self.progress.mark(self.track, &id, self.step);
+            self.note = format!(
+                "nothing to check on the {} track: step marked as read",
+                self.track
+            );
+            return vec![Effect::SaveProgress];
         }
         self.generation += 1;
         for (i, _) in &checks {
@@ -716,6 +722,17 @@ text = "two"
         assert_eq!(fx, [Effect::SaveProgress]);
         assert!(app.progress.passed(Track::Local, "01-a", 0));
         assert!(app.note.contains("step 1 passed"));
+    }
+
+    #[test]
+    fn a_step_with_nothing_to_check_is_marked_read_on_c() {
+        let mut app = app();
+        app.update(key(KeyCode::Char('n')));
+        assert_eq!(app.step, 1);
+        assert_eq!(app.update(key(KeyCode::Char('c'))), [Effect::SaveProgress]);
+        assert!(app.progress.passed(Track::Local, "01-a", 1));
+        assert!(!app.progress.passed(Track::Cloud, "01-a", 1));
+        assert!(app.note.contains("marked as read"), "{}", app.note);
     }
 
     #[test]

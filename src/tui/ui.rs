@@ -288,7 +288,10 @@ fn check_lines(app: &App, theme: Theme, width: u16) -> Vec<Line<'static>> {
     }
     if !any {
         lines.push(Line::styled(
-            format!(" no checks on the {} track for this step", app.track),
+            format!(
+                " no checks on the {} track for this step: c marks it read",
+                app.track
+            ),
             theme.dim(),
         ));
     }

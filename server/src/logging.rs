@@ -18,6 +18,9 @@ use cognito_learning_tokens::time::{now_millis, utc_millis};
 
 use crate::cloudwatch::Shipper;
 
+/// Under load, how long the file writer lets lines gather between writes.
+const COALESCE: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// The file half: a writer thread and the channel to it.
 #[derive(Debug)]
 pub struct FileLog {
@@ -70,23 +73,30 @@ fn write_lines(mut out: BufWriter<std::fs::File>, rx: &Receiver<String>) {
         }
     };
     // Blocks for the first line, then drains whatever else is queued before one flush: many
-    // lines per write(2) under load, and nothing older than one line's wait when idle.
+    // lines per write(2) under load, and nothing older than one line's wait when idle. When
+    // others came with it (load), it pauses before waiting again, so that the requests' sends
+    // find nobody to wake: one wake-up per pause, not one per line.
     while let Ok(line) = rx.recv() {
         if line.is_empty() {
             break;
         }
         put(&mut out, &line);
         let mut closing = false;
+        let mut more_lines = false;
         while let Ok(more) = rx.try_recv() {
             if more.is_empty() {
                 closing = true;
                 break;
             }
             put(&mut out, &more);
+            more_lines = true;
         }
         let _ = out.flush();
         if closing {
             break;
+        }
+        if more_lines {
+            std::thread::sleep(COALESCE);
         }
     }
     // An empty line is the close marker; anything queued behind it still gets written.

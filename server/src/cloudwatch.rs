@@ -10,9 +10,11 @@
 //! second has passed or the queue is three-quarters full: under load, a request's only cost is
 //! its copy of the line and one non-blocking send, not a wake-up of the shipper per line.
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
@@ -22,7 +24,7 @@ use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
 use serde_json::json;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep, timeout};
 
@@ -35,9 +37,12 @@ pub const MAX_BATCH_SPAN_MS: i64 = 24 * 3600 * 1000 - 1;
 /// Per-event size: AWS raised it to 1 MB in 2025; the older 256 KB is kept so older endpoints
 /// (and other implementations of the API) accept every event too.
 pub const MAX_EVENT_BYTES: usize = 256 * 1024 - EVENT_OVERHEAD;
-const QUEUE: usize = 8192;
-/// The shipper is woken early when no more than this much room is left in the queue.
-const LOW_ROOM: usize = QUEUE / 4;
+/// Bytes of events held for shipping at most (about eight full batches); past it, lines are
+/// counted as dropped, and `server.log` has them.
+const MAX_HELD: usize = 8 * MAX_BATCH_BYTES;
+/// A full batch's body: the messages, a backslash for every fifth byte of them, and 40 bytes of
+/// framing an event. A body that outgrows it is still sent; it just moved once on the way.
+const BODY_ROOM: usize = MAX_BATCH_BYTES + MAX_BATCH_BYTES / 5 + 40 * 2048;
 /// How long a batch waits for company before it is sent: short, so that a learner sees a
 /// request's tokens in the lab guide well within a second, and far below any PutLogEvents quota.
 const LINGER: Duration = Duration::from_millis(250);
@@ -55,69 +60,202 @@ pub struct ShipperConfig {
     pub credentials: Option<crate::config::StaticCredentials>,
 }
 
+/// One PutLogEvents request body, written as events arrive. Written here rather than by the
+/// SDK, whose serializer escapes a message a character at a time; the SDK still signs, sends and
+/// retries it.
 #[derive(Debug)]
-struct Event {
-    ts: i64,
-    msg: String,
+struct Batch {
+    /// The body so far, without its closing `]}`.
+    json: Vec<u8>,
+    events: usize,
+    /// As PutLogEvents counts them: each message's UTF-8 bytes plus 26.
+    bytes: usize,
+    first_ts: i64,
+    last_ts: i64,
+}
+
+/// The start of every body for this group and stream, up to the events.
+fn body_start(group: &str, stream: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(group.len() + stream.len() + 64);
+    out.extend_from_slice(b"{\"logGroupName\":");
+    json_string(&mut out, group);
+    out.extend_from_slice(b",\"logStreamName\":");
+    json_string(&mut out, stream);
+    out.extend_from_slice(b",\"logEvents\":[");
+    out
+}
+
+impl Batch {
+    fn new(start: &[u8]) -> Self {
+        // Room for a full batch with its escapes and framing, so that it never moves as it grows.
+        let mut json = Vec::with_capacity(BODY_ROOM + start.len());
+        json.extend_from_slice(start);
+        Self {
+            json,
+            events: 0,
+            bytes: 0,
+            first_ts: 0,
+            last_ts: 0,
+        }
+    }
+
+    fn fits(&self, len: usize, ts: i64) -> bool {
+        self.events == 0
+            || (self.events < MAX_BATCH_EVENTS
+                && self.bytes + len + EVENT_OVERHEAD <= MAX_BATCH_BYTES
+                && ts.max(self.last_ts) - self.first_ts <= MAX_BATCH_SPAN_MS)
+    }
+
+    /// Appends an event. Its timestamp is never earlier than the one before it: PutLogEvents
+    /// wants a batch in order, and concurrent requests may log a millisecond out of turn.
+    fn push(&mut self, ts: i64, msg: &str) {
+        let ts = if self.events == 0 {
+            self.first_ts = ts;
+            ts
+        } else {
+            self.json.push(b',');
+            ts.max(self.last_ts)
+        };
+        self.last_ts = ts;
+        self.json.extend_from_slice(b"{\"timestamp\":");
+        self.json.extend_from_slice(ts.to_string().as_bytes());
+        self.json.extend_from_slice(b",\"message\":");
+        json_string(&mut self.json, msg);
+        self.json.push(b'}');
+        self.events += 1;
+        self.bytes += msg.len() + EVENT_OVERHEAD;
+    }
+
+    /// The finished body.
+    fn into_body(mut self) -> Bytes {
+        self.json.extend_from_slice(b"]}");
+        Bytes::from(self.json)
+    }
+}
+
+/// `s` as a JSON string, as serde_json writes it, straight into the body. (Lines are JSON
+/// themselves, a quote every few bytes: a plain loop is as fast here as copying runs between
+/// escapes, and simpler.)
+fn json_string(out: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    if b.iter().any(|&c| c < 0x20) {
+        // Writing into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+        return;
+    }
+    out.reserve(b.len() + b.len() / 4 + 2);
+    out.push(b'"');
+    for &c in b {
+        if c == b'"' || c == b'\\' {
+            out.push(b'\\');
+        }
+        out.push(c);
+    }
+    out.push(b'"');
+}
+
+/// Events waiting to be shipped: the batch being filled and those already full.
+#[derive(Debug)]
+struct Held {
+    start: Vec<u8>,
+    open: Batch,
+    full: VecDeque<Batch>,
+    bytes: usize,
+    closed: bool,
+}
+
+impl Held {
+    fn new(start: Vec<u8>) -> Self {
+        Self {
+            open: Batch::new(&start),
+            start,
+            full: VecDeque::new(),
+            bytes: 0,
+            closed: false,
+        }
+    }
+
+    /// The open batch, replaced by an empty one.
+    fn seal(&mut self) -> Batch {
+        std::mem::replace(&mut self.open, Batch::new(&self.start))
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    held: Mutex<Held>,
+    /// The first line after a pause.
+    arrived: Notify,
+    /// A batch is full.
+    filled: Notify,
+    dropped: AtomicU64,
 }
 
 /// The request side of the shipper.
 #[derive(Debug)]
 pub struct Shipper {
-    tx: mpsc::Sender<Event>,
-    filling: Arc<Notify>,
-    close: std::sync::Mutex<Option<oneshot::Sender<()>>>,
-    dropped: Arc<AtomicU64>,
+    shared: Arc<Shared>,
+    close: Mutex<Option<oneshot::Sender<()>>>,
     task: tokio::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Shipper {
     /// Starts the shipping task; `notes` receives status lines for `server.log`.
     pub fn start(config: ShipperConfig, notes: Sender<String>) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE);
         let (close, closed) = oneshot::channel();
-        let dropped = Arc::new(AtomicU64::new(0));
-        let filling = Arc::new(Notify::new());
-        let task = tokio::spawn(ship(
-            config,
-            rx,
-            filling.clone(),
-            closed,
-            Notes(notes),
-            dropped.clone(),
-        ));
+        let shared = Arc::new(Shared {
+            held: Mutex::new(Held::new(body_start(&config.group, &config.stream))),
+            arrived: Notify::new(),
+            filled: Notify::new(),
+            dropped: AtomicU64::new(0),
+        });
+        let task = tokio::spawn(ship(config, shared.clone(), closed, Notes(notes)));
         Self {
-            tx,
-            filling,
-            close: std::sync::Mutex::new(Some(close)),
-            dropped,
+            shared,
+            close: Mutex::new(Some(close)),
             task: tokio::sync::Mutex::new(Some(task)),
         }
     }
 
-    /// Queues a line, or counts it as dropped when the queue is full.
+    /// Adds a line to the batch being filled, or counts it as dropped when too much is held.
     pub fn push(&self, ts_ms: u64, line: &str) {
         let msg = truncate(line);
-        let ev = Event {
-            ts: i64::try_from(ts_ms).unwrap_or(i64::MAX),
-            msg,
+        let ts = i64::try_from(ts_ms).unwrap_or(i64::MAX);
+        let size = msg.len() + EVENT_OVERHEAD;
+        let (first, sealed) = {
+            let Ok(mut held) = self.shared.held.lock() else {
+                return;
+            };
+            if held.closed || held.bytes + size > MAX_HELD {
+                drop(held);
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            let first = held.open.events == 0 && held.full.is_empty();
+            let sealed = !held.open.fits(msg.len(), ts);
+            if sealed {
+                let full = held.seal();
+                held.full.push_back(full);
+            }
+            held.open.push(ts, &msg);
+            held.bytes += size;
+            (first, sealed)
         };
-        if self.tx.try_send(ev).is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+        if first {
+            self.shared.arrived.notify_one();
         }
-        if self.tx.capacity() <= LOW_ROOM {
-            self.filling.notify_one();
+        if sealed {
+            self.shared.filled.notify_one();
         }
     }
 
-    /// Events refused because the queue was full or CloudWatch kept failing.
+    /// Events refused because too much was held or CloudWatch kept failing.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.shared.dropped.load(Ordering::Relaxed)
     }
 
-    /// Sends what is queued (giving up after a few seconds) and stops.
+    /// Sends what is held (giving up after a few seconds) and stops.
     pub async fn close(&self) {
-        // The task closes its receiver, drains what was queued, sends it and ends.
         if let Some(close) = self.close.lock().ok().and_then(|mut c| c.take()) {
             let _ = close.send(());
         }
@@ -134,15 +272,15 @@ impl Shipper {
     }
 }
 
-fn truncate(line: &str) -> String {
+fn truncate(line: &str) -> Cow<'_, str> {
     if line.len() <= MAX_EVENT_BYTES {
-        return line.to_owned();
+        return Cow::Borrowed(line);
     }
     let mut cut = MAX_EVENT_BYTES - 16;
     while !line.is_char_boundary(cut) {
         cut -= 1;
     }
-    format!("{}…[truncated]", &line[..cut])
+    Cow::Owned(format!("{}…[truncated]", &line[..cut]))
 }
 
 struct Notes(Sender<String>);
@@ -155,46 +293,11 @@ impl Notes {
     }
 }
 
-/// A batch within the PutLogEvents limits.
-#[derive(Debug, Default)]
-struct Batch {
-    events: Vec<Event>,
-    bytes: usize,
-    first_ts: i64,
-}
-
-impl Batch {
-    fn fits(&self, ev: &Event) -> bool {
-        self.events.is_empty()
-            || (self.events.len() < MAX_BATCH_EVENTS
-                && self.bytes + ev.msg.len() + EVENT_OVERHEAD <= MAX_BATCH_BYTES
-                && (ev.ts - self.first_ts).abs() <= MAX_BATCH_SPAN_MS)
-    }
-
-    fn push(&mut self, ev: Event) {
-        if self.events.is_empty() {
-            self.first_ts = ev.ts;
-        }
-        self.bytes += ev.msg.len() + EVENT_OVERHEAD;
-        self.events.push(ev);
-    }
-
-    fn take(&mut self) -> Vec<Event> {
-        let mut events = std::mem::take(&mut self.events);
-        *self = Batch::default();
-        // Concurrent requests may log a millisecond out of order; PutLogEvents wants order.
-        events.sort_by_key(|e| e.ts);
-        events
-    }
-}
-
 async fn ship(
     config: ShipperConfig,
-    mut rx: mpsc::Receiver<Event>,
-    filling: Arc<Notify>,
+    shared: Arc<Shared>,
     mut closed: oneshot::Receiver<()>,
     notes: Notes,
-    dropped: Arc<AtomicU64>,
 ) {
     let client = match connect(&config).await {
         Ok(c) => c,
@@ -205,57 +308,56 @@ async fn ship(
                     "CloudWatch Logs off: {why}. The server runs on; server.log has every event."
                 ),
             );
-            rx.close();
+            // Lines from now on are refused and counted; what came already is let go.
+            if let Ok(mut held) = shared.held.lock() {
+                held.closed = true;
+                held.full.clear();
+                held.seal();
+                held.bytes = 0;
+            }
             return;
         }
     };
     ensure_stream(&client, &config, &notes).await;
-    let mut shipper = Outbox {
+    let mut outbox = Outbox {
         client,
         config,
         notes,
-        dropped,
+        shared: shared.clone(),
         failing: false,
         reported_drops: 0,
     };
-    let mut pending = Vec::with_capacity(QUEUE);
     let mut closing = false;
-    loop {
-        // The first line after a pause (or the end).
+    while !closing {
+        // The first line after a pause, or the end.
         tokio::select! {
-            _ = &mut closed, if !closing => {
-                closing = true;
-                rx.close();
-                continue;
-            }
-            n = rx.recv_many(&mut pending, QUEUE) => if n == 0 {
-                break;
-            },
+            () = shared.arrived.notified() => {}
+            _ = &mut closed => closing = true,
         }
-        // Company for it, without a wake-up per line.
+        // Company for it: no wake-up per line, only a timer or a full batch.
         if !closing {
             tokio::select! {
                 () = sleep(LINGER) => {}
-                () = filling.notified() => {}
-                _ = &mut closed => {
-                    closing = true;
-                    rx.close();
-                }
+                () = shared.filled.notified() => {}
+                _ = &mut closed => closing = true,
             }
         }
-        // What arrived meanwhile, bounded so that a steady stream cannot keep this loop here.
-        for _ in 0..QUEUE {
-            let Ok(ev) = rx.try_recv() else { break };
-            pending.push(ev);
-        }
-        let mut batch = Batch::default();
-        for ev in pending.drain(..) {
-            if !batch.fits(&ev) {
-                shipper.send(batch.take()).await;
+        let batches: Vec<Batch> = {
+            let Ok(mut held) = shared.held.lock() else {
+                return;
+            };
+            held.closed = closing;
+            held.bytes = 0;
+            let open = held.seal();
+            let mut out: Vec<Batch> = held.full.drain(..).collect();
+            if open.events > 0 {
+                out.push(open);
             }
-            batch.push(ev);
+            out
+        };
+        for batch in batches {
+            outbox.send(batch).await;
         }
-        shipper.send(batch.take()).await;
     }
 }
 
@@ -335,51 +437,22 @@ fn describe<E: ProvideErrorMetadata + std::error::Error>(e: &E) -> String {
     }
 }
 
-/// The PutLogEvents request body. Written here rather than by the SDK, whose serializer escapes a
-/// message a character at a time: under load that was the largest part of shipping's cost, where
-/// serde_json copies the runs between escapes whole. The SDK still signs, sends and retries it.
-fn put_body(group: &str, stream: &str, events: &[Event]) -> Bytes {
-    let size: usize = events.iter().map(|e| e.msg.len() + 48).sum();
-    let mut out = Vec::with_capacity(size + group.len() + stream.len() + 64);
-    let string = |out: &mut Vec<u8>, s: &str| {
-        // Writing a &str into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, s);
-    };
-    out.extend_from_slice(b"{\"logGroupName\":");
-    string(&mut out, group);
-    out.extend_from_slice(b",\"logStreamName\":");
-    string(&mut out, stream);
-    out.extend_from_slice(b",\"logEvents\":[");
-    for (i, e) in events.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(b"{\"timestamp\":");
-        out.extend_from_slice(e.ts.to_string().as_bytes());
-        out.extend_from_slice(b",\"message\":");
-        string(&mut out, &e.msg);
-        out.push(b'}');
-    }
-    out.extend_from_slice(b"]}");
-    Bytes::from(out)
-}
-
 struct Outbox {
     client: Client,
     config: ShipperConfig,
     notes: Notes,
-    dropped: Arc<AtomicU64>,
+    shared: Arc<Shared>,
     failing: bool,
     reported_drops: u64,
 }
 
 impl Outbox {
-    async fn send(&mut self, events: Vec<Event>) {
-        if events.is_empty() {
+    async fn send(&mut self, batch: Batch) {
+        if batch.events == 0 {
             return;
         }
-        let n = events.len() as u64;
-        let body = put_body(&self.config.group, &self.config.stream, &events);
+        let n = batch.events as u64;
+        let body = batch.into_body();
         let mut delay = Duration::from_millis(250);
         let mut sent = false;
         for attempt in 1..=ATTEMPTS {
@@ -431,9 +504,9 @@ impl Outbox {
             }
         }
         if !sent {
-            self.dropped.fetch_add(n, Ordering::Relaxed);
+            self.shared.dropped.fetch_add(n, Ordering::Relaxed);
         }
-        let dropped = self.dropped.load(Ordering::Relaxed);
+        let dropped = self.shared.dropped.load(Ordering::Relaxed);
         if dropped > self.reported_drops {
             self.notes.say(
                 "WARN",
@@ -451,62 +524,115 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
-    fn ev(ts: i64, len: usize) -> Event {
-        Event {
-            ts,
-            msg: "x".repeat(len),
-        }
+    fn batch() -> Batch {
+        Batch::new(&body_start("g", "s"))
+    }
+
+    fn parsed(b: Batch) -> serde_json::Value {
+        serde_json::from_slice(&b.into_body()).unwrap_or_default()
     }
 
     #[test]
     fn batches_respect_the_byte_count_with_26_bytes_an_event() {
-        let mut b = Batch::default();
+        let mut b = batch();
         let size = 100_000 - EVENT_OVERHEAD;
+        let msg = "x".repeat(size);
         for _ in 0..10 {
-            assert!(b.fits(&ev(1, size)));
-            b.push(ev(1, size));
+            assert!(b.fits(size, 1));
+            b.push(1, &msg);
         }
         assert_eq!(b.bytes, 1_000_000);
-        assert!(b.fits(&ev(1, 48_576 - EVENT_OVERHEAD)));
-        assert!(!b.fits(&ev(1, 48_576 - EVENT_OVERHEAD + 1)));
+        assert!(b.fits(48_576 - EVENT_OVERHEAD, 1));
+        assert!(!b.fits(48_576 - EVENT_OVERHEAD + 1, 1));
     }
 
     #[test]
     fn batches_hold_at_most_10000_events_within_24_hours_in_order() {
-        let mut b = Batch::default();
+        let mut b = batch();
         for i in 0..MAX_BATCH_EVENTS {
-            b.push(ev(10_000 - i as i64, 1));
+            b.push(10_000 - i as i64, "x");
         }
-        assert!(!b.fits(&ev(1, 1)));
-        let events = b.take();
-        assert!(events.windows(2).all(|w| w[0].ts <= w[1].ts));
-        let mut b = Batch::default();
-        b.push(ev(0, 1));
-        assert!(b.fits(&ev(MAX_BATCH_SPAN_MS, 1)));
-        assert!(!b.fits(&ev(MAX_BATCH_SPAN_MS + 1, 1)));
+        assert!(!b.fits(1, 1));
+        // Out of turn, an event takes the time of the one before it.
+        let doc = parsed(b);
+        let ts: Vec<i64> = doc["logEvents"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["timestamp"].as_i64())
+            .collect();
+        assert_eq!(ts.len(), MAX_BATCH_EVENTS);
+        assert!(ts.windows(2).all(|w| w[0] <= w[1]));
+        let mut b = batch();
+        b.push(0, "x");
+        assert!(b.fits(1, MAX_BATCH_SPAN_MS));
+        assert!(!b.fits(1, MAX_BATCH_SPAN_MS + 1));
     }
 
     #[test]
     fn the_put_body_is_the_documented_json_with_every_message_intact() {
-        let events = [
-            ev(1, 0),
-            Event {
-                ts: 1_764_000_000_123,
-                msg: r#"{"path":"/v1/secrets","tab":"\t","é":"\u{1}","q":"\"x\""}"#.into(),
-            },
-        ];
-        let body = put_body("cognito-learning", "api \"1\"", &events);
-        let doc: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let line = r#"{"path":"/v1/secrets","tab":"\t","é":"\u{1}","q":"\"x\\"}"#;
+        let mut b = Batch::new(&body_start("cognito-learning", "api \"1\""));
+        b.push(1, "");
+        b.push(1_764_000_000_123, line);
+        b.push(1_764_000_000_124, "a\nb\u{1}\u{7f}");
+        let doc = parsed(b);
         assert_eq!(doc["logGroupName"], "cognito-learning");
         assert_eq!(doc["logStreamName"], "api \"1\"");
         assert_eq!(doc["logEvents"][0], json!({"timestamp": 1, "message": ""}));
         assert_eq!(doc["logEvents"][1]["timestamp"], 1_764_000_000_123_i64);
-        assert_eq!(doc["logEvents"][1]["message"], events[1].msg.as_str());
+        assert_eq!(doc["logEvents"][1]["message"], line);
+        assert_eq!(doc["logEvents"][2]["message"], "a\nb\u{1}\u{7f}");
         assert_eq!(
-            put_body("g", "s", &[]).as_ref(),
+            batch().into_body().as_ref(),
             br#"{"logGroupName":"g","logStreamName":"s","logEvents":[]}"#
         );
+    }
+
+    proptest! {
+        #[test]
+        fn any_string_survives_the_escaping(s in ".*") {
+            let mut out = Vec::new();
+            json_string(&mut out, &s);
+            let back: String = serde_json::from_slice(&out).unwrap_or_default();
+            prop_assert_eq!(back, s);
+        }
+
+        #[test]
+        fn quotes_and_backslashes_survive_at_every_offset(s in "[a\"\\\\é{}:,]{0,40}") {
+            let mut out = Vec::new();
+            json_string(&mut out, &s);
+            let back: String = serde_json::from_slice(&out).unwrap_or_default();
+            prop_assert_eq!(back, s);
+        }
+    }
+
+    /// While CloudWatch cannot be reached, what is held stays under its bound and the rest is
+    /// counted, never queued without limit.
+    #[tokio::test]
+    async fn held_lines_are_bounded_and_the_overflow_counted() {
+        let (notes, _rx) = std::sync::mpsc::channel();
+        let shipper = Shipper::start(
+            ShipperConfig {
+                region: Some("eu-west-1".into()),
+                group: "g".into(),
+                stream: "s".into(),
+                endpoint_url: Some("http://127.0.0.1:1".into()),
+                credentials: Some(crate::config::StaticCredentials {
+                    access_key_id: "AKIDEXAMPLE".into(),
+                    secret_access_key: "secret".into(),
+                }),
+            },
+            notes,
+        );
+        let line = "x".repeat(1000);
+        for _ in 0..9000 {
+            shipper.push(1, &line);
+        }
+        let fits = MAX_HELD / (1000 + EVENT_OVERHEAD);
+        assert_eq!(shipper.dropped(), (9000 - fits) as u64);
     }
 
     #[test]

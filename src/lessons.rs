@@ -92,6 +92,7 @@ struct LessonInfo {
 struct StepInfo {
     title: String,
     text: String,
+    local: Option<String>,
     #[serde(default)]
     hints: Vec<String>,
     #[serde(default)]
@@ -282,11 +283,26 @@ pub struct Check {
 pub struct Step {
     pub title: String,
     pub text: String,
+    /// What differs in the local lab, shown after the text on the local track only.
+    pub local: Option<String>,
     pub hints: Vec<String>,
     pub checks: Vec<Check>,
 }
 
 impl Step {
+    /// The step's text as a learner on `track` reads it.
+    pub fn text_on(&self, track: Track) -> std::borrow::Cow<'_, str> {
+        match (&self.local, track) {
+            (Some(local), Track::Local) => format!(
+                "{}\n\n**In the local lab:** {}",
+                self.text.trim_end(),
+                local.trim()
+            )
+            .into(),
+            _ => self.text.as_str().into(),
+        }
+    }
+
     pub fn checks_on(&self, track: Track) -> impl Iterator<Item = (usize, &Check)> {
         self.checks
             .iter()
@@ -440,6 +456,7 @@ pub fn parse(file: &str, text: &str) -> Result<Lesson, Vec<LoadError>> {
         steps.push(Step {
             title: s.title,
             text: s.text,
+            local: s.local,
             hints: s.hints,
             checks,
         });
@@ -598,6 +615,21 @@ status = 200
         let c = &l.steps[0].checks[0];
         assert_eq!((c.track, c.line), (Track::Both, 10));
         assert!(matches!(&c.kind, Kind::Http { status: Some(200), method, .. } if method == "GET"));
+    }
+
+    #[test]
+    fn a_local_note_is_read_on_the_local_track_only() {
+        let file = GOOD.replace(
+            "hints = [\"try this\"]",
+            "local = \"the lab made it\"\nhints = [\"try this\"]",
+        );
+        let l = parse("01-a.toml", &file).unwrap_or_else(|e| panic!("{e:?}"));
+        let step = &l.steps[0];
+        assert_eq!(
+            step.text_on(Track::Local),
+            "Some *text*.\n\n**In the local lab:** the lab made it"
+        );
+        assert_eq!(step.text_on(Track::Cloud), "Some *text*.");
     }
 
     #[test]

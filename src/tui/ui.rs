@@ -211,11 +211,12 @@ fn step(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         Line::raw(""),
     ];
     // The text may name the target's values ({site}); shown as written where one is unknown.
+    let written = s.text_on(app.track);
     let body = app
         .target_vars
         .as_ref()
-        .and_then(|v| crate::lessons::render(&s.text, v).ok());
-    text.extend(markdown::render(body.as_deref().unwrap_or(&s.text), theme));
+        .and_then(|v| crate::lessons::render(&written, v).ok());
+    text.extend(markdown::render(body.as_deref().unwrap_or(&written), theme));
     if app.step + 1 == lesson.steps.len() && !lesson.sources.is_empty() {
         text.push(Line::raw(""));
         text.push(Line::styled("Sources", theme.bold()));

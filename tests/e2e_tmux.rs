@@ -153,6 +153,56 @@ fn a_step_checked_against_the_running_lab_passes_and_is_saved() {
     assert_eq!(saved["passed"]["local"]["05-through-the-alb"][0], 0);
 }
 
+/// What a newcomer does: from the first step to the last, `c` then `n`, reading the screen. Every
+/// step passes its checks or, with nothing to check on this track, is marked read, and every
+/// lesson ends with its ✓.
+#[test]
+fn the_whole_local_track_can_be_finished_in_the_guide() {
+    let s = Session::start("course");
+    let progress = s.state.join("progress.json");
+    let passed = || -> usize {
+        std::fs::read_to_string(&progress)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| {
+                v["passed"]["local"]
+                    .as_object()
+                    .map(|l| l.values().filter_map(|s| s.as_array()).map(Vec::len).sum())
+            })
+            .unwrap_or(0)
+    };
+    let (lessons, errors) = cognito_learning::lessons::load(Some(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/lessons"
+    ))));
+    assert!(errors.is_empty(), "{errors:?}");
+    let steps: usize = lessons.iter().map(|l| l.steps.len()).sum();
+    for done in 1..=steps {
+        s.keys(&["c"]);
+        let until = Instant::now() + Duration::from_secs(30);
+        while passed() < done {
+            let screen = s.screen();
+            assert!(
+                !screen.contains("check(s) failed") && Instant::now() < until,
+                "step {done} of the course did not pass:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        s.keys(&["n"]);
+    }
+    let screen = s.wait_for("that was the last step of the course");
+    for l in &lessons {
+        let title: String = l.title.chars().take(12).collect();
+        assert!(
+            screen
+                .lines()
+                .any(|line| line.contains('✓') && line.contains(&title)),
+            "{} has no ✓:\n{screen}",
+            l.id
+        );
+    }
+}
+
 #[test]
 fn a_killed_lab_shows_as_down_and_the_failure_is_explained() {
     let mut s = Session::start("killed");

@@ -308,12 +308,13 @@ async fn ship(
                     "CloudWatch Logs off: {why}. The server runs on; server.log has every event."
                 ),
             );
-            // Lines from now on are refused and counted; what came already is let go.
+            // What came already, and every line from now on, is counted as not shipped.
             if let Ok(mut held) = shared.held.lock() {
                 held.closed = true;
-                held.full.clear();
-                held.seal();
+                let waiting: usize =
+                    held.full.drain(..).map(|b| b.events).sum::<usize>() + held.seal().events;
                 held.bytes = 0;
+                shared.dropped.fetch_add(waiting as u64, Ordering::Relaxed);
             }
             return;
         }

@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 
 use cognito_learning_emulator::{Lab, LabOptions};
 
+#[path = "fixtures/account.rs"]
+mod fixture;
 #[path = "../server/tests/common/moto.rs"]
 mod moto;
 
@@ -178,16 +180,11 @@ async fn the_cloud_track_passes_against_the_lab_as_an_account() {
     let (_state, lab) = lab("cloud").await;
     let i = lab.info.clone();
     let moto = moto::Moto::start();
-    let built = Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/account.py"
-        ))
-        .args([&moto.1, "vpc", "nat", "app", "pipeline", "certificate"])
-        .env("AWS_REGION", &i.region)
-        .output()
-        .unwrap();
-    assert!(built.status.success(), "{built:?}");
+    fixture::build(
+        &moto.1,
+        &i.region,
+        &["vpc", "nat", "app", "pipeline", "certificate"],
+    );
     let others = moto.1.clone();
     let out = tokio::task::spawn_blocking(move || {
         let mut cmd = bin();

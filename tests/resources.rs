@@ -5,6 +5,8 @@
 //! learner's CLI commands would make them; the checks read them over loopback with our SigV4
 //! client.
 
+#[path = "fixtures/account.rs"]
+mod fixture;
 #[path = "../server/tests/common/moto.rs"]
 mod moto;
 
@@ -32,23 +34,9 @@ fn account(endpoint: &str) -> Account {
     )
 }
 
-/// Runs the fixture's steps against moto; returns the ids they made.
+/// Runs the fixture's steps against moto, in us-east-1; returns the ids they made.
 fn build(moto: &Moto, steps: &[&str]) -> serde_json::Value {
-    let out = std::process::Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/account.py"
-        ))
-        .arg(&moto.1)
-        .args(steps)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    fixture::build(&moto.1, "us-east-1", steps)
 }
 
 #[tokio::test]

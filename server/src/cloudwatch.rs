@@ -12,6 +12,7 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
@@ -118,7 +119,8 @@ impl Batch {
         };
         self.last_ts = ts;
         self.json.extend_from_slice(b"{\"timestamp\":");
-        self.json.extend_from_slice(ts.to_string().as_bytes());
+        // Writing into a Vec cannot fail.
+        let _ = write!(self.json, "{ts}");
         self.json.extend_from_slice(b",\"message\":");
         json_string(&mut self.json, msg);
         self.json.push(b'}');

@@ -427,8 +427,9 @@ pub async fn pipeline_builds(a: &Account, name: &str) -> Res {
         ("CodeDeploy", "a CodeDeploy deploy action"),
     ];
     let mut last = None;
+    let mut build = &Value::Null;
     for (provider, what) in stages {
-        let Some((i, _)) = action(&p, provider) else {
+        let Some((i, found)) = action(&p, provider) else {
             return Err(format!("{name} has no {what}"));
         };
         if last.is_some_and(|l| i < l) {
@@ -437,9 +438,12 @@ pub async fn pipeline_builds(a: &Account, name: &str) -> Res {
             ));
         }
         last = Some(i);
+        if provider == "CodeBuild" {
+            build = found;
+        }
     }
-    let project = action(&p, "CodeBuild")
-        .and_then(|(_, a)| a["configuration"]["ProjectName"].as_str())
+    let project = build["configuration"]["ProjectName"]
+        .as_str()
         .ok_or_else(|| format!("{name}'s build action names no ProjectName"))?;
     let ids = a
         .json(

@@ -8,14 +8,61 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-pub type Resp = Response<Full<Bytes>>;
+pub type Resp = Response<Body>;
+
+/// A response body: whole, or a stream of chunks that ends when its sender is dropped (a Live
+/// Tail session's event stream).
+#[derive(Debug)]
+pub enum Body {
+    Whole(Option<Bytes>),
+    Stream(tokio::sync::mpsc::Receiver<Bytes>),
+}
+
+impl Body {
+    pub fn whole(b: impl Into<Bytes>) -> Self {
+        let b = b.into();
+        Body::Whole((!b.is_empty()).then_some(b))
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        match self.get_mut() {
+            Body::Whole(b) => {
+                std::task::Poll::Ready(b.take().map(|b| Ok(http_body::Frame::data(b))))
+            }
+            Body::Stream(rx) => rx
+                .poll_recv(cx)
+                .map(|b| b.map(|b| Ok(http_body::Frame::data(b)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, Body::Whole(None))
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match self {
+            Body::Whole(b) => {
+                http_body::SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            Body::Stream(_) => http_body::SizeHint::default(),
+        }
+    }
+}
 
 /// A request with its body read (bounded), as every handler here wants it.
 #[derive(Debug)]
@@ -86,7 +133,7 @@ pub fn query_string(pairs: &[(&str, &str)]) -> String {
 }
 
 pub fn response(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Resp {
-    let mut r = Response::new(Full::new(body.into()));
+    let mut r = Response::new(Body::whole(body));
     *r.status_mut() = status;
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

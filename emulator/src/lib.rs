@@ -402,6 +402,7 @@ impl Lab {
             let _ = stop_app.send(true);
             let _ = handle.await;
         }
+        self.aws.logs.end_live_tails();
         let _ = self.stop.send(true);
         while self.tasks.join_next().await.is_some() {}
         running::remove(&self.info);

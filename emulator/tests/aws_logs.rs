@@ -321,3 +321,147 @@ async fn requests_must_be_signed_with_the_labs_credentials() {
     );
     lab.stop().await;
 }
+
+/// Live Tail's `stream-` host prefix is for AWS's own hosts; the lab is reached at its address.
+#[derive(Debug)]
+struct LabHost;
+
+impl aws_sdk_cloudwatchlogs::config::Intercept for LabHost {
+    fn name(&self) -> &'static str {
+        "LabHost"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut aws_sdk_cloudwatchlogs::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        _: &aws_sdk_cloudwatchlogs::config::RuntimeComponents,
+        _: &mut aws_sdk_cloudwatchlogs::config::ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let request = context.request_mut();
+        let uri = request.uri().replacen("://stream-", "://", 1);
+        request.set_uri(uri)?;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn live_tail_streams_what_is_put_as_documented() {
+    use aws_sdk_cloudwatchlogs::types::StartLiveTailResponseStream as Event;
+    let lab = lab().await;
+    let c = lab_client(&lab);
+    c.create_log_group()
+        .log_group_name("tail")
+        .send()
+        .await
+        .unwrap();
+    c.create_log_group()
+        .log_group_name("other")
+        .send()
+        .await
+        .unwrap();
+    c.create_log_stream()
+        .log_group_name("tail")
+        .log_stream_name("s1")
+        .send()
+        .await
+        .unwrap();
+    let arn = c
+        .describe_log_groups()
+        .log_group_name_prefix("tail")
+        .send()
+        .await
+        .unwrap()
+        .log_groups()[0]
+        .log_group_arn()
+        .unwrap()
+        .to_owned();
+    let other = arn.replace(":log-group:tail", ":log-group:other");
+
+    // The documented refusals: a name where an ARN belongs, a group that is not there, a
+    // trailing `*`, stream names and prefixes together, stream names with two groups.
+    let refused = |ids: Vec<&str>, names: Option<&str>, prefixes: Option<&str>| {
+        let mut r = c
+            .start_live_tail()
+            .set_log_group_identifiers(Some(ids.into_iter().map(String::from).collect()));
+        if let Some(n) = names {
+            r = r.log_stream_names(n);
+        }
+        if let Some(p) = prefixes {
+            r = r.log_stream_name_prefixes(p);
+        }
+        async move {
+            let e = r.customize().interceptor(LabHost).send().await.unwrap_err();
+            e.code().unwrap_or_default().to_owned()
+        }
+    };
+    assert_eq!(
+        refused(vec!["tail"], None, None).await,
+        "InvalidParameterException"
+    );
+    let missing = arn.replace(":log-group:tail", ":log-group:nope");
+    assert_eq!(
+        refused(vec![&missing], None, None).await,
+        "ResourceNotFoundException"
+    );
+    let starred = format!("{arn}:*");
+    assert_eq!(
+        refused(vec![&starred], None, None).await,
+        "InvalidParameterException"
+    );
+    assert_eq!(
+        refused(vec![&arn], Some("s1"), Some("s")).await,
+        "InvalidParameterException"
+    );
+    assert_eq!(
+        refused(vec![&arn, &other], Some("s1"), None).await,
+        "InvalidParameterException"
+    );
+
+    let mut session = c
+        .start_live_tail()
+        .log_group_identifiers(&arn)
+        .log_event_filter_pattern("-skip")
+        .customize()
+        .interceptor(LabHost)
+        .send()
+        .await
+        .unwrap();
+    let Some(Event::SessionStart(start)) = session.response_stream.recv().await.unwrap() else {
+        panic!("the first event is not sessionStart");
+    };
+    assert_eq!(start.log_group_identifiers(), [arn.clone()]);
+    assert_eq!(start.log_event_filter_pattern(), Some("-skip"));
+    assert!(!start.session_id().unwrap_or_default().is_empty());
+    assert!(!start.request_id().unwrap_or_default().is_empty());
+
+    // Nothing put yet: an update comes anyway, empty.
+    let Some(Event::SessionUpdate(first)) = session.response_stream.recv().await.unwrap() else {
+        panic!("no sessionUpdate");
+    };
+    assert!(first.session_results().is_empty());
+    assert_eq!(first.session_metadata().map(|m| m.sampled()), Some(false));
+
+    let t = now_ms();
+    c.put_log_events()
+        .log_group_name("tail")
+        .log_stream_name("s1")
+        .log_events(ev(t, "one"))
+        .log_events(ev(t + 1, "skip me"))
+        .log_events(ev(t + 2, "two"))
+        .send()
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let Some(Event::SessionUpdate(u)) = session.response_stream.recv().await.unwrap() else {
+            panic!("no sessionUpdate");
+        };
+        for r in u.session_results() {
+            assert_eq!(r.log_group_identifier(), Some(arn.as_str()));
+            assert_eq!(r.log_stream_name(), Some("s1"));
+            assert!(r.ingestion_time().unwrap() >= t);
+            got.push((r.timestamp().unwrap(), r.message().unwrap().to_owned()));
+        }
+    }
+    assert_eq!(got, [(t, "one".to_owned()), (t + 2, "two".to_owned())]);
+}

@@ -699,7 +699,7 @@ impl Alb {
             parts.status.as_u16(),
             note.unwrap_or_default(),
         );
-        let mut r = http::Response::new(Full::new(body));
+        let mut r = http::Response::new(crate::http::Body::whole(body));
         *r.status_mut() = parts.status;
         for (name, value) in &parts.headers {
             if !HOP_BY_HOP.contains(&name.as_str()) {

@@ -2,17 +2,20 @@
 //!
 //! `POST /` with `X-Amz-Target: <service prefix>.<Operation>`, a SigV4-signed request with the
 //! credentials the lab made at start, a JSON body; errors are `{"__type", "message"}` with HTTP
-//! 400. Serves CloudWatch Logs ([`logs`]) and SSM for the lab's one instance ([`ssm`]), and the
-//! ALB's public keys by `kid`, unsigned, as the real key endpoint does.
+//! 400. Serves CloudWatch Logs ([`logs`], with Live Tail's event stream in [`tail`]) and SSM for
+//! the lab's one instance ([`ssm`]), and the ALB's public keys by `kid`, unsigned, as the real key
+//! endpoint does.
 
 pub mod logs;
 pub mod sigv4;
 pub mod ssm;
+pub mod tail;
 
+use bytes::Bytes;
 use http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
-use crate::http::{Req, Resp, response};
+use crate::http::{Body, Req, Resp, response};
 use sigv4::{Credentials, SigError};
 
 const JSON_11: &str = "application/x-amz-json-1.1";
@@ -63,6 +66,12 @@ impl ApiError {
     }
 }
 
+/// What an operation answers: a JSON document, or an event stream.
+enum Reply {
+    Json(Value),
+    Events(tokio::sync::mpsc::Receiver<Bytes>),
+}
+
 #[derive(Debug)]
 pub struct AwsApi {
     pub credentials: Credentials,
@@ -103,12 +112,20 @@ impl AwsApi {
             };
         }
         match self.call(req).await {
-            Ok(v) => response(StatusCode::OK, JSON_11, v.to_string()),
+            Ok(Reply::Json(v)) => response(StatusCode::OK, JSON_11, v.to_string()),
+            Ok(Reply::Events(rx)) => {
+                let mut r = http::Response::new(Body::Stream(rx));
+                r.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/vnd.amazon.eventstream"),
+                );
+                r
+            }
             Err(e) => e.into_response(),
         }
     }
 
-    async fn call(&self, req: &Req) -> Result<Value, ApiError> {
+    async fn call(&self, req: &Req) -> Result<Reply, ApiError> {
         if req.parts.method != Method::POST {
             return Err(ApiError::new("InvalidAction", "use POST"));
         }
@@ -136,8 +153,14 @@ impl AwsApi {
                 .map_err(|e| ApiError::new("SerializationException", e.to_string()))?
         };
         match target.split_once('.') {
-            Some(("Logs_20140328", op)) => self.logs.call(op, &body),
-            Some(("AmazonSSM", op)) => self.ssm.call(op, &body).await,
+            Some(("Logs_20140328", "StartLiveTail")) => {
+                let (session, feed) = self.logs.start_live_tail(&body)?;
+                let (tx, rx) = tokio::sync::mpsc::channel(tail::BUFFERED_UPDATES);
+                tokio::spawn(tail::run(session, feed, tx));
+                Ok(Reply::Events(rx))
+            }
+            Some(("Logs_20140328", op)) => self.logs.call(op, &body).map(Reply::Json),
+            Some(("AmazonSSM", op)) => self.ssm.call(op, &body).await.map(Reply::Json),
             Some((_, op)) => Err(ApiError::unknown_operation(op)),
             None => Err(ApiError::new(
                 "MissingAction",

@@ -1,17 +1,29 @@
 //! Following the app's log group live, and turning its lines into token events.
 //!
 //! The same code reads the local lab's CloudWatch Logs stand-in and a learner's real account:
-//! only the client differs. It polls FilterLogEvents (the lab does not serve StartLiveTail's
-//! event stream) from a little before the newest event seen, pages until no `nextToken` comes
-//! back, and drops event ids it has delivered already, so late batches are neither lost nor
-//! repeated.
+//! only the client differs. Two ways to read:
+//!
+//! - **Polling** FilterLogEvents from a little before the newest event seen, paging until no
+//!   `nextToken` comes back, and dropping lines delivered already, so late batches are neither
+//!   lost nor repeated.
+//! - **Live Tail** (StartLiveTail's event stream, an update a second). Where the endpoint does
+//!   not offer it, or forbids it, the follower polls instead. When an update says it was
+//!   sampled, or the session breaks, a poll fills the gap before the next session, and the same
+//!   record of what was delivered keeps that poll from repeating anything.
+//!
+//! Lines are told apart by their stream, timestamp and text (Live Tail's events have no ids).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::config::interceptors::BeforeTransmitInterceptorContextMut;
+use aws_sdk_cloudwatchlogs::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_cloudwatchlogs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudwatchlogs::types::StartLiveTailResponseStream;
+use aws_smithy_runtime_api::box_error::BoxError;
 use cognito_learning_tokens::{AlbVerifier, CognitoVerifier, TokenUse};
 use serde::Deserialize;
 use serde_json::Value;
@@ -31,6 +43,7 @@ pub const MAX_LINES: usize = 200;
 /// One log line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
+    /// CloudWatch's id for it; empty for a line from Live Tail, which gives none.
     pub event_id: String,
     pub timestamp: i64,
     pub stream: String,
@@ -66,7 +79,15 @@ pub struct Cursor {
     newest: i64,
     /// When `newest` last moved.
     moved: Option<std::time::Instant>,
-    seen: BTreeMap<i64, HashSet<String>>,
+    /// By timestamp, each line delivered: a hash of its stream and text.
+    seen: BTreeMap<i64, HashSet<u64>>,
+}
+
+fn line_key(stream: &str, message: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    stream.hash(&mut h);
+    message.hash(&mut h);
+    h.finish()
 }
 
 impl Cursor {
@@ -87,8 +108,8 @@ impl Cursor {
             .saturating_sub(LOOKBACK_MS.saturating_sub(quiet).max(0))
     }
 
-    fn is_new(&self, id: &str, ts: i64) -> bool {
-        ts >= self.start_time() && !self.seen.get(&ts).is_some_and(|s| s.contains(id))
+    fn is_new(&self, key: u64, ts: i64) -> bool {
+        ts >= self.start_time() && !self.seen.get(&ts).is_some_and(|s| s.contains(&key))
     }
 
     /// Whether a line is new; remembers it if so.
@@ -98,7 +119,7 @@ impl Cursor {
             .seen
             .entry(line.timestamp)
             .or_default()
-            .insert(line.event_id.clone());
+            .insert(line_key(&line.stream, &line.message));
         if fresh && line.timestamp > self.newest {
             self.newest = line.timestamp;
             self.moved = Some(std::time::Instant::now());
@@ -120,6 +141,56 @@ pub struct Follower {
     pub cursor: Cursor,
     /// A query a poll left unfinished: its start time and next token.
     resume: Option<(i64, String)>,
+    /// Whether [`Follower::run`] tries Live Tail first.
+    live_tail: bool,
+}
+
+/// How a Live Tail session ended.
+#[derive(Debug)]
+enum TailEnd {
+    /// Nobody is listening any more.
+    Gone,
+    /// The endpoint does not offer Live Tail, or the learner may not use it: poll from now on.
+    Unsupported(String),
+    /// Broken off (the network, the three-hour limit): catch up by polling, then start again.
+    Broken(String),
+}
+
+/// Live Tail's host prefix (`stream-`) belongs to AWS's own endpoints. A custom endpoint (the
+/// lab, another emulator) is reached at its own address, as other SDKs' "disable host prefix
+/// injection" options do; the Rust SDK has no such option, so this interceptor removes the
+/// prefix before the request is signed.
+#[derive(Debug)]
+struct OwnHost;
+
+impl Intercept for OwnHost {
+    fn name(&self) -> &'static str {
+        "OwnHost"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request_mut();
+        if let Some(uri) = without_host_prefix(request.uri()) {
+            request.set_uri(uri)?;
+        }
+        Ok(())
+    }
+}
+
+/// `uri` without Live Tail's host prefix, when its host is not one of AWS's.
+fn without_host_prefix(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once("://")?;
+    let rest = rest.strip_prefix("stream-")?;
+    let host = rest.split(['/', ':', '?']).next()?;
+    let aws = [".amazonaws.com", ".amazonaws.com.cn", ".api.aws"]
+        .iter()
+        .any(|d| host.ends_with(d));
+    (!aws).then(|| format!("{scheme}://{rest}"))
 }
 
 impl Follower {
@@ -129,6 +200,144 @@ impl Follower {
             group: group.into(),
             cursor,
             resume: None,
+            live_tail: false,
+        }
+    }
+
+    /// Follows with Live Tail where the endpoint offers it ([`Follower::run`]).
+    #[must_use]
+    pub fn with_live_tail(mut self, on: bool) -> Self {
+        self.live_tail = on;
+        self
+    }
+
+    /// The group's ARN, which StartLiveTail wants.
+    async fn group_arn(&self) -> Result<String, String> {
+        let page = self
+            .client
+            .describe_log_groups()
+            .log_group_name_prefix(&self.group)
+            .send()
+            .await
+            .map_err(|e| explain(&e, &self.group))?;
+        page.log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(self.group.as_str()))
+            .and_then(|g| {
+                g.log_group_arn()
+                    .map(str::to_owned)
+                    .or_else(|| g.arn().map(|a| a.trim_end_matches(":*").to_owned()))
+            })
+            .ok_or_else(|| {
+                format!(
+                    "log group {} does not exist yet: the app creates it when it starts",
+                    self.group
+                )
+            })
+    }
+
+    /// One Live Tail session, delivering each update's new lines to `tx` until it ends.
+    async fn tail(
+        &mut self,
+        tx: &tokio::sync::mpsc::Sender<Result<Vec<LogLine>, String>>,
+    ) -> TailEnd {
+        let arn = match self.group_arn().await {
+            Ok(a) => a,
+            Err(why) => return TailEnd::Broken(why),
+        };
+        let started = self
+            .client
+            .start_live_tail()
+            .log_group_identifiers(arn)
+            .customize()
+            .interceptor(OwnHost)
+            .send()
+            .await;
+        let mut session = match started {
+            Ok(s) => s,
+            Err(e) => {
+                // An answer that refuses (unknown operation, no permission, not implemented)
+                // means polling from now on; no answer, throttling or a missing group may pass.
+                let transient = match &e {
+                    SdkError::ServiceError(_) | SdkError::ResponseError(_) => {
+                        matches!(
+                            e.code(),
+                            Some(
+                                "ResourceNotFoundException"
+                                    | "ThrottlingException"
+                                    | "LimitExceededException"
+                                    | "ServiceUnavailableException"
+                            )
+                        ) || e.raw_response().is_some_and(|r| r.status().as_u16() == 503)
+                    }
+                    _ => true,
+                };
+                let why = explain(&e, &self.group);
+                return if transient {
+                    TailEnd::Broken(why)
+                } else {
+                    TailEnd::Unsupported(why)
+                };
+            }
+        };
+        loop {
+            let update = match session.response_stream.recv().await {
+                Ok(Some(StartLiveTailResponseStream::SessionUpdate(u))) => u,
+                // The session sees what arrives from now on; a poll reads what came before it
+                // (history at the start, what arrived between sessions after a break).
+                Ok(Some(StartLiveTailResponseStream::SessionStart(_))) => {
+                    if let Err(end) = self.catch_up(tx).await {
+                        return end;
+                    }
+                    continue;
+                }
+                Ok(Some(_)) => continue,
+                Ok(None) => return TailEnd::Broken("the Live Tail session ended".into()),
+                Err(e) => {
+                    return TailEnd::Broken(format!(
+                        "the Live Tail session broke off ({})",
+                        e.message().unwrap_or("no reason given")
+                    ));
+                }
+            };
+            let mut fresh: Vec<LogLine> = update
+                .session_results()
+                .iter()
+                .map(|e| LogLine {
+                    event_id: String::new(),
+                    timestamp: e.timestamp().unwrap_or_default(),
+                    stream: e.log_stream_name().unwrap_or_default().to_owned(),
+                    message: e.message().unwrap_or_default().to_owned(),
+                })
+                .collect();
+            fresh.sort_by_key(|l| l.timestamp);
+            fresh.retain(|l| self.cursor.admit(l));
+            self.cursor.prune();
+            if !fresh.is_empty() && tx.send(Ok(fresh)).await.is_err() {
+                return TailEnd::Gone;
+            }
+            // A sampled update left lines out: a poll finds them (and only them).
+            if update.session_metadata().is_some_and(|m| m.sampled())
+                && let Err(end) = self.catch_up(tx).await
+            {
+                return end;
+            }
+        }
+    }
+
+    /// Polls until nothing is left to read, delivering what is new.
+    async fn catch_up(
+        &mut self,
+        tx: &tokio::sync::mpsc::Sender<Result<Vec<LogLine>, String>>,
+    ) -> Result<(), TailEnd> {
+        loop {
+            let lines = self.poll().await.map_err(TailEnd::Broken)?;
+            if !lines.is_empty() && tx.send(Ok(lines)).await.is_err() {
+                return Err(TailEnd::Gone);
+            }
+            if !self.behind() {
+                return Ok(());
+            }
         }
     }
 
@@ -167,16 +376,17 @@ impl Follower {
             // Only lines not delivered before are copied: after a burst, a poll pages through
             // many that were.
             for e in page.events() {
-                let (id, ts) = (
-                    e.event_id().unwrap_or_default(),
+                let (stream, message, ts) = (
+                    e.log_stream_name().unwrap_or_default(),
+                    e.message().unwrap_or_default(),
                     e.timestamp().unwrap_or_default(),
                 );
-                if self.cursor.is_new(id, ts) {
+                if self.cursor.is_new(line_key(stream, message), ts) {
                     let line = LogLine {
-                        event_id: id.to_owned(),
+                        event_id: e.event_id().unwrap_or_default().to_owned(),
                         timestamp: ts,
-                        stream: e.log_stream_name().unwrap_or_default().to_owned(),
-                        message: e.message().unwrap_or_default().to_owned(),
+                        stream: stream.to_owned(),
+                        message: message.to_owned(),
                     };
                     if self.cursor.admit(&line) {
                         fresh.push(line);
@@ -206,14 +416,43 @@ impl Follower {
         self.resume.is_some()
     }
 
-    /// Polls every `every`, sending lines (or a status sentence) until the receiver goes away.
-    /// Failures back off up to ten seconds; the first success after one says so.
+    /// Follows the group, sending lines (or a status sentence) until the receiver goes away:
+    /// with Live Tail when asked to and the endpoint offers it, else by polling every `every`.
+    /// Failures back off up to ten seconds.
     pub async fn run(
         mut self,
         every: Duration,
         tx: tokio::sync::mpsc::Sender<Result<Vec<LogLine>, String>>,
     ) {
         let mut wait = every;
+        while self.live_tail {
+            let began = std::time::Instant::now();
+            match self.tail(&tx).await {
+                TailEnd::Gone => return,
+                TailEnd::Unsupported(why) => {
+                    self.live_tail = false;
+                    let note = format!("Live Tail unavailable ({why}); polling instead");
+                    if tx.send(Err(note)).await.is_err() {
+                        return;
+                    }
+                }
+                TailEnd::Broken(why) => {
+                    if tx.send(Err(why)).await.is_err() {
+                        return;
+                    }
+                    // A session that lasted a while starts the back-off afresh.
+                    if began.elapsed() > Duration::from_secs(30) {
+                        wait = every;
+                    }
+                    wait = (wait * 2).clamp(Duration::from_secs(1), Duration::from_secs(10));
+                    tokio::time::sleep(wait).await;
+                    // Lines keep coming by polling while no session can be opened.
+                    if let Err(TailEnd::Gone) = self.catch_up(&tx).await {
+                        return;
+                    }
+                }
+            }
+        }
         loop {
             let res = self.poll().await;
             wait = if res.is_ok() {
@@ -486,6 +725,26 @@ fn seen<T>(raw: &str, res: Result<T, cognito_learning_tokens::TokenError>) -> Se
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn live_tails_host_prefix_stays_on_aws_hosts_only() {
+        assert_eq!(
+            without_host_prefix("http://stream-127.0.0.1:4566/").as_deref(),
+            Some("http://127.0.0.1:4566/")
+        );
+        assert_eq!(
+            without_host_prefix("http://stream-localhost:4566").as_deref(),
+            Some("http://localhost:4566")
+        );
+        for kept in [
+            "https://stream-logs.eu-west-1.amazonaws.com/",
+            "https://stream-logs.cn-north-1.amazonaws.com.cn/",
+            "https://stream-logs.us-east-1.api.aws/",
+            "http://127.0.0.1:4566/",
+        ] {
+            assert_eq!(without_host_prefix(kept), None, "{kept}");
+        }
+    }
 
     #[test]
     fn a_token_comes_back_exactly_from_its_compact_form() {

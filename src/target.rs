@@ -67,6 +67,15 @@ pub struct CloudSettings {
         default_value = "cognito-learning"
     )]
     pub pipeline: String,
+    /// How the guide follows the log group: `live-tail` (StartLiveTail, an update a second,
+    /// billed per session minute past the free tier) or `poll` (FilterLogEvents).
+    #[arg(
+        long,
+        env = "COGNITO_LEARNING_FOLLOW",
+        default_value = "live-tail",
+        value_parser = ["live-tail", "poll"]
+    )]
+    pub follow: String,
 }
 
 /// Everything a check needs.
@@ -85,6 +94,8 @@ pub struct Target {
     pub tokens: Checks,
     /// The lab's trace endpoint, for the flow pane (local track).
     pub trace_url: Option<String>,
+    /// Whether the token stream follows with Live Tail (else it polls).
+    pub live_tail: bool,
 }
 
 /// A URL's host name.
@@ -154,6 +165,9 @@ impl Target {
                 cognito: CognitoVerifier::new(&i.issuer, &i.client_id),
             },
             trace_url: Some(format!("{}/lab/trace", i.aws)),
+            // The lab serves Live Tail too, but polling it every 400 ms shows a request
+            // sooner than an update a second can.
+            live_tail: false,
         }
     }
 
@@ -238,6 +252,7 @@ impl Target {
                 cognito: CognitoVerifier::new(issuer, client_id),
             },
             trace_url: None,
+            live_tail: s.follow == "live-tail",
         }
     }
 

@@ -230,3 +230,53 @@ async fn ssm_commands_run_through_our_client_on_the_lab_and_on_moto() {
     );
     lab.stop().await;
 }
+
+/// moto does not serve StartLiveTail: a follower asked for Live Tail says so once and polls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_falls_back_to_polling_where_live_tail_is_not_served() {
+    let moto = Moto::start();
+    let c = lab_client(&moto.1, "us-east-1", "testing", "testing");
+    c.create_log_group()
+        .log_group_name("tail-fallback")
+        .send()
+        .await
+        .unwrap();
+    c.create_log_stream()
+        .log_group_name("tail-fallback")
+        .log_stream_name("s")
+        .send()
+        .await
+        .unwrap();
+    let t = cognito_learning_tokens::time::now_millis() as i64;
+    c.put_log_events()
+        .log_group_name("tail-fallback")
+        .log_stream_name("s")
+        .log_events(
+            InputLogEvent::builder()
+                .timestamp(t)
+                .message("after the fallback")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let f = Follower::new(c, "tail-fallback", Cursor::from(t - 1000)).with_live_tail(true);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let task = tokio::spawn(f.run(Duration::from_millis(100), tx));
+    let first = tokio::time::timeout(Duration::from_secs(15), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let status = first.unwrap_err();
+    assert!(status.starts_with("Live Tail unavailable"), "{status}");
+    let lines = tokio::time::timeout(Duration::from_secs(15), rx.recv())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0].message, "after the fallback");
+    assert!(!lines[0].event_id.is_empty(), "a polled line has its id");
+    task.abort();
+}

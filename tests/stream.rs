@@ -13,6 +13,12 @@ fn port(url: &str) -> u16 {
 }
 
 async fn start(dir: &std::path::Path, ports: Option<&LabInfo>) -> Lab {
+    start_checking(dir, ports, true).await
+}
+
+/// A lab whose API checks signatures or not: a restarted lab makes new credentials, which a
+/// running follower cannot be given.
+async fn start_checking(dir: &std::path::Path, ports: Option<&LabInfo>, check: bool) -> Lab {
     let p = |f: fn(&LabInfo) -> &String| ports.map_or(0, |i| port(f(i)));
     Lab::start(LabOptions {
         alb_port: p(|i| &i.alb),
@@ -20,6 +26,7 @@ async fn start(dir: &std::path::Path, ports: Option<&LabInfo>) -> Lab {
         api_port: p(|i| &i.aws),
         server_port: p(|i| &i.server),
         state_dir: dir.to_owned(),
+        check_signatures: check,
         ..LabOptions::default()
     })
     .await
@@ -260,5 +267,92 @@ async fn the_running_follower_reports_lines_then_the_outage() {
     );
     drop(rx);
     task.abort();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The follower on Live Tail: lines come from the lab's event stream, a token verifies, and when
+/// the lab restarts the follower says so, catches up by polling and starts a new session,
+/// repeating nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_tail_delivers_and_survives_a_restart_without_repeats() {
+    let dir = std::env::temp_dir().join(format!(
+        "cl-stream-tail-{}",
+        cognito_learning_emulator::state::uuid()
+    ));
+    let lab = start_checking(&dir, None, false).await;
+    let info = lab.info.clone();
+    let checks = checks(&info);
+    // The app creates its group when it starts; a session needs it.
+    reqwest::get(format!("{}/v1/public?warm", info.alb))
+        .await
+        .unwrap();
+    let f = follower_for(
+        &info,
+        Cursor::from(cognito_learning_tokens::time::now_millis() as i64),
+    )
+    .with_live_tail(true);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let task = tokio::spawn(f.run(Duration::from_millis(100), tx));
+    let mut got: Vec<LogLine> = Vec::new();
+    let mut statuses = Vec::new();
+    let mut next = async |got: &mut Vec<LogLine>, statuses: &mut Vec<String>| {
+        let Ok(Some(msg)) = tokio::time::timeout(Duration::from_secs(15), rx.recv()).await else {
+            panic!(
+                "nothing from the follower for 15 s; statuses {statuses:?}, lines {:?}",
+                got.iter().map(|l| &l.message).collect::<Vec<_>>()
+            );
+        };
+        match msg {
+            Ok(lines) => got.extend(lines),
+            Err(s) => statuses.push(s),
+        }
+    };
+    let browser = client().unwrap();
+    login(&browser, &info.alb, &info.cognito, "alice", "Passw0rd!")
+        .await
+        .unwrap();
+    let token = loop {
+        next(&mut got, &mut statuses).await;
+        let mut found = None;
+        for l in &got {
+            if let Some(ev) = TokenEvent::from_line(l, &checks).await
+                && ev.path == "/v1/secrets"
+            {
+                found = Some(ev);
+            }
+        }
+        if let Some(ev) = found {
+            break ev;
+        }
+    };
+    assert_eq!(token.data.as_ref().unwrap().verdict, Ok(()));
+    // Live Tail's lines carry no event ids: these came from the stream, not from polls.
+    assert!(got.iter().all(|l| l.event_id.is_empty()));
+    assert!(statuses.is_empty(), "{statuses:?}");
+
+    lab.stop().await;
+    let lab = start_checking(&dir, Some(&info), false).await;
+    reqwest::get(format!("{}/v1/public?after-restart", info.alb))
+        .await
+        .unwrap();
+    while !got
+        .iter()
+        .any(|l| l.message.contains("\"query\":\"after-restart\""))
+    {
+        next(&mut got, &mut statuses).await;
+    }
+    assert!(
+        statuses.iter().any(|s| s.contains("Live Tail")),
+        "{statuses:?}"
+    );
+    let requests: Vec<&String> = got
+        .iter()
+        .filter(|l| l.message.contains("\"event\":\"request\""))
+        .map(|l| &l.message)
+        .collect();
+    let unique: std::collections::HashSet<&&String> = requests.iter().collect();
+    assert_eq!(unique.len(), requests.len(), "a line came twice");
+    task.abort();
+    lab.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }

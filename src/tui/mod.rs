@@ -322,7 +322,8 @@ fn spawn_signals(tx: UnboundedSender<Msg>) {
 fn spawn_followers(t: &Arc<Target>, probes: Vec<String>, tx: &UnboundedSender<Msg>) {
     let group = t.vars.get("log_group").cloned().unwrap_or_default();
     let from = i64::try_from(cognito_learning_tokens::time::now_millis()).unwrap_or(0) - 600_000;
-    let follower = Follower::new(t.logs.clone(), group, Cursor::from(from));
+    let follower =
+        Follower::new(t.logs.clone(), group, Cursor::from(from)).with_live_tail(t.live_tail);
     // One page in hand and one being read: the follower waits while tokens are verified, so
     // a burst never piles up in memory as raw lines.
     let (lines_tx, mut lines_rx) = tokio::sync::mpsc::channel(1);

@@ -429,7 +429,7 @@ async fn live_tail_streams_what_is_put_as_documented() {
     let Some(Event::SessionStart(start)) = session.response_stream.recv().await.unwrap() else {
         panic!("the first event is not sessionStart");
     };
-    assert_eq!(start.log_group_identifiers(), [arn.clone()]);
+    assert_eq!(start.log_group_identifiers(), std::slice::from_ref(&arn));
     assert_eq!(start.log_event_filter_pattern(), Some("-skip"));
     assert!(!start.session_id().unwrap_or_default().is_empty());
     assert!(!start.request_id().unwrap_or_default().is_empty());

@@ -66,11 +66,13 @@ fn explain<E: ProvideErrorMetadata + std::error::Error + 'static>(
     group: &str,
 ) -> String {
     match err.code() {
-        Some("ResourceNotFoundException") => {
-            format!("log group {group} does not exist yet: the app creates it when it starts")
-        }
+        Some("ResourceNotFoundException") => no_group(group),
         _ => crate::aws::explain(err, "CloudWatch Logs"),
     }
+}
+
+fn no_group(group: &str) -> String {
+    format!("log group {group} does not exist yet: the app creates it when it starts")
 }
 
 /// Where a follower has got to: the newest timestamp seen and the ids delivered near it.
@@ -112,16 +114,12 @@ impl Cursor {
         ts >= self.start_time() && !self.seen.get(&ts).is_some_and(|s| s.contains(&key))
     }
 
-    /// Whether a line is new; remembers it if so.
-    fn admit(&mut self, line: &LogLine) -> bool {
+    /// Whether the line with this key and timestamp is new; remembers it if so.
+    fn admit(&mut self, key: u64, ts: i64) -> bool {
         // The query bounded the time already; here only repeats are dropped.
-        let fresh = self
-            .seen
-            .entry(line.timestamp)
-            .or_default()
-            .insert(line_key(&line.stream, &line.message));
-        if fresh && line.timestamp > self.newest {
-            self.newest = line.timestamp;
+        let fresh = self.seen.entry(ts).or_default().insert(key);
+        if fresh && ts > self.newest {
+            self.newest = ts;
             self.moved = Some(std::time::Instant::now());
         }
         fresh
@@ -228,12 +226,7 @@ impl Follower {
                     .map(str::to_owned)
                     .or_else(|| g.arn().map(|a| a.trim_end_matches(":*").to_owned()))
             })
-            .ok_or_else(|| {
-                format!(
-                    "log group {} does not exist yet: the app creates it when it starts",
-                    self.group
-                )
-            })
+            .ok_or_else(|| no_group(&self.group))
     }
 
     /// One Live Tail session, delivering each update's new lines to `tx` until it ends.
@@ -311,7 +304,10 @@ impl Follower {
                 })
                 .collect();
             fresh.sort_by_key(|l| l.timestamp);
-            fresh.retain(|l| self.cursor.admit(l));
+            fresh.retain(|l| {
+                self.cursor
+                    .admit(line_key(&l.stream, &l.message), l.timestamp)
+            });
             self.cursor.prune();
             if !fresh.is_empty() && tx.send(Ok(fresh)).await.is_err() {
                 return TailEnd::Gone;
@@ -381,16 +377,14 @@ impl Follower {
                     e.message().unwrap_or_default(),
                     e.timestamp().unwrap_or_default(),
                 );
-                if self.cursor.is_new(line_key(stream, message), ts) {
-                    let line = LogLine {
+                let key = line_key(stream, message);
+                if self.cursor.is_new(key, ts) && self.cursor.admit(key, ts) {
+                    fresh.push(LogLine {
                         event_id: e.event_id().unwrap_or_default().to_owned(),
                         timestamp: ts,
                         stream: stream.to_owned(),
                         message: message.to_owned(),
-                    };
-                    if self.cursor.admit(&line) {
-                        fresh.push(line);
-                    }
+                    });
                 }
             }
             match page.next_token() {

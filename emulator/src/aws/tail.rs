@@ -58,7 +58,8 @@ pub struct Session {
 }
 
 impl Session {
-    fn wants(&self, group: &str, stream: &str, message: &str) -> bool {
+    /// Whether the session follows this group's stream (its filter pattern aside).
+    fn follows(&self, group: &str, stream: &str) -> bool {
         self.groups.iter().any(|(g, _)| g == group)
             && self
                 .stream_names
@@ -68,7 +69,6 @@ impl Session {
                 .stream_prefixes
                 .as_ref()
                 .is_none_or(|p| p.iter().any(|s| stream.starts_with(s.as_str())))
-            && self.pattern.matches(message)
     }
 
     fn identifier<'a>(&'a self, group: &'a str) -> &'a str {
@@ -156,39 +156,40 @@ pub async fn run(session: Session, feed: Feed, out: mpsc::Sender<Bytes>) {
                 .await;
             return;
         }
-        let mut results = Vec::new();
-        let mut sampled = false;
+        // What matched since the last update, by batch and index: only the events sent are
+        // turned into JSON.
+        let mut matched: Vec<(Arc<Ingested>, usize)> = Vec::new();
+        let mut lagged = false;
         loop {
             match ingested.try_recv() {
-                Ok(batch) => results.extend(
-                    batch
-                        .events
-                        .iter()
-                        .filter(|(_, message, _)| {
-                            session.wants(&batch.group, &batch.stream, message)
-                        })
-                        .map(|(ts, message, at)| {
-                            json!({
-                                "logStreamName": batch.stream,
-                                "logGroupIdentifier": session.identifier(&batch.group),
-                                "message": message,
-                                "timestamp": ts,
-                                "ingestionTime": at,
-                            })
-                        }),
-                ),
-                Err(broadcast::error::TryRecvError::Lagged(_)) => sampled = true,
+                Ok(batch) if session.follows(&batch.group, &batch.stream) => {
+                    for (i, (_, message, _)) in batch.events.iter().enumerate() {
+                        if session.pattern.matches(message) {
+                            matched.push((batch.clone(), i));
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(broadcast::error::TryRecvError::Lagged(_)) => lagged = true,
                 Err(_) => break,
             }
         }
         // Past the limit, an even sample of what matched.
-        if results.len() > MAX_RESULTS {
-            sampled = true;
-            let n = results.len();
-            results = (0..MAX_RESULTS)
-                .map(|i| std::mem::take(&mut results[i * n / MAX_RESULTS]))
-                .collect();
-        }
+        let (n, sent) = (matched.len(), matched.len().min(MAX_RESULTS));
+        let sampled = lagged || n > sent;
+        let results: Vec<Value> = (0..sent)
+            .map(|i| {
+                let (batch, at) = &matched[i * n / sent];
+                let (ts, message, ingested_at) = &batch.events[*at];
+                json!({
+                    "logStreamName": batch.stream,
+                    "logGroupIdentifier": session.identifier(&batch.group),
+                    "message": message,
+                    "timestamp": ts,
+                    "ingestionTime": ingested_at,
+                })
+            })
+            .collect();
         let update = json!({
             "sessionMetadata": {"sampled": sampled},
             "sessionResults": results,

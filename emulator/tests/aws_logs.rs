@@ -465,3 +465,67 @@ async fn live_tail_streams_what_is_put_as_documented() {
     }
     assert_eq!(got, [(t, "one".to_owned()), (t + 2, "two".to_owned())]);
 }
+
+/// More than 500 matching events in a second: the update carries 500 of them, spread over the
+/// whole burst, and says it was sampled.
+#[tokio::test]
+async fn a_live_tail_update_past_500_events_is_a_sample() {
+    use aws_sdk_cloudwatchlogs::types::StartLiveTailResponseStream as Event;
+    let lab = lab().await;
+    let c = lab_client(&lab);
+    c.create_log_group()
+        .log_group_name("burst")
+        .send()
+        .await
+        .unwrap();
+    c.create_log_stream()
+        .log_group_name("burst")
+        .log_stream_name("s")
+        .send()
+        .await
+        .unwrap();
+    let arn = c
+        .describe_log_groups()
+        .log_group_name_prefix("burst")
+        .send()
+        .await
+        .unwrap()
+        .log_groups()[0]
+        .log_group_arn()
+        .unwrap()
+        .to_owned();
+    let mut session = c
+        .start_live_tail()
+        .log_group_identifiers(&arn)
+        .customize()
+        .interceptor(LabHost)
+        .send()
+        .await
+        .unwrap();
+    let Some(Event::SessionStart(_)) = session.response_stream.recv().await.unwrap() else {
+        panic!("the first event is not sessionStart");
+    };
+    let t = now_ms();
+    let mut put = c
+        .put_log_events()
+        .log_group_name("burst")
+        .log_stream_name("s");
+    for i in 0..1200 {
+        put = put.log_events(ev(t, &format!("line {i}")));
+    }
+    put.send().await.unwrap();
+    loop {
+        let Some(Event::SessionUpdate(u)) = session.response_stream.recv().await.unwrap() else {
+            panic!("no sessionUpdate");
+        };
+        if u.session_results().is_empty() {
+            continue;
+        }
+        assert_eq!(u.session_results().len(), 500);
+        assert_eq!(u.session_metadata().map(|m| m.sampled()), Some(true));
+        let first = u.session_results()[0].message().unwrap();
+        let last = u.session_results()[499].message().unwrap();
+        assert_eq!((first, last), ("line 0", "line 1197"));
+        break;
+    }
+}

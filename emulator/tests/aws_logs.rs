@@ -344,37 +344,41 @@ impl aws_sdk_cloudwatchlogs::config::Intercept for LabHost {
     }
 }
 
-#[tokio::test]
-async fn live_tail_streams_what_is_put_as_documented() {
-    use aws_sdk_cloudwatchlogs::types::StartLiveTailResponseStream as Event;
-    let lab = lab().await;
-    let c = lab_client(&lab);
+/// Makes a group with one stream; the group's ARN, which StartLiveTail wants.
+async fn group_with_stream(c: &Client, group: &str, stream: &str) -> String {
     c.create_log_group()
-        .log_group_name("tail")
-        .send()
-        .await
-        .unwrap();
-    c.create_log_group()
-        .log_group_name("other")
+        .log_group_name(group)
         .send()
         .await
         .unwrap();
     c.create_log_stream()
-        .log_group_name("tail")
-        .log_stream_name("s1")
+        .log_group_name(group)
+        .log_stream_name(stream)
         .send()
         .await
         .unwrap();
-    let arn = c
-        .describe_log_groups()
-        .log_group_name_prefix("tail")
+    c.describe_log_groups()
+        .log_group_name_prefix(group)
         .send()
         .await
         .unwrap()
         .log_groups()[0]
         .log_group_arn()
         .unwrap()
-        .to_owned();
+        .to_owned()
+}
+
+#[tokio::test]
+async fn live_tail_streams_what_is_put_as_documented() {
+    use aws_sdk_cloudwatchlogs::types::StartLiveTailResponseStream as Event;
+    let lab = lab().await;
+    let c = lab_client(&lab);
+    let arn = group_with_stream(&c, "tail", "s1").await;
+    c.create_log_group()
+        .log_group_name("other")
+        .send()
+        .await
+        .unwrap();
     let other = arn.replace(":log-group:tail", ":log-group:other");
 
     // The documented refusals: a name where an ARN belongs, a group that is not there, a
@@ -473,27 +477,7 @@ async fn a_live_tail_update_past_500_events_is_a_sample() {
     use aws_sdk_cloudwatchlogs::types::StartLiveTailResponseStream as Event;
     let lab = lab().await;
     let c = lab_client(&lab);
-    c.create_log_group()
-        .log_group_name("burst")
-        .send()
-        .await
-        .unwrap();
-    c.create_log_stream()
-        .log_group_name("burst")
-        .log_stream_name("s")
-        .send()
-        .await
-        .unwrap();
-    let arn = c
-        .describe_log_groups()
-        .log_group_name_prefix("burst")
-        .send()
-        .await
-        .unwrap()
-        .log_groups()[0]
-        .log_group_arn()
-        .unwrap()
-        .to_owned();
+    let arn = group_with_stream(&c, "burst", "s").await;
     let mut session = c
         .start_live_tail()
         .log_group_identifiers(&arn)

@@ -17,6 +17,7 @@ use cognito_learning_tokens::{Decoded, TokenError};
 use crate::App;
 use crate::auth::{ACCESS, AuthReport, Caller, DATA, IDENTITY, TokenReport};
 use crate::error::ApiError;
+use crate::web::{escape_html as escape, percent_encode as encode};
 
 pub type Body = Full<Bytes>;
 
@@ -192,26 +193,6 @@ alive: <a href="/v1/secrets">the secret data</a> will log you straight back in, 
     }
 }
 
-/// Percent-encodes everything outside RFC 3986's unreserved set.
-pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// A raw token or cookie value, or its length when redaction is on.
 struct Raw<'a>(&'a str, bool);
 
@@ -381,7 +362,11 @@ struct RequestRecord<'a> {
     query: Option<&'a str>,
     status: u16,
     latency_ms: f64,
+    /// The address the ALB appended to X-Forwarded-For (the peer without an ALB).
     client_ip: String,
+    /// The whole X-Forwarded-For chain as received: the entries before the last are unverified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forwarded_for: Option<&'a str>,
     peer: SocketAddr,
     trace_id: Option<&'a str>,
     request_headers: Headers<'a>,
@@ -400,9 +385,13 @@ fn log_request(
     latency: Duration,
 ) {
     let text = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let client_ip = text("x-forwarded-for")
-        .and_then(|x| x.split(',').next())
+    // The ALB appends the address it saw to whatever X-Forwarded-For the client sent, so only
+    // the last entry is the ALB's word; everything before it is the client's to invent.
+    let forwarded_for = text("x-forwarded-for");
+    let client_ip = forwarded_for
+        .and_then(|x| x.rsplit(',').next())
         .map(str::trim)
+        .filter(|x| !x.is_empty())
         .map_or_else(|| peer.ip().to_string(), str::to_owned);
     let redact = app.config.redact_tokens;
     let status = resp.status();
@@ -423,6 +412,7 @@ fn log_request(
         status: status.as_u16(),
         latency_ms: (latency.as_secs_f64() * 1e6).round() / 1e3,
         client_ip,
+        forwarded_for,
         peer,
         trace_id: text("x-amzn-trace-id"),
         request_headers: Headers {
@@ -441,19 +431,5 @@ fn log_request(
         Err(e) => app
             .log
             .note("ERROR", &format!("cannot serialize a log record: {e}")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::encode;
-
-    #[test]
-    fn percent_encoding_keeps_only_unreserved() {
-        assert_eq!(
-            encode("http://localhost:8080/logout"),
-            "http%3A%2F%2Flocalhost%3A8080%2Flogout"
-        );
-        assert_eq!(encode("a-b_c.d~e f"), "a-b_c.d~e%20f");
     }
 }

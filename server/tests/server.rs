@@ -149,7 +149,9 @@ async fn a_verified_caller_reads_the_secrets_and_the_log_shows_why() {
     assert_eq!(body["secrets"].as_array().unwrap().len(), 3);
     let lines = s.stop().await;
     let line = requests(&lines)[0];
-    assert_eq!(line["client_ip"], "203.0.113.7");
+    // The ALB appends what it saw: the last entry is the one to trust, the rest is the client's.
+    assert_eq!(line["client_ip"], "10.0.0.5");
+    assert_eq!(line["forwarded_for"], "203.0.113.7, 10.0.0.5");
     assert_eq!(line["trace_id"], "Root=1-67891233-abcdef012345678912345678");
     assert_eq!(line["cookies"]["AWSELBAuthSessionCookie-1"], "c1");
     assert_eq!(line["alb"]["data"]["verdict"], "valid");

@@ -1,13 +1,6 @@
 //! The hosted UI's HTML: the sign-in form and the error page.
 
-/// Escapes text for HTML element content and attribute values.
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
+use cognito_learning_server::escape_html as esc;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f6f8;margin:0}\
 .box{max-width:22rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:6px;box-shadow:0 1px 4px #0003}\

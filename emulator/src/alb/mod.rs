@@ -23,6 +23,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Map, Value};
 
+use cognito_learning_server::escape_html;
 use cognito_learning_tokens::cache::DigestCache;
 use cognito_learning_tokens::sign::{AlbHeader, AlbSigner};
 use cognito_learning_tokens::time::{http_date, now};
@@ -95,13 +96,19 @@ enum Auth {
 /// writes only to its access log, is kept in a comment for the learner.
 fn alb_page(status: u16, reason: &str) -> Resp {
     let title = match status {
+        400 => "400 Bad Request",
         401 => "401 Authorization Required",
         405 => "405 Method Not Allowed",
         500 => "500 Internal Server Error",
         502 => "502 Bad Gateway",
+        503 => "503 Service Temporarily Unavailable",
+        504 => "504 Gateway Time-out",
         561 => "561 Authentication Error",
         _ => "Error",
     };
+    // The reason can carry what a client sent (the IdP's `error`, a header): escaped, it can
+    // neither close the comment nor open a tag on the app's origin.
+    let reason = escape_html(reason);
     let body = format!(
         "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<!-- {reason} -->\r\n</body>\r\n</html>\r\n"
     );
@@ -203,6 +210,9 @@ impl Alb {
     }
 
     async fn route(&self, req: &Req) -> Resp {
+        if let Some(reason) = over_header_limits(&req.parts) {
+            return alb_page(400, &reason);
+        }
         if req.parts.method == Method::TRACE {
             return alb_page(405, "TRACE is not allowed");
         }
@@ -744,6 +754,37 @@ impl Alb {
         self.data_tokens.insert(key, (t, tok.clone()));
         Some(tok)
     }
+}
+
+/// The ALB's HTTP header quotas (user guide, "Quotas for your Application Load Balancers"):
+/// a request line of 16K, a single header of 16K, 64K of request header in all. Past them the
+/// ALB answers 400 itself; the request never reaches a rule.
+pub const MAX_REQUEST_LINE: usize = 16 * 1024;
+pub const MAX_HEADER: usize = 16 * 1024;
+pub const MAX_REQUEST_HEADER: usize = 64 * 1024;
+
+/// Which quota a request breaks, if any, counted in bytes as sent (`name: value` and CRLF).
+fn over_header_limits(parts: &http::request::Parts) -> Option<String> {
+    let target = parts.uri.path_and_query().map_or(1, |p| p.as_str().len());
+    // `GET /path HTTP/1.1`
+    let line = parts.method.as_str().len() + 1 + target + 9;
+    if line > MAX_REQUEST_LINE {
+        return Some(format!(
+            "the request line is {line} bytes, over the 16K quota"
+        ));
+    }
+    let mut total = line + 2;
+    for (name, value) in &parts.headers {
+        let one = name.as_str().len() + 2 + value.len();
+        if one > MAX_HEADER {
+            return Some(format!(
+                "the {name} header is {one} bytes, over the 16K quota for one header"
+            ));
+        }
+        total += one + 2;
+    }
+    (total > MAX_REQUEST_HEADER)
+        .then(|| format!("the request header is {total} bytes, over the 64K quota"))
 }
 
 /// `SessionTimeout` of the rule whose cookie this is.

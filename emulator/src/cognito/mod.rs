@@ -63,11 +63,125 @@ struct RefreshGrant {
     expires: u64,
 }
 
+/// What a store entry needs for the store to stay bounded: the second it stops being valid.
+trait Expiring {
+    fn expires(&self) -> u64;
+}
+
+impl Expiring for CodeGrant {
+    fn expires(&self) -> u64 {
+        self.expires
+    }
+}
+
+impl Expiring for HostedSession {
+    fn expires(&self) -> u64 {
+        self.expires
+    }
+}
+
+impl Expiring for RefreshGrant {
+    fn expires(&self) -> u64 {
+        self.expires
+    }
+}
+
+/// The most entries one store holds. Expired entries go first; past that the ones closest to
+/// expiry (the oldest, since every entry of a store lives as long) make room. A learner's own
+/// traffic never comes near it; a load test does, and then memory stays flat.
+pub const MAX_ENTRIES: usize = 50_000;
+
+/// A map of codes, sessions or refresh tokens, swept of expired entries as it grows.
+#[derive(Debug)]
+struct Store<V> {
+    map: HashMap<String, V>,
+    /// The size at which the next sweep runs: twice what the last one left, so sweeping costs
+    /// O(1) per insert on average.
+    sweep_at: usize,
+}
+
+impl<V> Default for Store<V> {
+    fn default() -> Self {
+        Self {
+            map: HashMap::new(),
+            sweep_at: 1024,
+        }
+    }
+}
+
+impl<V: Expiring> Store<V> {
+    fn insert(&mut self, key: String, value: V, t: u64) {
+        if self.map.len() >= self.sweep_at {
+            self.map.retain(|_, v| v.expires() > t);
+            if self.map.len() >= MAX_ENTRIES {
+                let mut ages: Vec<u64> = self.map.values().map(Expiring::expires).collect();
+                let cut = self.map.len() - MAX_ENTRIES * 9 / 10;
+                let (_, oldest, _) = ages.select_nth_unstable(cut);
+                let oldest = *oldest;
+                self.map.retain(|_, v| v.expires() > oldest);
+            }
+            self.sweep_at = (self.map.len() * 2).clamp(1024, MAX_ENTRIES);
+        }
+        self.map.insert(key, value);
+    }
+
+    /// The entry, unless it has expired (an expired one is removed).
+    fn live(&mut self, key: &str, t: u64) -> Option<&mut V> {
+        if self.map.get(key).is_some_and(|v| v.expires() <= t) {
+            self.map.remove(key);
+        }
+        self.map.get_mut(key)
+    }
+}
+
+/// Failed sign-ins of one user, for Cognito's documented lockout.
+#[derive(Debug, Default, Clone, Copy)]
+struct Failures {
+    /// Failed attempts counted (those refused during a lockout are not).
+    count: u32,
+    last_attempt: u64,
+    locked_until: u64,
+}
+
+/// "After five failed sign-in attempts with a password, Amazon Cognito locks out your user for
+/// one second; the lockout then doubles with each further failure, to about 15 minutes":
+/// 2^(n-5) seconds after n failures.
+const FREE_FAILURES: u32 = 5;
+const MAX_LOCKOUT: u64 = 15 * 60;
+/// Fifteen minutes without any attempt resets the count.
+const LOCKOUT_RESET: u64 = 15 * 60;
+
+impl Failures {
+    fn lockout(count: u32) -> u64 {
+        match count.checked_sub(FREE_FAILURES) {
+            None => 0,
+            Some(k) if k >= 10 => MAX_LOCKOUT,
+            Some(k) => (1u64 << k).min(MAX_LOCKOUT),
+        }
+    }
+
+    /// Called at each attempt: true while the user is locked out.
+    fn locked(&mut self, t: u64) -> bool {
+        if t.saturating_sub(self.last_attempt) >= LOCKOUT_RESET {
+            *self = Failures::default();
+        }
+        self.last_attempt = t;
+        t < self.locked_until
+    }
+
+    fn failed(&mut self, t: u64) {
+        self.count += 1;
+        self.locked_until = t + Self::lockout(self.count);
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
-    codes: HashMap<String, CodeGrant>,
-    sessions: HashMap<String, HostedSession>,
-    refresh: HashMap<String, RefreshGrant>,
+    codes: Store<CodeGrant>,
+    sessions: Store<HostedSession>,
+    refresh: Store<RefreshGrant>,
+    /// By username; only users of the pool are counted, so it is as bounded as the pool.
+    failures: HashMap<String, Failures>,
 }
 
 /// A user pool with its domain.
@@ -251,6 +365,12 @@ impl Cognito {
             return back("unauthorized_client", "this client may not use this flow");
         }
         let challenge = get("code_challenge");
+        if challenge.as_deref().is_some_and(|c| !pkce_shaped(c)) {
+            return back(
+                "invalid_request",
+                "code_challenge must be 43 to 128 characters of the base64url alphabet",
+            );
+        }
         match (challenge.is_some(), get("code_challenge_method").as_deref()) {
             (true, Some("S256")) | (false, None) => {}
             (true, None) => return back("invalid_request", "code_challenge_method is required"),
@@ -294,11 +414,8 @@ impl Cognito {
     fn session_user(&self, req: &Req) -> Option<(String, String, u64)> {
         let sid = req.cookie(SESSION_COOKIE)?;
         let mut st = self.state();
-        let s = st.sessions.get_mut(sid)?;
         let t = now();
-        if s.expires <= t {
-            return None;
-        }
+        let s = st.sessions.live(sid, t)?;
         // Continuing a session refreshes it to a full hour.
         s.expires = t + self.config.lifetimes.hosted_ui_session;
         Some((sid.to_owned(), s.username.clone(), s.auth_time))
@@ -383,10 +500,32 @@ impl Cognito {
                 field("username"),
             );
         }
-        let user = self
-            .config
-            .user(field("username"))
-            .filter(|u| constant_time_eq(&u.password, field("password")));
+        let t = now();
+        let known = self.config.user(field("username"));
+        let user = match known {
+            Some(u) => {
+                let mut st = self.state();
+                let failures = st.failures.entry(u.username.clone()).or_default();
+                if failures.locked(t) {
+                    // Refused without looking at the password, and not counted.
+                    drop(st);
+                    return self.form(
+                        req,
+                        StatusCode::OK,
+                        Some("Password attempts exceeded"),
+                        field("username"),
+                    );
+                }
+                if constant_time_eq(&u.password, field("password")) {
+                    st.failures.remove(&u.username);
+                    Some(u)
+                } else {
+                    failures.failed(t);
+                    None
+                }
+            }
+            None => None,
+        };
         let Some(user) = user else {
             return self.form(
                 req,
@@ -396,7 +535,6 @@ impl Cognito {
             );
         };
         let sid = random_token(32);
-        let t = now();
         self.state().sessions.insert(
             sid.clone(),
             HostedSession {
@@ -404,6 +542,7 @@ impl Cognito {
                 auth_time: t,
                 expires: t + self.config.lifetimes.hosted_ui_session,
             },
+            t,
         );
         let mut resp = self.grant(&authz, &user.username, t, &sid);
         add_cookie(&mut resp, &self.session_cookie(&sid));
@@ -439,6 +578,7 @@ impl Cognito {
             return redirect(&format!("{}#{}", a.redirect_uri, query_string(&pairs)));
         }
         let code = uuid();
+        let t = now();
         self.state().codes.insert(
             code.clone(),
             CodeGrant {
@@ -450,8 +590,9 @@ impl Cognito {
                 nonce: a.nonce.clone(),
                 auth_time,
                 session: session.to_owned(),
-                expires: now() + self.config.lifetimes.auth_code,
+                expires: t + self.config.lifetimes.auth_code,
             },
+            t,
         );
         let mut pairs = vec![("code", code.as_str())];
         if let Some(s) = &a.state {
@@ -580,7 +721,9 @@ impl Cognito {
             return oauth_error("unauthorized_client", None);
         }
         // Taken out on first use, whatever happens next: a code is good for one try only.
-        let grant = form.get("code").and_then(|c| self.state().codes.remove(c));
+        let grant = form
+            .get("code")
+            .and_then(|c| self.state().codes.map.remove(c));
         let Some(g) = grant.filter(|g| g.expires > now() && g.client_id == client.client_id) else {
             return oauth_error("invalid_grant", None);
         };
@@ -592,7 +735,8 @@ impl Cognito {
         }
         if let Some(challenge) = &g.challenge {
             let ok = form.get("code_verifier").is_some_and(|v| {
-                URL_SAFE_NO_PAD.encode(digest(&SHA256, v.as_bytes())) == *challenge
+                verifier_shaped(v)
+                    && URL_SAFE_NO_PAD.encode(digest(&SHA256, v.as_bytes())) == *challenge
             });
             if !ok {
                 return oauth_error(
@@ -617,6 +761,7 @@ impl Cognito {
             "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ.{}",
             random_token(96)
         );
+        let t = now();
         self.state().refresh.insert(
             refresh.clone(),
             RefreshGrant {
@@ -626,8 +771,9 @@ impl Cognito {
                 auth_time: g.auth_time,
                 origin_jti,
                 session: g.session,
-                expires: now() + self.config.lifetimes.refresh_token,
+                expires: t + self.config.lifetimes.refresh_token,
             },
+            t,
         );
         self.token_response(id, access, Some(refresh))
     }
@@ -653,8 +799,8 @@ impl Cognito {
     fn refresh_grant(&self, client: &AppClient, form: &HashMap<String, String>) -> Resp {
         let grant = form
             .get("refresh_token")
-            .and_then(|t| self.state().refresh.get(t).cloned())
-            .filter(|g| g.expires > now() && g.client_id == client.client_id);
+            .and_then(|r| self.state().refresh.live(r, now()).cloned())
+            .filter(|g| g.client_id == client.client_id);
         let Some(g) = grant else {
             return oauth_error("invalid_grant", Some("Invalid Refresh Token"));
         };
@@ -812,10 +958,10 @@ impl Cognito {
         };
         if let Some(sid) = req.cookie(SESSION_COOKIE) {
             let mut st = self.state();
-            st.sessions.remove(sid);
+            st.sessions.map.remove(sid);
             // The session's refresh tokens end with it, so an ALB that still holds one cannot
             // quietly renew a session the user ended.
-            st.refresh.retain(|_, g| g.session != sid);
+            st.refresh.map.retain(|_, g| g.session != sid);
         }
         add_cookie(
             &mut resp,
@@ -826,6 +972,23 @@ impl Cognito {
         );
         resp
     }
+}
+
+/// RFC 7636 sizes PKCE values at 43 to 128 characters.
+const PKCE_LEN: std::ops::RangeInclusive<usize> = 43..=128;
+
+/// A `code_challenge`: 43 to 128 characters of the base64url alphabet.
+fn pkce_shaped(c: &str) -> bool {
+    PKCE_LEN.contains(&c.len())
+        && c.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A `code_verifier`: 43 to 128 of RFC 3986's unreserved characters (RFC 7636 4.1).
+fn verifier_shaped(v: &str) -> bool {
+    PKCE_LEN.contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
 fn append_query(url: &str, query: &str) -> String {

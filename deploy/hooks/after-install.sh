@@ -4,7 +4,10 @@
 . "$(dirname "$0")/common.sh"
 
 chmod 0755 "$BIN"
+# server.log holds live tokens and cookies: the app's user alone reads it, and the directory.
 touch "$APP_DIR/server.log"
+chmod 0600 "$APP_DIR/server.log"
+chmod 0700 "$APP_DIR"
 if [ ! -f "$CONF_DIR/server.env" ]; then
   cat > "$CONF_DIR/server.env" <<'ENV'
 # Settings for cognito-learning-server (see `cognito-learning-server --help`). Fill in your

@@ -44,6 +44,7 @@ struct Stored {
 impl LabKeys {
     /// Loads `keys.json` from `dir`, or makes new keys and saves them there.
     pub fn load_or_create(dir: &Path) -> anyhow::Result<Self> {
+        create_private_dir(dir)?;
         let path = dir.join("keys.json");
         if let Ok(text) = std::fs::read_to_string(&path) {
             match Self::parse(&text) {
@@ -52,13 +53,8 @@ impl LabKeys {
             }
         }
         let keys = Self::generate()?;
-        std::fs::create_dir_all(dir).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot create the lab state directory {}: {e}",
-                dir.display()
-            )
-        })?;
-        keys.save(&path)?;
+        keys.save(&path)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
         Ok(keys)
     }
 
@@ -111,7 +107,29 @@ impl LabKeys {
     }
 }
 
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Makes the lab's state directory, readable by its owner only (0700): it holds keys, live
+/// tokens and cookies. A directory that exists already is tightened.
+pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    let fail = |e: std::io::Error| {
+        anyhow::anyhow!(
+            "cannot use the lab state directory {}: {e} (--state-dir picks another)",
+            dir.display()
+        )
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir).map_err(fail)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(fail)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes a file only its owner can read (0600), replacing what was there.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);

@@ -30,7 +30,20 @@ pub struct FileLog {
 
 impl FileLog {
     pub fn open(path: &Path) -> std::io::Result<Self> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        // The log holds live bearer tokens and cookies: only the app's user may read it, and a
+        // file an older version left readable to others is tightened too.
+        let mut opts = OpenOptions::new();
+        opts.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let file = opts.open(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if file.metadata()?.permissions().mode() & 0o077 != 0 {
+                file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
         let (tx, rx) = channel();
         let thread = std::thread::Builder::new()
             .name("server.log".into())

@@ -4,15 +4,12 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
+use cognito_learning_server::net::Limits;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 pub type Resp = Response<Body>;
@@ -166,51 +163,36 @@ pub fn add_cookie(resp: &mut Resp, cookie: &str) {
 /// the API itself can refuse an oversized batch the way AWS does.
 pub const MAX_BODY: usize = 8 << 20;
 
-/// Serves `listener` with `handler` until `shutdown`, then lets open requests finish (10 s).
+/// Serves `listener` with `handler` until `shutdown`, then lets open requests finish, with the
+/// lab's timeouts and connection cap ([`Limits::LAB`]).
 pub async fn serve<H, F>(listener: TcpListener, handler: H, shutdown: impl Future<Output = ()>)
 where
     H: Fn(Req) -> F + Send + Sync + 'static,
     F: Future<Output = Resp> + Send + 'static,
 {
     let handler = Arc::new(handler);
-    let graceful = GracefulShutdown::new();
-    let http = hyper::server::conn::http1::Builder::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            conn = listener.accept() => match conn {
-                Ok(c) => c,
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let _ = stream.set_nodelay(true);
+    let note: Arc<dyn Fn(&str) + Send + Sync> = Arc::new(|m: &str| eprintln!("lab: {m}"));
+    let answer = move |req: Request<Incoming>, peer: SocketAddr| {
         let handler = handler.clone();
-        let svc = service_fn(move |req: Request<Incoming>| {
-            let handler = handler.clone();
-            async move {
-                let (parts, body) = req.into_parts();
-                let body = match Limited::new(body, MAX_BODY).collect().await {
-                    Ok(b) => b.to_bytes(),
-                    Err(_) => {
-                        return Ok::<_, Infallible>(response(
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            "text/plain",
-                            "request body too large",
-                        ));
-                    }
-                };
-                Ok(handler(Req { parts, body, peer }).await)
+        async move {
+            let (parts, body) = req.into_parts();
+            match Limited::new(body, MAX_BODY).collect().await {
+                Ok(b) => {
+                    handler(Req {
+                        parts,
+                        body: b.to_bytes(),
+                        peer,
+                    })
+                    .await
+                }
+                Err(_) => response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "text/plain",
+                    "request body too large",
+                ),
             }
-        });
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), svc));
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-    }
-    drop(listener);
-    let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
+        }
+    };
+    let _ =
+        cognito_learning_server::net::serve(listener, Limits::LAB, answer, note, shutdown).await;
 }

@@ -72,6 +72,17 @@ pub struct Settings {
     /// The AWS endpoint for CloudWatch Logs (the SDK's own AWS_ENDPOINT_URL), e.g. the local lab's.
     #[arg(long, env = "AWS_ENDPOINT_URL")]
     pub aws_endpoint_url: Option<String>,
+    /// Seconds a client has from a request's first byte to its last header byte [default: 10].
+    #[arg(long, env = "COGNITO_LEARNING_HEADER_TIMEOUT")]
+    pub header_timeout: Option<u64>,
+    /// Seconds an idle keep-alive connection stays open [default: 65, longer than the ALB's 60 s
+    /// idle timeout, as AWS advises for targets].
+    #[arg(long, env = "COGNITO_LEARNING_IDLE_TIMEOUT")]
+    pub idle_timeout: Option<u64>,
+    /// Connections open at once; more wait in the listen queue [default: 4096, or fewer when the
+    /// process may open fewer files].
+    #[arg(long, env = "COGNITO_LEARNING_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
     /// Static credentials, for a server started in-process by the local lab. Never a flag: a
     /// secret on a command line is visible to every user of the machine.
     #[arg(skip)]
@@ -135,6 +146,8 @@ pub struct Config {
     pub redact_tokens: bool,
     pub aws_endpoint_url: Option<String>,
     pub aws_credentials: Option<StaticCredentials>,
+    /// Timeouts and the connection cap of the listener.
+    pub limits: crate::net::Limits,
 }
 
 #[derive(Debug, Clone)]
@@ -172,7 +185,10 @@ impl Settings {
             log_group,
             log_stream,
             cloudwatch,
-            redact_tokens
+            redact_tokens,
+            header_timeout,
+            idle_timeout,
+            max_connections
         );
         Ok(self)
     }
@@ -297,6 +313,22 @@ impl Settings {
         }
         let log_file = self.log_file.unwrap_or_else(|| PathBuf::from("server.log"));
         check_writable(&log_file)?;
+        let app = crate::net::Limits::APP;
+        let secs = |setting, v: Option<u64>, default: std::time::Duration| match v {
+            Some(0) => Err(bad(setting, "must be at least 1 second")),
+            Some(s) => Ok(std::time::Duration::from_secs(s)),
+            None => Ok(default),
+        };
+        let limits = crate::net::Limits {
+            header_timeout: secs("header-timeout", self.header_timeout, app.header_timeout)?,
+            idle_timeout: secs("idle-timeout", self.idle_timeout, app.idle_timeout)?,
+            max_connections: match self.max_connections {
+                Some(0) => return Err(bad("max-connections", "must be at least 1")),
+                Some(n) => n,
+                None => app.max_connections,
+            },
+            ..app
+        };
         Ok(Config {
             listen: self
                 .listen
@@ -319,6 +351,7 @@ impl Settings {
                 None => None,
             },
             aws_credentials: self.aws_credentials,
+            limits,
         })
     }
 }

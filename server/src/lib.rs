@@ -7,6 +7,8 @@
 //! - [`logging`]: `server.log` (JSON lines, never loses one) and the CloudWatch copy.
 //! - [`cloudwatch`]: batching and shipping to CloudWatch Logs without blocking requests.
 //! - [`error`]: what a client sees when it is refused.
+//! - [`net`]: the serving loop with its timeouts and connection cap, shared with the lab.
+//! - [`web`]: the one HTML escape and percent-encoding, shared with the lab's pages.
 //!
 //! [`run`] serves on a listener until `shutdown` completes, then lets in-flight requests finish
 //! and flushes the logs. The binary only parses flags and binds.
@@ -16,29 +18,23 @@ pub mod cloudwatch;
 pub mod config;
 pub mod error;
 pub mod logging;
+pub mod net;
 mod routes;
+pub mod web;
 
-use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::json;
 use tokio::net::TcpListener;
 
 pub use config::{Config, ConfigError, Settings, StaticCredentials};
-pub use routes::encode as percent_encode;
+pub use web::{escape_html, percent_encode};
 
 use auth::Verifiers;
 use cloudwatch::{Shipper, ShipperConfig};
 use logging::{FileLog, LogSink};
 use routes::Pages;
-
-/// How long in-flight requests get to finish once shutdown starts.
-const DRAIN: Duration = Duration::from_secs(10);
 
 /// Shared by every connection.
 #[derive(Debug)]
@@ -96,49 +92,36 @@ pub async fn run(
         );
     }
 
-    let graceful = GracefulShutdown::new();
-    let http = hyper::server::conn::http1::Builder::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            conn = listener.accept() => match conn {
-                Ok(c) => c,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait a moment rather than spin.
-                    app.log.note("ERROR", &format!("accept failed: {e}"));
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let _ = stream.set_nodelay(true);
+    let log = app.clone();
+    let note: Arc<dyn Fn(&str) + Send + Sync> = Arc::new(move |m: &str| log.log.note("WARN", m));
+    let handler = {
         let app = app.clone();
-        let svc = service_fn(move |req: hyper::Request<Incoming>| {
+        move |req: hyper::Request<Incoming>, peer| {
             let app = app.clone();
             async move {
                 let (parts, _body) = req.into_parts();
-                Ok::<_, Infallible>(routes::handle(&app, parts, peer).await)
+                routes::handle(&app, parts, peer).await
             }
-        });
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), svc));
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-    }
-    drop(listener);
-    app.log.emit(
-        "INFO",
-        "server",
-        json!({"message": "shutting down: finishing requests in flight"}),
-    );
-    if tokio::time::timeout(DRAIN, graceful.shutdown())
-        .await
-        .is_err()
-    {
+        }
+    };
+    let stopping = {
+        let app = app.clone();
+        async move {
+            shutdown.await;
+            app.log.emit(
+                "INFO",
+                "server",
+                json!({"message": "shutting down: finishing requests in flight"}),
+            );
+        }
+    };
+    if !net::serve(listener, app.config.limits, handler, note, stopping).await {
         app.log.note(
             "WARN",
-            &format!("some connections were still open after {DRAIN:?}"),
+            &format!(
+                "some connections were still open after {:?}",
+                app.config.limits.drain
+            ),
         );
     }
     let dropped = app.log.cloud.as_ref().map_or(0, Shipper::dropped);

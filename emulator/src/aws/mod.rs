@@ -6,6 +6,7 @@
 //! the lab's one instance ([`ssm`]), and the ALB's public keys by `kid`, unsigned, as the real key
 //! endpoint does.
 
+pub mod journal;
 pub mod logs;
 pub mod sigv4;
 pub mod ssm;
@@ -77,8 +78,10 @@ pub struct AwsApi {
     pub credentials: Credentials,
     /// Off only when the lab is started with signature checks disabled.
     pub check_signatures: bool,
-    pub logs: logs::Logs,
+    pub logs: std::sync::Arc<logs::Logs>,
     pub ssm: ssm::Ssm,
+    /// The region requests must be signed for.
+    region: String,
     alb_key: (String, String),
 }
 
@@ -94,8 +97,9 @@ impl AwsApi {
         Self {
             credentials,
             check_signatures,
-            logs: logs::Logs::new(region, "123456789012"),
+            logs: std::sync::Arc::new(logs::Logs::new(region, "123456789012")),
             ssm,
+            region: region.to_owned(),
             alb_key,
         }
     }
@@ -129,9 +133,25 @@ impl AwsApi {
         if req.parts.method != Method::POST {
             return Err(ApiError::new("InvalidAction", "use POST"));
         }
+        let target = req.header("x-amz-target");
         if self.check_signatures {
+            let service =
+                target
+                    .and_then(|t| t.split_once('.'))
+                    .and_then(|(prefix, _)| match prefix {
+                        "Logs_20140328" => Some("logs"),
+                        "AmazonSSM" => Some("ssm"),
+                        _ => None,
+                    });
+            let expect = sigv4::Expect {
+                region: &self.region,
+                service,
+                signed: &["x-amz-target"],
+                now: cognito_learning_tokens::time::now(),
+            };
             sigv4::verify(
                 &self.credentials,
+                &expect,
                 req.parts.method.as_str(),
                 req.path(),
                 req.parts.uri.query().unwrap_or(""),
@@ -140,12 +160,14 @@ impl AwsApi {
             )
             .map_err(|e| match e {
                 SigError::UnrecognizedClient(m) => ApiError::new("UnrecognizedClientException", m),
+                SigError::IncompleteSignature(m) => {
+                    ApiError::new("IncompleteSignatureException", m)
+                }
                 SigError::InvalidSignature(m) => ApiError::new("InvalidSignatureException", m),
             })?;
         }
-        let target = req
-            .header("x-amz-target")
-            .ok_or_else(|| ApiError::new("MissingAction", "no X-Amz-Target header"))?;
+        let target =
+            target.ok_or_else(|| ApiError::new("MissingAction", "no X-Amz-Target header"))?;
         let body: Map<String, Value> = if req.body.is_empty() {
             Map::new()
         } else {

@@ -92,7 +92,29 @@ pub async fn run(args: LabArgs) -> anyhow::Result<()> {
         println!();
         println!("  client id {}   ALB {}", i.client_id, i.alb_arn);
     }
-    tokio::signal::ctrl_c().await?;
+    let signal = stop_signal().await?;
+    eprintln!("{signal}: stopping the lab (open requests finish, CloudWatch logs are saved)");
     lab.stop().await;
     Ok(())
+}
+
+/// Waits for Ctrl-C, SIGTERM or SIGHUP (a closed terminal, `kill`, a service manager): each
+/// stops the lab the same way, saving what it holds.
+pub async fn stop_signal() -> anyhow::Result<&'static str> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut hup = signal(SignalKind::hangup())?;
+        Ok(tokio::select! {
+            r = tokio::signal::ctrl_c() => { r?; "Ctrl-C" }
+            _ = term.recv() => "SIGTERM",
+            _ = hup.recv() => "SIGHUP",
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await?;
+        Ok("Ctrl-C")
+    }
 }

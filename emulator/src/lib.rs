@@ -139,6 +139,10 @@ pub struct Lab {
     pub aws: Arc<aws::AwsApi>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
+    /// Writes the CloudWatch stand-in's changes to the state directory every half second.
+    journal: Option<aws::journal::Writer>,
+    /// `lab.lock` in the state directory, held while the lab runs.
+    _lock: std::fs::File,
     /// The built-in app, stopped first so that it can still ship its last lines to the lab's
     /// CloudWatch Logs.
     app: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
@@ -161,6 +165,7 @@ fn port(l: &TcpListener) -> anyhow::Result<u16> {
 
 impl Lab {
     pub async fn start(opts: LabOptions) -> anyhow::Result<Lab> {
+        let lock = running::lock(&opts.state_dir)?;
         let alb_l = bind(opts.alb_port, "--alb-port").await?;
         let cog_l = bind(opts.cognito_port, "--cognito-port").await?;
         let api_l = bind(opts.api_port, "--api-port").await?;
@@ -263,13 +268,27 @@ impl Lab {
             ),
             aws::ssm::Ssm::new(&server_url, opts.state_dir.join("server.log")),
         ));
-        let logs_file = opts.state_dir.join("aws-logs.json");
-        if let Err(e) = aws_api.logs.load(&logs_file) {
-            eprintln!(
-                "{}: {e}; starting with no CloudWatch logs",
-                logs_file.display()
-            );
-        }
+        let journal = {
+            let logs = aws_api.logs.clone();
+            let dir = opts.state_dir.clone();
+            tokio::task::spawn_blocking(move || aws::journal::Journal::open(&logs, &dir)).await?
+        };
+        let journal = match journal {
+            Ok((journal, loaded)) => {
+                if loaded.skipped > 0 {
+                    eprintln!(
+                        "{}: {} unreadable line(s) skipped (the lab stopped mid-write)",
+                        opts.state_dir.join(aws::journal::JOURNAL).display(),
+                        loaded.skipped
+                    );
+                }
+                Some(aws::journal::Writer::start(aws_api.logs.clone(), journal)?)
+            }
+            Err(e) => {
+                eprintln!("{e}; the lab's CloudWatch logs are kept in memory only this time");
+                None
+            }
+        };
 
         let (stop, stopped) = watch::channel(false);
         let until_stopped = move || {
@@ -391,12 +410,14 @@ impl Lab {
             aws: aws_api,
             stop,
             tasks,
+            journal,
+            _lock: lock,
             app,
         })
     }
 
     /// Stops every stand-in and the app; open requests finish first, then the CloudWatch logs
-    /// are saved in the state directory for the next start.
+    /// are compacted into the state directory for the next start.
     pub async fn stop(mut self) {
         if let Some((stop_app, handle)) = self.app.take() {
             let _ = stop_app.send(true);
@@ -406,12 +427,8 @@ impl Lab {
         let _ = self.stop.send(true);
         while self.tasks.join_next().await.is_some() {}
         running::remove(&self.info);
-        let file = self.info.state_dir.join("aws-logs.json");
-        if let Err(e) = self.aws.logs.save(&file) {
-            eprintln!(
-                "{}: cannot save the lab's CloudWatch logs: {e}",
-                file.display()
-            );
+        if let Some(journal) = self.journal.take() {
+            let _ = tokio::task::spawn_blocking(move || journal.stop()).await;
         }
     }
 }

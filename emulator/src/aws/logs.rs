@@ -5,6 +5,10 @@
 //! too-new and too-old events rejected one by one; GetLogEvents newest-first by default and
 //! returning the token it was given at the end of a stream; FilterLogEvents oldest-first and done
 //! only when no `nextToken` comes back.
+//!
+//! Every change is a [`Change`], applied the same way live and when [`super::journal`] replays
+//! what was written before a crash. The store is bounded: a group keeps its retention period and
+//! at most [`GROUP_CAP`] bytes of events (oldest dropped first), the lab at most [`TOTAL_CAP`].
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -23,8 +27,52 @@ const DAY_MS: i64 = 24 * 3600 * 1000;
 const TOO_NEW_MS: i64 = 2 * 3600 * 1000;
 const TOO_OLD_MS: i64 = 14 * DAY_MS;
 
+/// Bytes of events one group keeps, counted as PutLogEvents counts them (message + 26): about
+/// 9,000 of the app's authenticated request lines, far past a learner's own traffic. Past it
+/// the oldest events go first, as a rolling store.
+pub const GROUP_CAP: usize = 48 << 20;
+/// Bytes of events the lab keeps over all groups; past it the largest group gives way.
+pub const TOTAL_CAP: usize = 64 << 20;
+/// The lab's own limits on how many groups and streams it holds (AWS's quotas are far higher;
+/// these bound what a script can make the lab keep).
+pub const MAX_GROUPS: usize = 100;
+pub const MAX_STREAMS: usize = 1000;
+/// The values PutRetentionPolicy accepts, from the API reference.
+const RETENTION_DAYS: [u64; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+/// One change to the store: what a mutating call does once it is validated, and one line of
+/// the journal.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub(super) enum Change {
+    Group {
+        name: String,
+        created: i64,
+    },
+    DeleteGroup {
+        name: String,
+    },
+    Retention {
+        name: String,
+        days: Option<u64>,
+    },
+    Stream {
+        group: String,
+        name: String,
+        created: i64,
+    },
+    Put {
+        group: String,
+        stream: String,
+        events: Vec<Event>,
+    },
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Event {
+pub(super) struct Event {
     ts: i64,
     message: String,
     ingested: i64,
@@ -52,18 +100,72 @@ impl Stream {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct Group {
+pub(super) struct Group {
     created: i64,
     retention: Option<u64>,
     streams: BTreeMap<String, Stream>,
+    /// Bytes of events held, as the caps count them (recounted on load).
+    #[serde(skip)]
+    bytes: usize,
+}
+
+impl Group {
+    fn count(&mut self) {
+        self.bytes = self
+            .streams
+            .values()
+            .flat_map(|s| &s.events)
+            .map(Event::size)
+            .sum();
+    }
+
+    /// Drops the events past the retention period.
+    fn expire(&mut self, now: i64) {
+        let Some(days) = self.retention else { return };
+        let cutoff = now - i64::try_from(days).unwrap_or(i64::MAX / DAY_MS) * DAY_MS;
+        for s in self.streams.values_mut() {
+            let old = s.events.partition_point(|e| e.ts < cutoff);
+            self.bytes -= s.events.drain(..old).map(|e| e.size()).sum::<usize>();
+        }
+    }
+
+    /// Drops the oldest events, across streams, until at most `target` bytes are held.
+    fn shrink_to(&mut self, target: usize) {
+        while self.bytes > target {
+            let mut heads: Vec<(i64, &mut Stream)> = self
+                .streams
+                .values_mut()
+                .filter_map(|s| Some((s.events.first()?.ts, s)))
+                .collect();
+            heads.sort_by_key(|(ts, _)| *ts);
+            let next = heads.get(1).map_or(i64::MAX, |(ts, _)| *ts);
+            let Some((_, s)) = heads.first_mut() else {
+                self.bytes = 0;
+                return;
+            };
+            // The run older than every other stream's first event, as far as needed.
+            let (mut freed, mut n) = (0, 0);
+            for e in &s.events {
+                if n > 0 && (e.ts > next || self.bytes - freed <= target) {
+                    break;
+                }
+                freed += e.size();
+                n += 1;
+            }
+            s.events.drain(..n);
+            self.bytes -= freed;
+        }
+    }
 }
 
 #[derive(Debug)]
 pub struct Logs {
     region: String,
     account: String,
-    groups: RwLock<BTreeMap<String, Group>>,
-    seq: std::sync::atomic::AtomicU64,
+    pub(super) groups: RwLock<BTreeMap<String, Group>>,
+    pub(super) seq: std::sync::atomic::AtomicU64,
+    /// Changes not yet written to the journal, as JSON lines; `None` while no journal is open.
+    pub(super) pending: std::sync::Mutex<Option<Vec<u8>>>,
     /// What PutLogEvents stores, for Live Tail sessions.
     tail: tokio::sync::broadcast::Sender<Arc<Ingested>>,
     /// Set when the lab stops: open Live Tail sessions end.
@@ -93,6 +195,7 @@ impl Logs {
             account: account.into(),
             groups: RwLock::default(),
             seq: std::sync::atomic::AtomicU64::new(1),
+            pending: std::sync::Mutex::new(None),
             tail: tokio::sync::broadcast::channel(BACKLOG).0,
             ending: tokio::sync::watch::channel(false).0,
         }
@@ -105,39 +208,42 @@ impl Logs {
         )
     }
 
-    /// Writes every group, stream and event to `path` (atomically: a temporary file, renamed).
-    pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
-        let groups = self
-            .groups
-            .read()
-            .map_err(|_| std::io::Error::other("poisoned"))?;
-        let data = serde_json::to_vec(&*groups)?;
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, data)?;
-        std::fs::rename(tmp, path)
-    }
-
-    /// Loads what [`Logs::save`] wrote; a missing file is an empty store.
-    pub fn load(&self, path: &std::path::Path) -> std::io::Result<()> {
-        let data = match std::fs::read(path) {
-            Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        let loaded: BTreeMap<String, Group> = serde_json::from_slice(&data)?;
-        let next = loaded
+    /// Replaces the store with what the journal loaded, within retention and the caps.
+    pub(super) fn restore(&self, mut groups: BTreeMap<String, Group>, seq: u64, now: i64) {
+        for g in groups.values_mut() {
+            g.count();
+            g.expire(now);
+            if g.bytes > GROUP_CAP {
+                g.shrink_to(GROUP_CAP / 10 * 9);
+            }
+        }
+        let next = groups
             .values()
             .flat_map(|g| g.streams.values())
-            .flat_map(|s| s.events.iter().map(|e| e.id))
+            .filter_map(|s| s.events.iter().map(|e| e.id).max())
             .max()
-            .unwrap_or(0)
-            + 1;
+            .map_or(seq, |m| seq.max(m + 1));
         self.seq.store(next, std::sync::atomic::Ordering::Relaxed);
-        *self
-            .groups
-            .write()
-            .map_err(|_| std::io::Error::other("poisoned"))? = loaded;
-        Ok(())
+        if let Ok(mut g) = self.groups.write() {
+            *g = groups;
+        }
+    }
+
+    /// Applies `change`, and queues it for the journal when one is open. Called with the
+    /// groups locked for writing, so the journal's order is the order of the changes.
+    fn commit(&self, groups: &mut BTreeMap<String, Group>, change: Change) {
+        if let Ok(mut pending) = self.pending.lock()
+            && let Some(buf) = pending.as_mut()
+        {
+            // Past this the journal writer is stuck (a full disk): the change still holds in
+            // memory and is saved at the next compaction or stop.
+            if buf.len() < super::journal::MAX_PENDING
+                && serde_json::to_writer(&mut *buf, &change).is_ok()
+            {
+                buf.push(b'\n');
+            }
+        }
+        apply(groups, change, now_millis() as i64);
     }
 
     /// Runs `op` with the decoded request body.
@@ -197,11 +303,14 @@ impl Logs {
                 "The specified log group already exists",
             ));
         }
-        groups.insert(
-            name.to_owned(),
-            Group {
+        if groups.len() >= MAX_GROUPS {
+            return Err(limit_exceeded());
+        }
+        self.commit(
+            &mut groups,
+            Change::Group {
+                name: name.to_owned(),
                 created: now_millis() as i64,
-                ..Group::default()
             },
         );
         Ok(json!({}))
@@ -210,16 +319,35 @@ impl Logs {
     fn delete_group(&self, req: &Map<String, Value>) -> Result<Value, ApiError> {
         let name = self.group_name(req)?;
         let mut groups = self.groups.write().map_err(|_| ApiError::internal())?;
-        groups.remove(&name).ok_or_else(no_group)?;
+        if !groups.contains_key(&name) {
+            return Err(no_group());
+        }
+        self.commit(&mut groups, Change::DeleteGroup { name });
         Ok(json!({}))
     }
 
     fn retention(&self, req: &Map<String, Value>) -> Result<Value, ApiError> {
         let name = self.group_name(req)?;
-        let days =
-            int(req, "retentionInDays").ok_or_else(|| param("retentionInDays is required"))?;
+        let days = int(req, "retentionInDays").ok_or_else(|| param("1 validation error detected: Value null at 'retentionInDays' failed to satisfy constraint: Member must not be null"))?;
+        let days = u64::try_from(days)
+            .ok()
+            .filter(|d| RETENTION_DAYS.contains(d))
+            .ok_or_else(|| {
+                param(format!(
+                    "1 validation error detected: Value '{days}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: {RETENTION_DAYS:?}"
+                ))
+            })?;
         let mut groups = self.groups.write().map_err(|_| ApiError::internal())?;
-        groups.get_mut(&name).ok_or_else(no_group)?.retention = u64::try_from(days).ok();
+        if !groups.contains_key(&name) {
+            return Err(no_group());
+        }
+        self.commit(
+            &mut groups,
+            Change::Retention {
+                name,
+                days: Some(days),
+            },
+        );
         Ok(json!({}))
     }
 
@@ -237,11 +365,15 @@ impl Logs {
                 "The specified log stream already exists",
             ));
         }
-        g.streams.insert(
-            name.to_owned(),
-            Stream {
+        if g.streams.len() >= MAX_STREAMS {
+            return Err(limit_exceeded());
+        }
+        self.commit(
+            &mut groups,
+            Change::Stream {
+                group: group.to_owned(),
+                name: name.to_owned(),
                 created: now_millis() as i64,
-                ..Stream::default()
             },
         );
         Ok(json!({}))
@@ -259,7 +391,7 @@ impl Logs {
                 let mut v = json!({
                     "logGroupName": n, "creationTime": g.created, "metricFilterCount": 0,
                     "arn": format!("{}:*", self.arn(n)), "logGroupArn": self.arn(n),
-                    "storedBytes": 0, "logGroupClass": "STANDARD",
+                    "storedBytes": g.bytes, "logGroupClass": "STANDARD",
                 });
                 if let Some(d) = g.retention {
                     v["retentionInDays"] = d.into();
@@ -367,36 +499,34 @@ impl Logs {
             ));
         }
         let mut groups = self.groups.write().map_err(|_| ApiError::internal())?;
-        let s = groups
-            .get_mut(group)
+        if !groups
+            .get(group)
             .ok_or_else(no_group)?
             .streams
-            .get_mut(stream)
-            .ok_or_else(|| {
-                ApiError::new(
-                    "ResourceNotFoundException",
-                    "The specified log stream does not exist.",
-                )
-            })?;
-        // Kept sorted by time, then arrival: what both read operations return. A batch is in
-        // time order and nearly always newer than what is stored, so it is appended; an older
-        // one is merged in (a stable sort of two sorted runs).
-        let older = accepted
-            .first()
-            .is_some_and(|(ts, _)| s.events.last().is_some_and(|l| *ts < l.ts));
-        for (ts, message) in accepted {
-            let id = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            s.events.push(Event {
+            .contains_key(stream)
+        {
+            return Err(ApiError::new(
+                "ResourceNotFoundException",
+                "The specified log stream does not exist.",
+            ));
+        }
+        let events = accepted
+            .iter()
+            .map(|(ts, message)| Event {
                 ts: *ts,
                 message: (*message).to_owned(),
                 ingested: now,
-                id,
-            });
-        }
-        if older {
-            s.events.sort_by_key(|e| (e.ts, e.id));
-        }
-        s.last_ingested = Some(now);
+                id: self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            })
+            .collect();
+        self.commit(
+            &mut groups,
+            Change::Put {
+                group: group.to_owned(),
+                stream: stream.to_owned(),
+                events,
+            },
+        );
         drop(groups);
         if self.tail.receiver_count() > 0 && !accepted.is_empty() {
             let _ = self.tail.send(Arc::new(Ingested {
@@ -604,6 +734,94 @@ impl Logs {
     pub fn end_live_tails(&self) {
         self.ending.send_replace(true);
     }
+}
+
+impl Event {
+    /// What the caps count, as PutLogEvents does: the message and 26 bytes.
+    fn size(&self) -> usize {
+        self.message.len() + EVENT_OVERHEAD
+    }
+}
+
+/// Applies one change to the groups. A change replayed twice (a journal written again after a
+/// compaction it survived) leaves the store as once: events are told apart by id.
+pub(super) fn apply(groups: &mut BTreeMap<String, Group>, change: Change, now: i64) {
+    match change {
+        Change::Group { name, created } => {
+            groups.entry(name).or_insert_with(|| Group {
+                created,
+                ..Group::default()
+            });
+        }
+        Change::DeleteGroup { name } => {
+            groups.remove(&name);
+        }
+        Change::Retention { name, days } => {
+            if let Some(g) = groups.get_mut(&name) {
+                g.retention = days;
+                g.expire(now);
+            }
+        }
+        Change::Stream {
+            group,
+            name,
+            created,
+        } => {
+            if let Some(g) = groups.get_mut(&group) {
+                g.streams.entry(name).or_insert_with(|| Stream {
+                    created,
+                    ..Stream::default()
+                });
+            }
+        }
+        Change::Put {
+            group,
+            stream,
+            events,
+        } => {
+            let Some(g) = groups.get_mut(&group) else {
+                return;
+            };
+            let Some(s) = g.streams.get_mut(&stream) else {
+                return;
+            };
+            let newest_id = s.events.iter().map(|e| e.id).max().unwrap_or(0);
+            let Some(first) = events.iter().find(|e| e.id > newest_id) else {
+                return;
+            };
+            // Kept sorted by time, then arrival: what both read operations return. A batch is
+            // in time order and nearly always newer than what is stored, so it is appended; an
+            // older one is merged in (a stable sort of two sorted runs).
+            let older = s.events.last().is_some_and(|l| first.ts < l.ts);
+            let mut added = 0;
+            let mut ingested = None;
+            for e in events.into_iter().filter(|e| e.id > newest_id) {
+                added += e.size();
+                ingested = Some(e.ingested);
+                s.events.push(e);
+            }
+            if older {
+                s.events.sort_by_key(|e| (e.ts, e.id));
+            }
+            s.last_ingested = ingested.or(s.last_ingested);
+            g.bytes += added;
+            g.expire(now);
+            if g.bytes > GROUP_CAP {
+                g.shrink_to(GROUP_CAP / 10 * 9);
+            }
+            let total: usize = groups.values().map(|g| g.bytes).sum();
+            if total > TOTAL_CAP
+                && let Some(largest) = groups.values_mut().max_by_key(|g| g.bytes)
+            {
+                let excess = total - TOTAL_CAP / 10 * 9;
+                largest.shrink_to(largest.bytes.saturating_sub(excess));
+            }
+        }
+    }
+}
+
+fn limit_exceeded() -> ApiError {
+    ApiError::new("LimitExceededException", "Resource limit exceeded.")
 }
 
 fn no_group() -> ApiError {

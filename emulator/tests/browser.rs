@@ -190,3 +190,93 @@ async fn chromium_logs_in_through_the_hosted_ui_and_sees_the_secrets() {
     lab.stop().await;
     let _ = std::fs::remove_dir_all(tmp);
 }
+
+/// Script that would mark the page if it ran, in each place a page echoes input.
+const PAYLOADS: &[&str] = &[
+    "<script>window.__xss=1</script>",
+    "--><script>window.__xss=1</script><!--",
+    "\"><img src=x onerror=\"window.__xss=1\">",
+    "'><svg onload='window.__xss=1'>",
+    "</title><script>window.__xss=1</script>",
+    "<iframe srcdoc=\"<script>parent.__xss=1</script>\"></iframe>",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_page_that_echoes_input_runs_a_script_in_chromium() {
+    if std::env::var_os("COGNITO_LEARNING_SKIP_BROWSER").is_some() {
+        eprintln!("skipped: COGNITO_LEARNING_SKIP_BROWSER is set");
+        return;
+    }
+    let tmp = std::env::temp_dir().join(format!(
+        "cl-xss-{}",
+        cognito_learning_emulator::state::uuid()
+    ));
+    let lab = Lab::start(LabOptions {
+        state_dir: tmp.join("lab"),
+        ..LabOptions::any_ports()
+    })
+    .await
+    .unwrap();
+    let d = Driver::start(&tmp.join("profile")).await;
+    let enc = |p: &str| form_urlencoded::byte_serialize(p.as_bytes()).collect::<String>();
+    let redirect = enc(&format!("{}/oauth2/idpresponse", lab.info.alb));
+    let authz = format!(
+        "client_id={}&redirect_uri={redirect}&response_type=code&scope=openid",
+        lab.info.client_id
+    );
+    let ran = async |d: &Driver| -> bool {
+        let v = d
+            .call(
+                "POST",
+                "/execute/sync",
+                Some(json!({"script": "return window.__xss === 1", "args": []})),
+            )
+            .await;
+        v.as_bool() != Some(false)
+    };
+    let mut pages = 0;
+    for p in PAYLOADS {
+        let q = enc(p);
+        let urls = [
+            // The ALB's 561 page, on the app's own origin.
+            format!("{}/oauth2/idpresponse?error={q}&state=x", lab.info.alb),
+            // Cognito's error page.
+            format!("{}/error?error={q}&client_id=x", lab.info.cognito),
+            // The sign-in form echoes its query string into the form's action.
+            format!("{}/login?{authz}&state={q}", lab.info.cognito),
+            // The app's unknown-path answer names the path.
+            format!("{}/{q}", lab.info.alb),
+        ];
+        for url in urls {
+            d.call("POST", "/url", Some(json!({"url": url}))).await;
+            assert!(!ran(&d).await, "a script ran at {url}");
+            pages += 1;
+        }
+        // The form shows the username it was sent back with a wrong password.
+        d.call(
+            "POST",
+            "/url",
+            Some(json!({"url": format!("{}/login?{authz}", lab.info.cognito)})),
+        )
+        .await;
+        d.type_into("#signInFormUsername", p).await;
+        d.type_into("#signInFormPassword", "wrong").await;
+        d.click("input[name=signInSubmitButton]").await;
+        // The click starts a navigation that WebDriver does not wait for.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = d.text().await;
+            if text.contains("Incorrect username or password") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no error shown: {text}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(!ran(&d).await, "a script ran in the re-shown form for {p}");
+        pages += 1;
+    }
+    assert_eq!(pages, PAYLOADS.len() * 5);
+    d.call("DELETE", "", None).await;
+    lab.stop().await;
+    let _ = std::fs::remove_dir_all(tmp);
+}

@@ -248,3 +248,194 @@ impl Writer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::logs::{GROUP_CAP, TOTAL_CAP};
+    use serde_json::{Map, Value, json};
+
+    fn dir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("cl-journal-{}", crate::state::uuid()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn call(logs: &Logs, op: &str, body: Value) -> Value {
+        let Value::Object(m) = body else { panic!() };
+        logs.call(op, &m).unwrap()
+    }
+
+    fn put(logs: &Logs, group: &str, messages: &[&str]) {
+        let now = now_millis() as i64;
+        let events: Vec<Value> = messages
+            .iter()
+            .map(|m| json!({"timestamp": now, "message": m}))
+            .collect();
+        call(
+            logs,
+            "PutLogEvents",
+            json!({"logGroupName": group, "logStreamName": "s", "logEvents": events}),
+        );
+    }
+
+    fn messages(logs: &Logs, group: &str) -> Vec<String> {
+        let out = call(logs, "FilterLogEvents", json!({"logGroupName": group}));
+        out["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["message"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    fn logs_with_group(group: &str) -> Logs {
+        let logs = Logs::new("eu-west-1", "123456789012");
+        setup(&logs, group);
+        logs
+    }
+
+    fn setup(logs: &Logs, group: &str) {
+        call(logs, "CreateLogGroup", json!({"logGroupName": group}));
+        call(
+            logs,
+            "CreateLogStream",
+            json!({"logGroupName": group, "logStreamName": "s"}),
+        );
+    }
+
+    #[test]
+    fn what_was_flushed_comes_back_after_a_crash() {
+        let d = dir();
+        let logs = Logs::new("eu-west-1", "123456789012");
+        let (mut j, loaded) = Journal::open(&logs, &d).unwrap();
+        assert_eq!(loaded, Loaded::default());
+        setup(&logs, "g");
+        put(&logs, "g", &["one", "two"]);
+        j.flush(&logs).unwrap();
+        put(&logs, "g", &["not flushed"]);
+        // The process dies here: no compaction, the last put never reached the file.
+        drop(j);
+        let again = Logs::new("eu-west-1", "123456789012");
+        let (_, loaded) = Journal::open(&again, &d).unwrap();
+        assert_eq!(loaded.replayed, 3);
+        assert_eq!(messages(&again, "g"), ["one", "two"]);
+        // New events get ids after the replayed ones.
+        put(&again, "g", &["three"]);
+        assert_eq!(messages(&again, "g"), ["one", "two", "three"]);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn a_journal_replayed_over_its_own_compaction_adds_nothing() {
+        let d = dir();
+        let logs = Logs::new("eu-west-1", "123456789012");
+        let (mut j, _) = Journal::open(&logs, &d).unwrap();
+        setup(&logs, "g");
+        put(&logs, "g", &["a", "b"]);
+        j.flush(&logs).unwrap();
+        let journal = std::fs::read(d.join(JOURNAL)).unwrap();
+        j.compact(&logs).unwrap();
+        assert_eq!(std::fs::metadata(d.join(JOURNAL)).unwrap().len(), 0);
+        // As if the crash came between the snapshot's rename and the journal's truncation.
+        std::fs::write(d.join(JOURNAL), &journal).unwrap();
+        let again = Logs::new("eu-west-1", "123456789012");
+        Journal::open(&again, &d).unwrap();
+        assert_eq!(messages(&again, "g"), ["a", "b"]);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn a_torn_last_line_is_skipped_and_counted() {
+        let d = dir();
+        let logs = Logs::new("eu-west-1", "123456789012");
+        let (mut j, _) = Journal::open(&logs, &d).unwrap();
+        setup(&logs, "g");
+        put(&logs, "g", &["kept"]);
+        j.flush(&logs).unwrap();
+        drop(j);
+        let mut f = private_append(&d.join(JOURNAL)).unwrap();
+        f.write_all(br#"{"op":"put","group":"g","str"#).unwrap();
+        let again = Logs::new("eu-west-1", "123456789012");
+        let (_, loaded) = Journal::open(&again, &d).unwrap();
+        assert_eq!(loaded.skipped, 1);
+        assert_eq!(messages(&again, "g"), ["kept"]);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn a_group_keeps_its_newest_events_within_its_cap() {
+        let logs = logs_with_group("g");
+        let mb = "x".repeat(1 << 20);
+        let n = GROUP_CAP / (1 << 20) + 8;
+        for i in 0..n {
+            put(&logs, "g", &[&format!("{i:04}{}", &mb[..(1 << 20) - 100])]);
+        }
+        let stored = call(&logs, "DescribeLogGroups", json!({}))["logGroups"][0]["storedBytes"]
+            .as_u64()
+            .unwrap();
+        assert!(stored as usize <= GROUP_CAP, "{stored}");
+        let kept = messages(&logs, "g");
+        assert!(kept.len() < n);
+        // Oldest first out: what is left is a run ending with the newest.
+        assert_eq!(&kept.last().unwrap()[..4], format!("{:04}", n - 1));
+        let first: usize = kept[0][..4].parse().unwrap();
+        assert_eq!(kept.len(), n - first);
+    }
+
+    #[test]
+    fn the_lab_keeps_at_most_its_total_cap_over_all_groups() {
+        let logs = Logs::new("eu-west-1", "123456789012");
+        let big = "y".repeat((1 << 20) - 100);
+        for g in ["a", "b", "c"] {
+            setup(&logs, g);
+            for _ in 0..(TOTAL_CAP / (1 << 20)) / 2 {
+                put(&logs, g, &[&big]);
+            }
+        }
+        let groups = logs.groups.read().unwrap();
+        let total: usize = groups.values().map(|g| g.bytes).sum();
+        assert!(total <= TOTAL_CAP, "{total}");
+        assert!(groups.values().all(|g| g.bytes > 0));
+    }
+
+    #[test]
+    fn retention_drops_what_is_older_and_only_documented_periods_are_taken() {
+        let logs = logs_with_group("g");
+        let old = now_millis() as i64 - 3 * 86_400_000;
+        let mut m = Map::new();
+        m.insert("logGroupName".into(), "g".into());
+        m.insert("logStreamName".into(), "s".into());
+        m.insert(
+            "logEvents".into(),
+            json!([{"timestamp": old, "message": "three days old"}]),
+        );
+        logs.call("PutLogEvents", &m).unwrap();
+        put(&logs, "g", &["today"]);
+        let mut r = Map::new();
+        r.insert("logGroupName".into(), "g".into());
+        r.insert("retentionInDays".into(), 2.into());
+        let err = logs.call("PutRetentionPolicy", &r).unwrap_err();
+        assert_eq!(err.code, "InvalidParameterException");
+        assert!(err.message.contains("enum value set"), "{}", err.message);
+        r.insert("retentionInDays".into(), 1.into());
+        logs.call("PutRetentionPolicy", &r).unwrap();
+        assert_eq!(messages(&logs, "g"), ["today"]);
+    }
+
+    #[test]
+    fn groups_and_streams_are_bounded_with_aws_error_code() {
+        let logs = Logs::new("eu-west-1", "123456789012");
+        for i in 0..crate::aws::logs::MAX_GROUPS {
+            call(
+                &logs,
+                "CreateLogGroup",
+                json!({"logGroupName": format!("g{i}")}),
+            );
+        }
+        let mut m = Map::new();
+        m.insert("logGroupName".into(), "one-too-many".into());
+        let err = logs.call("CreateLogGroup", &m).unwrap_err();
+        assert_eq!(err.code, "LimitExceededException");
+    }
+}

@@ -106,7 +106,7 @@ pub(super) struct Group {
     streams: BTreeMap<String, Stream>,
     /// Bytes of events held, as the caps count them (recounted on load).
     #[serde(skip)]
-    bytes: usize,
+    pub(super) bytes: usize,
 }
 
 impl Group {

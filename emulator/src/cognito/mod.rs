@@ -20,7 +20,7 @@ use http::{Method, StatusCode, header};
 use serde_json::{Map, Value, json};
 
 use cognito_learning_tokens::sign::RsaSigner;
-use cognito_learning_tokens::time::now;
+use cognito_learning_tokens::time::{now, now_millis};
 
 pub use config::{AppClient, Lifetimes, PoolConfig, User};
 
@@ -134,7 +134,8 @@ impl<V: Expiring> Store<V> {
     }
 }
 
-/// Failed sign-ins of one user, for Cognito's documented lockout.
+/// Failed sign-ins of one user, for Cognito's documented lockout. Times in milliseconds, so
+/// that a one-second lockout lasts a second whenever in a second it starts.
 #[derive(Debug, Default, Clone, Copy)]
 struct Failures {
     /// Failed attempts counted (those refused during a lockout are not).
@@ -147,22 +148,22 @@ struct Failures {
 /// one second; the lockout then doubles with each further failure, to about 15 minutes":
 /// 2^(n-5) seconds after n failures.
 const FREE_FAILURES: u32 = 5;
-const MAX_LOCKOUT: u64 = 15 * 60;
-/// Fifteen minutes without any attempt resets the count.
-const LOCKOUT_RESET: u64 = 15 * 60;
+const MAX_LOCKOUT_MS: u64 = 15 * 60 * 1000;
+/// Fifteen minutes without any attempt reset the count.
+const LOCKOUT_RESET_MS: u64 = 15 * 60 * 1000;
 
 impl Failures {
-    fn lockout(count: u32) -> u64 {
+    fn lockout_ms(count: u32) -> u64 {
         match count.checked_sub(FREE_FAILURES) {
             None => 0,
-            Some(k) if k >= 10 => MAX_LOCKOUT,
-            Some(k) => (1u64 << k).min(MAX_LOCKOUT),
+            Some(k) if k >= 10 => MAX_LOCKOUT_MS,
+            Some(k) => (1000u64 << k).min(MAX_LOCKOUT_MS),
         }
     }
 
-    /// Called at each attempt: true while the user is locked out.
+    /// Called at each attempt (at `t` ms): true while the user is locked out.
     fn locked(&mut self, t: u64) -> bool {
-        if t.saturating_sub(self.last_attempt) >= LOCKOUT_RESET {
+        if t.saturating_sub(self.last_attempt) >= LOCKOUT_RESET_MS {
             *self = Failures::default();
         }
         self.last_attempt = t;
@@ -171,7 +172,7 @@ impl Failures {
 
     fn failed(&mut self, t: u64) {
         self.count += 1;
-        self.locked_until = t + Self::lockout(self.count);
+        self.locked_until = t + Self::lockout_ms(self.count);
     }
 }
 
@@ -501,12 +502,13 @@ impl Cognito {
             );
         }
         let t = now();
+        let t_ms = now_millis();
         let known = self.config.user(field("username"));
         let user = match known {
             Some(u) => {
                 let mut st = self.state();
                 let failures = st.failures.entry(u.username.clone()).or_default();
-                if failures.locked(t) {
+                if failures.locked(t_ms) {
                     // Refused without looking at the password, and not counted.
                     drop(st);
                     return self.form(
@@ -520,7 +522,7 @@ impl Cognito {
                     st.failures.remove(&u.username);
                     Some(u)
                 } else {
-                    failures.failed(t);
+                    failures.failed(t_ms);
                     None
                 }
             }
@@ -1106,5 +1108,70 @@ mod tests {
         );
         let (_, body) = call(&c, "grant_type=client_credentials", "machine:wrong").await;
         assert_eq!(body["error"], "invalid_client");
+    }
+
+    #[test]
+    fn the_lockout_follows_cognitos_documented_doubling() {
+        let mut f = Failures::default();
+        let t = 1_000_000_000;
+        for i in 0..5 {
+            assert!(!f.locked(t + i * 100), "attempt {i} is free");
+            f.failed(t + i * 100);
+        }
+        // Five failures (the last at t + 400): one second; each failure after that doubles it.
+        assert!(f.locked(t + 1399));
+        assert!(!f.locked(t + 1400));
+        f.failed(t + 1400);
+        assert_eq!(f.locked_until, t + 3400);
+        assert!(f.locked(t + 2000), "refused, and not counted");
+        assert_eq!(f.count, 6);
+        assert_eq!(Failures::lockout_ms(7), 4000);
+        assert_eq!(Failures::lockout_ms(14), 512_000);
+        assert_eq!(
+            Failures::lockout_ms(15),
+            900_000,
+            "about 15 minutes at most"
+        );
+        assert_eq!(Failures::lockout_ms(60), 900_000);
+        // Fifteen minutes without an attempt start the count afresh.
+        assert!(!f.locked(t + 2000 + LOCKOUT_RESET_MS));
+        assert_eq!(f.count, 0);
+    }
+
+    #[derive(Debug)]
+    struct Until(u64);
+
+    impl Expiring for Until {
+        fn expires(&self) -> u64 {
+            self.0
+        }
+    }
+
+    #[test]
+    fn a_store_drops_expired_entries_and_never_passes_its_cap() {
+        let mut s: Store<Until> = Store::default();
+        for i in 0..3000u64 {
+            // Half of them expired at t = 100.
+            s.insert(
+                format!("k{i}"),
+                Until(if i % 2 == 0 { 50 } else { 1000 + i }),
+                100,
+            );
+        }
+        assert!(s.map.len() < 3000, "expired entries were swept");
+        assert!(
+            s.live("k0", 100).is_none(),
+            "an expired entry is never handed out"
+        );
+        assert!(s.live("k2999", 100).is_some());
+        for i in 0..(MAX_ENTRIES as u64 + 5000) {
+            s.insert(format!("n{i}"), Until(10_000 + i), 100);
+        }
+        assert!(s.map.len() <= MAX_ENTRIES, "{}", s.map.len());
+        // The newest survive.
+        assert!(
+            s.live(&format!("n{}", MAX_ENTRIES as u64 + 4999), 100)
+                .is_some()
+        );
     }
 }

@@ -105,8 +105,10 @@ async fn cognito_tokens_are_verified_against_the_issuers_jwks() {
     let claims = json!({"sub":"s","iss":iss,"token_use":"access","client_id":"c","exp":now+600,"iat":now,"scope":"openid"});
     let token = signer.sign(claims.as_object().unwrap()).unwrap();
     let t = token.clone();
+    // Verified as of the second the token was made: "10 min left" however long the run takes.
+    let at = now.to_string();
     let (code, out, _) =
-        tokio::task::spawn_blocking(move || decode(&[&t, "--client-id", "c"], None))
+        tokio::task::spawn_blocking(move || decode(&[&t, "--client-id", "c", "--now", &at], None))
             .await
             .unwrap();
     assert_eq!(code, 0, "{out}");

@@ -4,6 +4,7 @@
 //!
 //!   login_bench                       p50/p99 of one login, then logins per second (JSON line)
 //!   login_bench cookie ALB COGNITO    log in once as alice and print the ALB session Cookie header
+//!   login_bench logins ALB COGNITO N  N logins against a running lab, 16 at once; prints the count
 
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,30 @@ async fn main() -> anyhow::Result<()> {
         let http = client()?;
         let jar = login(&http, alb, cognito, "alice", "Passw0rd!").await?;
         println!("{}", jar.header(alb).context("no ALB cookies after login")?);
+        return Ok(());
+    }
+    if let [cmd, alb, cognito, n] = &args[..]
+        && cmd == "logins"
+    {
+        let n: u64 = n.parse().context("N is a number of logins")?;
+        let http = client()?;
+        let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let (alb, cognito, http, next) = (alb.clone(), cognito.clone(), http.clone(), next.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut ok = 0u64;
+                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
+                    ok += u64::from(login(&http, &alb, &cognito, "alice", "Passw0rd!").await.is_ok());
+                }
+                ok
+            }));
+        }
+        let mut ok = 0;
+        for t in tasks {
+            ok += t.await?;
+        }
+        println!("{ok}");
         return Ok(());
     }
     let dir = std::env::temp_dir().join(format!("cl-login-bench-{}", std::process::id()));

@@ -79,9 +79,9 @@ pub struct Alb {
 }
 
 /// Sessions whose latest signed token is remembered; past this the map starts afresh.
-const DATA_TOKEN_CACHE: usize = 10_000;
+const DATA_TOKEN_CACHE: usize = 2048;
 /// Opened sessions remembered; past this the map starts afresh.
-const SESSION_CACHE: usize = 10_000;
+const SESSION_CACHE: usize = 2048;
 
 /// What the authenticate action decided.
 enum Auth {

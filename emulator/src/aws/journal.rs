@@ -13,8 +13,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -27,8 +26,10 @@ use cognito_learning_tokens::time::now_millis;
 pub const FLUSH: Duration = Duration::from_millis(500);
 /// The journal is compacted once it is larger than this and than the last snapshot.
 pub const COMPACT_MIN: u64 = 16 << 20;
+/// Queued bytes at which the writer is woken before its interval is up (a burst of events).
+pub const EAGER: usize = 2 << 20;
 /// Queued bytes past which changes are no longer queued (the writer is stuck).
-pub const MAX_PENDING: usize = 64 << 20;
+pub const MAX_PENDING: usize = 16 << 20;
 
 pub const SNAPSHOT: &str = "aws-logs.json";
 pub const JOURNAL: &str = "aws-logs.journal";
@@ -67,6 +68,14 @@ pub struct Loaded {
 fn private_append(path: &Path) -> std::io::Result<File> {
     let mut opts = OpenOptions::new();
     opts.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)
+}
+
+fn private_create(path: &Path) -> std::io::Result<File> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     opts.open(path)
@@ -182,17 +191,22 @@ impl Journal {
             seq: logs.seq.load(Ordering::Relaxed),
             groups: &*groups,
         };
-        let data = serde_json::to_vec(&snapshot)?;
         let path = self.dir.join(SNAPSHOT);
         let tmp = path.with_extension("json.tmp");
-        crate::state::write_private(&tmp, &data)?;
+        // Streamed to the file: a snapshot is as large as the store, and a copy of it in
+        // memory would double what the lab holds at each compaction.
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, private_create(&tmp)?);
+        serde_json::to_writer(&mut out, &snapshot)?;
+        let file = out.into_inner().map_err(std::io::IntoInnerError::into_error)?;
+        let size = file.metadata()?.len();
+        drop(file);
         std::fs::rename(&tmp, &path)?;
         // A crash right here replays the journal over a snapshot that holds it already; events
         // are told apart by id, so nothing comes twice.
         self.file.set_len(0)?;
         drop(groups);
         self.written = 0;
-        self.snapshot_size = data.len() as u64;
+        self.snapshot_size = size;
         Ok(())
     }
 }
@@ -200,41 +214,51 @@ impl Journal {
 /// The thread that flushes a journal until told to stop, then compacts it once more.
 #[derive(Debug)]
 pub struct Writer {
-    stop: Sender<()>,
+    logs: Arc<Logs>,
+    stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Writer {
     pub fn start(logs: Arc<Logs>, mut journal: Journal) -> std::io::Result<Writer> {
-        let (stop, stopped): (Sender<()>, Receiver<()>) = channel();
+        let stop = Arc::new(AtomicBool::new(false));
         let thread = std::thread::Builder::new()
             .name("aws-logs journal".into())
-            .spawn(move || {
-                let mut failed = false;
-                let file = journal.dir.join(JOURNAL);
-                let mut report = |what: &str, e: std::io::Error| {
-                    if !std::mem::replace(&mut failed, true) {
-                        eprintln!(
-                            "{}: cannot {what} ({e}); CloudWatch logs since then are in memory only",
-                            file.display()
-                        );
-                    }
-                };
-                loop {
-                    match stopped.recv_timeout(FLUSH) {
-                        Err(RecvTimeoutError::Timeout) => {
-                            if let Err(e) = journal.flush(&logs) {
-                                report("write", e);
-                            }
+            .spawn({
+                let (logs, stop) = (logs.clone(), stop.clone());
+                move || {
+                    let mut failed = false;
+                    let file = journal.dir.join(JOURNAL);
+                    let mut report = |what: &str, e: std::io::Error| {
+                        if !std::mem::replace(&mut failed, true) {
+                            eprintln!(
+                                "{}: cannot {what} ({e}); CloudWatch logs since then are in memory only",
+                                file.display()
+                            );
                         }
-                        Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
+                    };
+                    loop {
+                        // Every FLUSH, or sooner when a burst has queued EAGER bytes.
+                        if let Ok(pending) = logs.pending.lock() {
+                            let _ = logs.wake.wait_timeout_while(pending, FLUSH, |p| {
+                                !stop.load(Ordering::Relaxed)
+                                    && p.as_ref().map_or(0, Vec::len) < EAGER
+                            });
+                        }
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        if let Err(e) = journal.flush(&logs) {
+                            report("write", e);
+                        }
                     }
-                }
-                if let Err(e) = journal.compact(&logs) {
-                    report("save", e);
+                    if let Err(e) = journal.compact(&logs) {
+                        report("save", e);
+                    }
                 }
             })?;
         Ok(Writer {
+            logs,
             stop,
             thread: Some(thread),
         })
@@ -242,7 +266,10 @@ impl Writer {
 
     /// Writes everything, compacts and stops.
     pub fn stop(mut self) {
-        let _ = self.stop.send(());
+        self.stop.store(true, Ordering::Relaxed);
+        // Taken so the writer is either waiting (and is woken) or will see the flag.
+        drop(self.logs.pending.lock());
+        self.logs.wake.notify_all();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

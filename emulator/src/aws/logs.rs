@@ -28,11 +28,11 @@ const TOO_NEW_MS: i64 = 2 * 3600 * 1000;
 const TOO_OLD_MS: i64 = 14 * DAY_MS;
 
 /// Bytes of events one group keeps, counted as PutLogEvents counts them (message + 26): about
-/// 9,000 of the app's authenticated request lines, far past a learner's own traffic. Past it
+/// 4,500 of the app's authenticated request lines, far past a learner's own traffic. Past it
 /// the oldest events go first, as a rolling store.
-pub const GROUP_CAP: usize = 48 << 20;
+pub const GROUP_CAP: usize = 24 << 20;
 /// Bytes of events the lab keeps over all groups; past it the largest group gives way.
-pub const TOTAL_CAP: usize = 64 << 20;
+pub const TOTAL_CAP: usize = 32 << 20;
 /// The lab's own limits on how many groups and streams it holds (AWS's quotas are far higher;
 /// these bound what a script can make the lab keep).
 pub const MAX_GROUPS: usize = 100;
@@ -166,6 +166,8 @@ pub struct Logs {
     pub(super) seq: std::sync::atomic::AtomicU64,
     /// Changes not yet written to the journal, as JSON lines; `None` while no journal is open.
     pub(super) pending: std::sync::Mutex<Option<Vec<u8>>>,
+    /// Wakes the journal writer early when a burst has queued [`super::journal::EAGER`] bytes.
+    pub(super) wake: std::sync::Condvar,
     /// What PutLogEvents stores, for Live Tail sessions.
     tail: tokio::sync::broadcast::Sender<Arc<Ingested>>,
     /// Set when the lab stops: open Live Tail sessions end.
@@ -196,6 +198,7 @@ impl Logs {
             groups: RwLock::default(),
             seq: std::sync::atomic::AtomicU64::new(1),
             pending: std::sync::Mutex::new(None),
+            wake: std::sync::Condvar::new(),
             tail: tokio::sync::broadcast::channel(BACKLOG).0,
             ending: tokio::sync::watch::channel(false).0,
         }
@@ -237,10 +240,14 @@ impl Logs {
         {
             // Past this the journal writer is stuck (a full disk): the change still holds in
             // memory and is saved at the next compaction or stop.
-            if buf.len() < super::journal::MAX_PENDING
+            let before = buf.len();
+            if before < super::journal::MAX_PENDING
                 && serde_json::to_writer(&mut *buf, &change).is_ok()
             {
                 buf.push(b'\n');
+            }
+            if before < super::journal::EAGER && buf.len() >= super::journal::EAGER {
+                self.wake.notify_one();
             }
         }
         apply(groups, change, now_millis() as i64);

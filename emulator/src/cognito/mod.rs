@@ -89,7 +89,7 @@ impl Expiring for RefreshGrant {
 /// The most entries one store holds. Expired entries go first; past that the ones closest to
 /// expiry (the oldest, since every entry of a store lives as long) make room. A learner's own
 /// traffic never comes near it; a load test does, and then memory stays flat.
-pub const MAX_ENTRIES: usize = 50_000;
+pub const MAX_ENTRIES: usize = 20_000;
 
 /// A map of codes, sessions or refresh tokens, swept of expired entries as it grows.
 #[derive(Debug)]

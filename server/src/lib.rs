@@ -4,7 +4,7 @@
 //! - [`config`]: flags, environment and TOML file, validated into a [`Config`].
 //! - [`auth`]: the three ALB headers verified once per request; who may read `/v1/secrets`.
 //! - `routes`: `/`, `/v1/public`, `/v1/secrets`, `/logout`, and the log record of each request.
-//! - [`logging`]: `server.log` (JSON lines, never loses one) and the CloudWatch copy.
+//! - [`logging`]: `server.log` (JSON lines, 0600, none lost while the app runs) and the CloudWatch copy.
 //! - [`cloudwatch`]: batching and shipping to CloudWatch Logs without blocking requests.
 //! - [`error`]: what a client sees when it is refused.
 //! - [`net`]: the serving loop with its timeouts and connection cap, shared with the lab.

@@ -1,7 +1,8 @@
 //! Where log lines go: `server.log` always, CloudWatch Logs when it can.
 //!
 //! The file is written by one thread fed through an unbounded channel: a request never waits
-//! for the disk, and no line is dropped (the file is the record that keeps everything). The
+//! for the disk, and no line is dropped while the app runs or stops (the file is the record that
+//! keeps everything; a crash loses what is still queued, the last few milliseconds). The
 //! CloudWatch copy goes through a bounded queue instead ([`crate::cloudwatch`]), because a slow
 //! or absent network must cost memory only up to a limit; what overflows is counted.
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local lab's ALB stand-in: complete logins, and forwarding compared with nginx proxy_pass
 # in front of the same server, in one run on this machine.
-#   bench/alb.sh            (DURATION=10 CONNECTIONS=64 THREADS=1 to change the load)
+#   bench/alb.sh            (DURATION=10 CONNECTIONS=64 THREADS=1 to change the load;
+#                            LAB=path/to/cognito-learning to measure another build's ALB)
 # Prints a Markdown table for BENCHMARKS.md. Loopback only; every process is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,8 +22,10 @@ logins=$(target/release/examples/login_bench)
 
 # 2. Forwarding: the app in its own process, the ALB stand-in and nginx each in front of it.
 aport=$(free_port); cport=$(free_port); kport=$(free_port); sport=$(free_port); nport=$(free_port)
-target/release/cognito-learning lab --json --alb-port "$aport" --cognito-port "$cport" --api-port "$kport" \
+LAB=${LAB:-target/release/cognito-learning}
+"$LAB" lab --json --alb-port "$aport" --cognito-port "$cport" --api-port "$kport" \
   --upstream "http://127.0.0.1:$sport" --state-dir "$tmp/lab" > "$tmp/lab.json" &
+lab_pid=$!
 pids+=($!)
 for _ in $(seq 100); do [ -s "$tmp/lab.json" ] && break; sleep 0.1; done
 lab() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$tmp/lab.json" "$1"; }
@@ -69,15 +72,38 @@ http {
 }
 NGINX
 nginx -c "$tmp/nginx/nginx.conf" &
+nginx_pid=$!
 pids+=($!)
 wait_port "$nport"
 
 warm "http://127.0.0.1:$nport/v1/public"; warm "$alb/v1/public"
 
-read -r ng_pub ng_pub50 ng_pub99 < <(measure "http://127.0.0.1:$nport/v1/public")
-read -r al_pub al_pub50 al_pub99 < <(measure "$alb/v1/public")
-read -r ng_sec ng_sec50 ng_sec99 < <(measure -H "x-amzn-oidc-data: $token" -H "x-amzn-oidc-accesstoken: $access" "http://127.0.0.1:$nport/v1/secrets")
-read -r al_sec al_sec50 al_sec99 < <(measure -H "Cookie: $cookie" "$alb/v1/secrets")
+# CPU seconds (user + system, in clock ticks) of a process and its children's threads.
+ticks() {
+  local total=0 p
+  for p in "$@" $(pgrep -P "$1" || true); do
+    read -r -a f < "/proc/$p/stat"
+    total=$((total + f[13] + f[14]))
+  done
+  echo "$total"
+}
+hz=$(getconf CLK_TCK)
+# One wrk run through a proxy: "<req/s> <p50> <p99> <proxy CPU µs per request>".
+measure_cpu() {
+  local pid=$1; shift
+  local before after out rps
+  before=$(ticks "$pid")
+  out=$(wrk --latency -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "$@")
+  after=$(ticks "$pid")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  local n; n=$(awk '/requests in/ {print $1}' <<<"$out")
+  echo "$rps $(awk '$1=="50%" {print $2}' <<<"$out") $(awk '$1=="99%" {print $2}' <<<"$out") \
+    $(python3 -c "print(f'{($after-$before)/$hz/$n*1e6:.1f}')")"
+}
+read -r ng_pub ng_pub50 ng_pub99 ng_pub_cpu < <(measure_cpu "$nginx_pid" "http://127.0.0.1:$nport/v1/public")
+read -r al_pub al_pub50 al_pub99 al_pub_cpu < <(measure_cpu "$lab_pid" "$alb/v1/public")
+read -r ng_sec ng_sec50 ng_sec99 ng_sec_cpu < <(measure_cpu "$nginx_pid" -H "x-amzn-oidc-data: $token" -H "x-amzn-oidc-accesstoken: $access" "http://127.0.0.1:$nport/v1/secrets")
+read -r al_sec al_sec50 al_sec99 al_sec_cpu < <(measure_cpu "$lab_pid" -H "Cookie: $cookie" "$alb/v1/secrets")
 
 field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$logins" "$1"; }
 cat <<TABLE
@@ -87,12 +113,12 @@ Complete logins (six requests over two hosts, a fresh cookie jar each, $(field w
 p50 **$(field login_p50_ms) ms**, p99 $(field login_p99_ms) ms (target: under 5 ms);
 **$(field logins_per_s) logins/s** (target: at least 200).
 
-| route | proxy in front of the app | req/s | p50 | p99 |
-| --- | --- | ---: | ---: | ---: |
-| /v1/public | nginx proxy_pass | $ng_pub | $ng_pub50 | $ng_pub99 |
-| /v1/public | ALB stand-in, forward rule | $al_pub | $al_pub50 | $al_pub99 |
-| /v1/secrets | nginx proxy_pass, the ALB's headers replayed | $ng_sec | $ng_sec50 | $ng_sec99 |
-| /v1/secrets | ALB stand-in, session cookie, authenticate-cognito | $al_sec | $al_sec50 | $al_sec99 |
+| route | proxy in front of the app | req/s | p50 | p99 | proxy CPU per request |
+| --- | --- | ---: | ---: | ---: | ---: |
+| /v1/public | nginx proxy_pass | $ng_pub | $ng_pub50 | $ng_pub99 | $ng_pub_cpu µs |
+| /v1/public | ALB stand-in, forward rule | $al_pub | $al_pub50 | $al_pub99 | $al_pub_cpu µs |
+| /v1/secrets | nginx proxy_pass, the ALB's headers replayed | $ng_sec | $ng_sec50 | $ng_sec99 | $ng_sec_cpu µs |
+| /v1/secrets | ALB stand-in, session cookie, authenticate-cognito | $al_sec | $al_sec50 | $al_sec99 | $al_sec_cpu µs |
 
 - forwarding, ALB stand-in / nginx: **$(pct "$al_pub" "$ng_pub")** (target: at least 70%)
 - authenticated requests, ALB stand-in / nginx: **$(pct "$al_sec" "$ng_sec")**

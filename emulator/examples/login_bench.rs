@@ -31,11 +31,16 @@ async fn main() -> anyhow::Result<()> {
         let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let mut tasks = Vec::new();
         for _ in 0..16 {
-            let (alb, cognito, http, next) = (alb.clone(), cognito.clone(), http.clone(), next.clone());
+            let (alb, cognito, http, next) =
+                (alb.clone(), cognito.clone(), http.clone(), next.clone());
             tasks.push(tokio::spawn(async move {
                 let mut ok = 0u64;
                 while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
-                    ok += u64::from(login(&http, &alb, &cognito, "alice", "Passw0rd!").await.is_ok());
+                    ok += u64::from(
+                        login(&http, &alb, &cognito, "alice", "Passw0rd!")
+                            .await
+                            .is_ok(),
+                    );
                 }
                 ok
             }));

@@ -311,15 +311,28 @@ impl Lab {
             ));
         }
         {
+            // The ALB runs on a thread of its own with a single-threaded runtime: a forwarded
+            // request, the onward connection to the app and the answer then stay on one thread,
+            // with no wake-ups across threads (a futex and an eventfd write per request).
             let alb = alb.clone();
-            tasks.spawn(http::serve(
-                alb_l,
-                move |req| {
-                    let a = alb.clone();
-                    async move { a.handle(req).await }
-                },
-                until_stopped(),
-            ));
+            let listener = alb_l.into_std()?;
+            let stopped = until_stopped();
+            tasks.spawn(on_own_thread("alb", async move {
+                match TcpListener::from_std(listener) {
+                    Ok(l) => {
+                        http::serve(
+                            l,
+                            move |req| {
+                                let a = alb.clone();
+                                async move { a.handle(req).await }
+                            },
+                            stopped,
+                        )
+                        .await;
+                    }
+                    Err(e) => eprintln!("lab: the ALB cannot listen: {e}"),
+                }
+            }));
         }
         {
             let api = aws_api.clone();
@@ -429,6 +442,32 @@ impl Lab {
         running::remove(&self.info);
         if let Some(journal) = self.journal.take() {
             let _ = tokio::task::spawn_blocking(move || journal.stop()).await;
+        }
+    }
+}
+
+/// Runs `task` on a new thread with a single-threaded runtime; the returned future ends when it
+/// does.
+fn on_own_thread(
+    name: &str,
+    task: impl Future<Output = ()> + Send + 'static,
+) -> impl Future<Output = ()> + Send + 'static {
+    let (done, finished) = tokio::sync::oneshot::channel::<()>();
+    let spawned = std::thread::Builder::new()
+        .name(format!("lab {name}"))
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(task),
+                Err(e) => eprintln!("lab: no runtime for a thread: {e}"),
+            }
+            let _ = done.send(());
+        });
+    async move {
+        if spawned.is_ok() {
+            let _ = finished.await;
         }
     }
 }

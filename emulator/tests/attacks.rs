@@ -21,6 +21,15 @@ use cognito_learning_tokens::time::now;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::{Map, Value, json};
 
+/// Request headers as a SigV4 case sends them, and a change a case makes to them.
+type Headers = Vec<(String, String)>;
+type Tweak = dyn Fn(&mut Headers);
+/// A callback case: what it tries, the URL, its headers and the status AWS documents.
+type Callback<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, u16);
+/// A SigV4 case: what it tries, how it is signed, what is changed after, the body sent, and the
+/// error code and words AWS answers with.
+type SigCase<'a> = (&'a str, Signed<'a>, Box<Tweak>, &'a str, &'a str, &'a str);
+
 /// A lab of its own, the keys it signs with, and the cases tried so far.
 struct Suite {
     lab: Lab,
@@ -896,7 +905,7 @@ async fn oauth_misuse_gets_the_documented_errors() {
     let (state, nonce, _) = start_login(&s).await;
     let idp = format!("{alb}/oauth2/idpresponse");
     let nonce_cookie = format!("AWSALBAuthNonce={nonce}");
-    let cb: Vec<(&str, String, Vec<(&str, &str)>, u16)> = vec![
+    let cb: Vec<Callback<'_>> = vec![
         (
             "no code",
             format!("{idp}?state={}", enc(&state)),
@@ -1438,7 +1447,7 @@ async fn sigv4_misuse_is_refused_with_aws_error_codes() {
         body: "{}",
         signed: vec!["content-type", "host", "x-amz-date", "x-amz-target"],
     };
-    let send = async |sig: &Signed<'_>, tweak: &dyn Fn(&mut Vec<(String, String)>), body: &str| {
+    let send = async |sig: &Signed<'_>, tweak: &Tweak, body: &str| {
         let mut h = sig.headers(&host);
         tweak(&mut h);
         let mut r = s.http.post(&url).body(body.to_owned());
@@ -1447,7 +1456,7 @@ async fn sigv4_misuse_is_refused_with_aws_error_codes() {
         }
         s.send(r).await
     };
-    let none = |_: &mut Vec<(String, String)>| {};
+    let none = |_: &mut Headers| {};
     let code = |a: &Answer| a.json()["__type"].as_str().unwrap_or("").to_owned();
 
     let r = send(&base(), &none, "{}").await;
@@ -1473,18 +1482,11 @@ async fn sigv4_misuse_is_refused_with_aws_error_codes() {
     .await;
     s.case("a date 14 minutes old", r.status == 200, &r.body);
 
-    let cases: Vec<(
-        &str,
-        Signed<'_>,
-        Box<dyn Fn(&mut Vec<(String, String)>)>,
-        &str,
-        &str,
-        &str,
-    )> = vec![
+    let cases: Vec<SigCase<'_>> = vec![
         (
             "no Authorization header",
             base(),
-            Box::new(|h: &mut Vec<(String, String)>| h.retain(|(k, _)| k != "authorization")),
+            Box::new(|h: &mut Headers| h.retain(|(k, _)| k != "authorization")),
             "{}",
             "UnrecognizedClientException",
             "",
@@ -1610,9 +1612,7 @@ async fn sigv4_misuse_is_refused_with_aws_error_codes() {
         (
             "an x-amz-content-sha256 that is not the body's",
             base(),
-            Box::new(|h: &mut Vec<(String, String)>| {
-                h.push(("x-amz-content-sha256".into(), "0".repeat(64)))
-            }),
+            Box::new(|h: &mut Headers| h.push(("x-amz-content-sha256".into(), "0".repeat(64)))),
             "{}",
             "InvalidSignatureException",
             "x-amz-content-sha256",
@@ -1620,7 +1620,7 @@ async fn sigv4_misuse_is_refused_with_aws_error_codes() {
         (
             "the target changed after signing",
             base(),
-            Box::new(|h: &mut Vec<(String, String)>| {
+            Box::new(|h: &mut Headers| {
                 for (k, v) in h.iter_mut() {
                     if k == "x-amz-target" {
                         *v = "Logs_20140328.DeleteLogGroup".into();
@@ -1634,7 +1634,7 @@ async fn sigv4_misuse_is_refused_with_aws_error_codes() {
         (
             "no date header at all",
             base(),
-            Box::new(|h: &mut Vec<(String, String)>| h.retain(|(k, _)| k != "x-amz-date")),
+            Box::new(|h: &mut Headers| h.retain(|(k, _)| k != "x-amz-date")),
             "{}",
             "IncompleteSignatureException",
             "X-Amz-Date",
@@ -1642,7 +1642,7 @@ async fn sigv4_misuse_is_refused_with_aws_error_codes() {
         (
             "a date that is not ISO 8601 basic",
             base(),
-            Box::new(|h: &mut Vec<(String, String)>| {
+            Box::new(|h: &mut Headers| {
                 for (k, v) in h.iter_mut() {
                     if k == "x-amz-date" {
                         *v = "yesterday".into();
@@ -1656,7 +1656,7 @@ async fn sigv4_misuse_is_refused_with_aws_error_codes() {
         (
             "a scope dated another day",
             base(),
-            Box::new(|h: &mut Vec<(String, String)>| {
+            Box::new(|h: &mut Headers| {
                 for (k, v) in h.iter_mut() {
                     if k == "authorization" {
                         *v = v.replacen(&amz(now())[..8], "20000101", 1);
@@ -1670,7 +1670,7 @@ async fn sigv4_misuse_is_refused_with_aws_error_codes() {
         (
             "HMAC-SHA1",
             base(),
-            Box::new(|h: &mut Vec<(String, String)>| {
+            Box::new(|h: &mut Headers| {
                 for (k, v) in h.iter_mut() {
                     if k == "authorization" {
                         *v = v.replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA1");
@@ -1684,7 +1684,7 @@ async fn sigv4_misuse_is_refused_with_aws_error_codes() {
         (
             "no Credential",
             base(),
-            Box::new(|h: &mut Vec<(String, String)>| {
+            Box::new(|h: &mut Headers| {
                 for (k, v) in h.iter_mut() {
                     if k == "authorization" {
                         *v = v.replace("Credential=", "Cred=");
@@ -1698,7 +1698,7 @@ async fn sigv4_misuse_is_refused_with_aws_error_codes() {
         (
             "a four-part scope",
             base(),
-            Box::new(|h: &mut Vec<(String, String)>| {
+            Box::new(|h: &mut Headers| {
                 for (k, v) in h.iter_mut() {
                     if k == "authorization" {
                         *v = v.replace("/aws4_request", "");
@@ -1712,7 +1712,7 @@ async fn sigv4_misuse_is_refused_with_aws_error_codes() {
         (
             "the signature in capitals",
             base(),
-            Box::new(|h: &mut Vec<(String, String)>| {
+            Box::new(|h: &mut Headers| {
                 for (k, v) in h.iter_mut() {
                     if k == "authorization" {
                         let (a, sig) = v.split_once("Signature=").unwrap();

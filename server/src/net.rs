@@ -155,6 +155,7 @@ where
             conn: conn.clone(),
             header_timeout: limits.header_timeout,
             deadline: None,
+            sleep: None,
         };
         let handler = handler.clone();
         let svc = service_fn(move |req: Request<Incoming>| {
@@ -204,8 +205,10 @@ struct Watched {
     io: TcpStream,
     conn: Arc<ConnState>,
     header_timeout: Duration,
-    /// The running deadline and the request count when it was set.
-    deadline: Option<(Pin<Box<tokio::time::Sleep>>, u64)>,
+    /// The request count when the running deadline was set, if one runs.
+    deadline: Option<u64>,
+    /// One timer per connection, reset for each request rather than made anew.
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl AsyncRead for Watched {
@@ -217,7 +220,7 @@ impl AsyncRead for Watched {
         let this = &mut *self;
         let started = this.conn.started.load(Ordering::Relaxed);
         // A request started since the deadline was set: its head arrived in time.
-        if this.deadline.as_ref().is_some_and(|(_, at)| *at != started) {
+        if this.deadline.is_some_and(|at| at != started) {
             this.deadline = None;
         }
         let before = buf.filled().len();
@@ -225,18 +228,23 @@ impl AsyncRead for Watched {
             Poll::Ready(Ok(())) => {
                 let idle = this.conn.in_flight.load(Ordering::Relaxed) == 0;
                 if buf.filled().len() > before && idle && this.deadline.is_none() {
-                    let mut sleep = Box::pin(tokio::time::sleep(this.header_timeout));
+                    let at = tokio::time::Instant::now() + this.header_timeout;
+                    let sleep = this
+                        .sleep
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+                    sleep.as_mut().reset(at);
                     // Registers the timer with this task, so that a silent client still wakes it.
                     let _ = sleep.as_mut().poll(cx);
-                    this.deadline = Some((sleep, started));
+                    this.deadline = Some(started);
                 }
                 Poll::Ready(Ok(()))
             }
             Poll::Pending => {
-                let expired = this
-                    .deadline
-                    .as_mut()
-                    .is_some_and(|(sleep, _)| sleep.as_mut().poll(cx).is_ready());
+                let expired = this.deadline.is_some()
+                    && this
+                        .sleep
+                        .as_mut()
+                        .is_some_and(|sleep| sleep.as_mut().poll(cx).is_ready());
                 if expired {
                     Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::TimedOut,

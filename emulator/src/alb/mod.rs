@@ -7,6 +7,7 @@
 //! later requests are forwarded with `x-amzn-oidc-accesstoken`, `x-amzn-oidc-identity` and an
 //! ES256-signed `x-amzn-oidc-data`. Headers a client sends under those names never pass.
 
+mod opened;
 pub mod rules;
 pub mod session;
 
@@ -24,7 +25,6 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{Map, Value};
 
 use cognito_learning_server::escape_html;
-use cognito_learning_tokens::cache::DigestCache;
 use cognito_learning_tokens::sign::{AlbHeader, AlbSigner};
 use cognito_learning_tokens::time::{http_date, now};
 use cognito_learning_tokens::{CognitoVerifier, Jwt, TokenUse};
@@ -33,6 +33,7 @@ use crate::cognito::short;
 use crate::http::{Req, Resp, add_cookie, encode, redirect, response};
 use crate::state::random_alnum;
 use crate::trace::{Actor, Trace};
+use opened::{Opened, OpenedCache};
 use rules::{Action, AuthConfig, OnUnauthenticated, Rule};
 use session::{LoginState, MAX_CLAIMS, MAX_SHARDS, Sealer, Session, shard, unshard};
 
@@ -71,22 +72,20 @@ pub struct Alb {
     id_tokens: CognitoVerifier,
     http: Client<HttpConnector, Full<Bytes>>,
     trace: Arc<Trace>,
-    /// Sessions already opened, by the SHA-256 of their cookie text (which always opens to the
-    /// same session); expiry is still checked on every request.
-    sessions: DigestCache<Arc<Session>>,
-    /// The last `x-amzn-oidc-data` signed for each session, with the second it was signed in.
-    data_tokens: DigestCache<(u64, Arc<str>)>,
+    /// Sessions already opened, by their cookie text (which always opens to the same session),
+    /// with what is forwarded for them; expiry is still checked on every request.
+    sessions: OpenedCache,
+    /// `X-Forwarded-Port`, the same for every request.
+    forwarded_port: HeaderValue,
 }
 
-/// Sessions whose latest signed token is remembered; past this the map starts afresh.
-const DATA_TOKEN_CACHE: usize = 2048;
 /// Opened sessions remembered; past this the map starts afresh.
 const SESSION_CACHE: usize = 2048;
 
 /// What the authenticate action decided.
 enum Auth {
     /// A verified session, and cookies to set if it was refreshed.
-    User(Arc<Session>, Vec<String>),
+    User(Arc<Opened>, Vec<String>),
     /// `allow`: forward without claims.
     Anonymous,
     Respond(Resp),
@@ -161,8 +160,8 @@ impl Alb {
                 .pool_idle_timeout(Duration::from_secs(60))
                 .build(connector),
             trace,
-            sessions: DigestCache::new(SESSION_CACHE),
-            data_tokens: DigestCache::new(DATA_TOKEN_CACHE),
+            sessions: OpenedCache::new(SESSION_CACHE),
+            forwarded_port: HeaderValue::from(port),
         }
     }
 
@@ -227,7 +226,7 @@ impl Alb {
         let Some(rule) = rule else {
             return alb_page(500, "no rule matched and there is no default rule");
         };
-        let mut user: Option<Arc<Session>> = None;
+        let mut user: Option<Arc<Opened>> = None;
         let mut cookies = Vec::new();
         for action in &rule.actions {
             match action {
@@ -288,17 +287,18 @@ impl Alb {
         let session = self.open_session(req, name);
         let t = now();
         match session {
-            Some(s) if s.session_exp > t => {
+            Some(o) if o.session.session_exp > t => {
+                let s = &o.session;
                 if s.access_exp > t {
-                    return Auth::User(s, Vec::new());
+                    return Auth::User(o, Vec::new());
                 }
                 let Some(refresh) = s.refresh_token.clone() else {
                     // No refresh token: the session simply lasts until its timeout.
-                    return Auth::User(s, Vec::new());
+                    return Auth::User(o, Vec::new());
                 };
-                match self.refresh(&s, &refresh).await {
+                match self.refresh(s, &refresh).await {
                     Ok(fresh) => match self.session_cookies(req, name, &fresh) {
-                        Ok(set) => Auth::User(Arc::new(fresh), set),
+                        Ok(set) => Auth::User(Arc::new(Opened::new(fresh)), set),
                         Err(r) => Auth::Respond(r),
                     },
                     // The IdP says no (say, the user logged out): log in again.
@@ -614,7 +614,7 @@ impl Alb {
     }
 
     /// Sends the request on to `target`, with the ALB's headers.
-    async fn forward(&self, req: &Req, target: &str, user: Option<&Session>) -> Resp {
+    async fn forward(&self, req: &Req, target: &str, user: Option<&Opened>) -> Resp {
         let pq = req.parts.uri.path_and_query().map_or("/", |p| p.as_str());
         let mut out = Request::builder()
             .method(req.parts.method.clone())
@@ -650,15 +650,19 @@ impl Alb {
                 }
             };
             set("x-forwarded-for", xff);
-            set("x-forwarded-proto", "http".into());
-            set("x-forwarded-port", self.port.to_string());
             set("x-amzn-trace-id", trace_header(trace_id.as_deref()));
-            if let Some(s) = user {
-                if let Some(data) = self.data_token(s) {
-                    set("x-amzn-oidc-data", data.to_string());
+            h.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+            h.insert("x-forwarded-port", self.forwarded_port.clone());
+            if let Some(o) = user {
+                if let Some(data) = self.data_token(o) {
+                    h.insert("x-amzn-oidc-data", data);
                 }
-                set("x-amzn-oidc-accesstoken", s.access_token.clone());
-                set("x-amzn-oidc-identity", s.sub.clone());
+                if let Some(v) = &o.access {
+                    h.insert("x-amzn-oidc-accesstoken", v.clone());
+                }
+                if let Some(v) = &o.identity {
+                    h.insert("x-amzn-oidc-identity", v.clone());
+                }
             }
         }
         let label = format!("{} {pq}", req.parts.method);
@@ -694,7 +698,8 @@ impl Alb {
             Ok(b) => b.to_bytes(),
             Err(_) => return alb_page(502, "the target's response broke off"),
         };
-        let note = user.map(|s| {
+        let note = user.map(|o| {
+            let s = &o.session;
             let who = s
                 .userinfo
                 .get("username")
@@ -722,37 +727,30 @@ impl Alb {
 
 impl Alb {
     /// The session in the request's `<name>-0…3` cookies, if they open.
-    fn open_session(&self, req: &Req, name: &str) -> Option<Arc<Session>> {
+    fn open_session(&self, req: &Req, name: &str) -> Option<Arc<Opened>> {
         let joined = unshard(name, |n| req.cookie(n))?;
-        let key = DigestCache::<Arc<Session>>::key(&[name.as_bytes(), joined.as_bytes()]);
-        if let Some(s) = self.sessions.get(&key) {
-            return Some(s);
+        if let Some(o) = self.sessions.get(name, &joined) {
+            return Some(o);
         }
-        let s: Arc<Session> = Arc::new(self.sealer.open(&joined, name)?);
-        self.sessions.insert(key, s.clone());
-        Some(s)
+        let o = Arc::new(Opened::new(self.sealer.open(&joined, name)?));
+        self.sessions.insert(name, &joined, o.clone());
+        Some(o)
     }
 
     /// `x-amzn-oidc-data` for a session: `exp` is the request time plus 120 s, as captured from
     /// real ALBs. Within one second a session's token is signed once and reused; its claims
     /// would be the same anyway, and signing is the dearest step of a forwarded request.
-    fn data_token(&self, s: &Session) -> Option<Arc<str>> {
+    fn data_token(&self, o: &Opened) -> Option<HeaderValue> {
         let t = now();
-        let key = DigestCache::<(u64, Arc<str>)>::key(&[s.access_token.as_bytes()]);
-        if let Some((at, tok)) = self.data_tokens.get(&key)
-            && at == t
-        {
-            return Some(tok);
-        }
-        let header = AlbHeader {
-            issuer: &self.idp.issuer,
-            client: &self.idp.client_id,
-            signer: &self.arn,
-            exp: t + DATA_TTL,
-        };
-        let tok: Arc<str> = self.signer.sign(&header, &s.userinfo).ok()?.into();
-        self.data_tokens.insert(key, (t, tok.clone()));
-        Some(tok)
+        o.data_token(t, || {
+            let header = AlbHeader {
+                issuer: &self.idp.issuer,
+                client: &self.idp.client_id,
+                signer: &self.arn,
+                exp: t + DATA_TTL,
+            };
+            self.signer.sign(&header, &o.session.userinfo).ok()
+        })
     }
 }
 

@@ -197,7 +197,9 @@ impl Journal {
         // memory would double what the lab holds at each compaction.
         let mut out = std::io::BufWriter::with_capacity(1 << 16, private_create(&tmp)?);
         serde_json::to_writer(&mut out, &snapshot)?;
-        let file = out.into_inner().map_err(std::io::IntoInnerError::into_error)?;
+        let file = out
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
         let size = file.metadata()?.len();
         drop(file);
         std::fs::rename(&tmp, &path)?;

@@ -6,6 +6,8 @@
 //! held and how many there were.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::time::{Duration, Instant};
@@ -15,7 +17,7 @@ use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use cognito_learning_emulator::state::LabKeys;
-use cognito_learning_emulator::{ALB_ARN, Lab, LabOptions};
+use cognito_learning_emulator::{ALB_ARN, Lab};
 use cognito_learning_tokens::sign::{AlbHeader, AlbSigner, RsaSigner};
 use cognito_learning_tokens::time::now;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
@@ -68,16 +70,7 @@ impl Answer {
 
 impl Suite {
     async fn start(name: &str) -> Suite {
-        let dir = std::env::temp_dir().join(format!(
-            "cl-attack-{name}-{}",
-            cognito_learning_emulator::state::uuid()
-        ));
-        let lab = Lab::start(LabOptions {
-            state_dir: dir.clone(),
-            ..LabOptions::any_ports()
-        })
-        .await
-        .unwrap();
+        let (lab, dir) = common::lab(&format!("attack-{name}")).await;
         let keys = LabKeys::load_or_create(&dir).unwrap();
         Suite {
             lab,
@@ -508,6 +501,15 @@ async fn start_login(s: &Suite) -> (String, String, String) {
     (q["state"].clone(), nonce, loc)
 }
 
+/// The `_csrf` value of a hosted-UI sign-in form.
+fn csrf_of(form: &str) -> String {
+    form.split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no sign-in form: {form}"))
+        .to_owned()
+}
+
 fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
@@ -532,14 +534,7 @@ async fn code(s: &Suite, extra: &str) -> String {
         .text()
         .await
         .unwrap();
-    let csrf = form
-        .split("name=\"_csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let csrf = csrf_of(&form);
     let r = jar
         .post(format!("{}/login?{authz}", s.lab.info.cognito))
         .form(&[
@@ -1018,14 +1013,7 @@ async fn password_guessing_meets_cognitos_lockout() {
     );
     let url = format!("{}/login?{authz}", s.lab.info.cognito);
     let form = jar.get(&url).send().await.unwrap().text().await.unwrap();
-    let csrf = form
-        .split("name=\"_csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let csrf = csrf_of(&form);
     let try_password = async |user: &str, pw: &str| {
         let r = jar
             .post(&url)
@@ -1114,14 +1102,7 @@ async fn alb_header_and_cookie_abuse_is_answered_as_the_alb_does() {
         };
         if next.contains("/login?") {
             let form = jar.get(&next).send().await.unwrap().text().await.unwrap();
-            let csrf = form
-                .split("name=\"_csrf\" value=\"")
-                .nth(1)
-                .unwrap()
-                .split('"')
-                .next()
-                .unwrap()
-                .to_owned();
+            let csrf = csrf_of(&form);
             r = jar
                 .post(&next)
                 .form(&[
@@ -1425,6 +1406,17 @@ impl Signed<'_> {
     }
 }
 
+/// A change to one header of a signed request, made after signing.
+fn edit(name: &'static str, f: impl Fn(&str) -> String + 'static) -> Box<Tweak> {
+    Box::new(move |h: &mut Headers| {
+        for (k, v) in h.iter_mut() {
+            if k == name {
+                *v = f(v);
+            }
+        }
+    })
+}
+
 fn amz(secs: u64) -> String {
     cognito_learning_tokens::time::utc(secs).replace(['-', ':'], "")
 }
@@ -1620,13 +1612,7 @@ async fn sigv4_misuse_is_refused_with_aws_error_codes() {
         (
             "the target changed after signing",
             base(),
-            Box::new(|h: &mut Headers| {
-                for (k, v) in h.iter_mut() {
-                    if k == "x-amz-target" {
-                        *v = "Logs_20140328.DeleteLogGroup".into();
-                    }
-                }
-            }),
+            edit("x-amz-target", |_| "Logs_20140328.DeleteLogGroup".into()),
             "{}",
             "InvalidSignatureException",
             "does not match",
@@ -1642,13 +1628,7 @@ async fn sigv4_misuse_is_refused_with_aws_error_codes() {
         (
             "a date that is not ISO 8601 basic",
             base(),
-            Box::new(|h: &mut Headers| {
-                for (k, v) in h.iter_mut() {
-                    if k == "x-amz-date" {
-                        *v = "yesterday".into();
-                    }
-                }
-            }),
+            edit("x-amz-date", |_| "yesterday".into()),
             "{}",
             "IncompleteSignatureException",
             "ISO-8601",
@@ -1656,12 +1636,8 @@ async fn sigv4_misuse_is_refused_with_aws_error_codes() {
         (
             "a scope dated another day",
             base(),
-            Box::new(|h: &mut Headers| {
-                for (k, v) in h.iter_mut() {
-                    if k == "authorization" {
-                        *v = v.replacen(&amz(now())[..8], "20000101", 1);
-                    }
-                }
+            edit("authorization", |v| {
+                v.replacen(&amz(now())[..8], "20000101", 1)
             }),
             "{}",
             "InvalidSignatureException",
@@ -1670,12 +1646,8 @@ async fn sigv4_misuse_is_refused_with_aws_error_codes() {
         (
             "HMAC-SHA1",
             base(),
-            Box::new(|h: &mut Headers| {
-                for (k, v) in h.iter_mut() {
-                    if k == "authorization" {
-                        *v = v.replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA1");
-                    }
-                }
+            edit("authorization", |v| {
+                v.replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA1")
             }),
             "{}",
             "UnrecognizedClientException",
@@ -1684,13 +1656,7 @@ async fn sigv4_misuse_is_refused_with_aws_error_codes() {
         (
             "no Credential",
             base(),
-            Box::new(|h: &mut Headers| {
-                for (k, v) in h.iter_mut() {
-                    if k == "authorization" {
-                        *v = v.replace("Credential=", "Cred=");
-                    }
-                }
-            }),
+            edit("authorization", |v| v.replace("Credential=", "Cred=")),
             "{}",
             "UnrecognizedClientException",
             "",
@@ -1698,13 +1664,7 @@ async fn sigv4_misuse_is_refused_with_aws_error_codes() {
         (
             "a four-part scope",
             base(),
-            Box::new(|h: &mut Headers| {
-                for (k, v) in h.iter_mut() {
-                    if k == "authorization" {
-                        *v = v.replace("/aws4_request", "");
-                    }
-                }
-            }),
+            edit("authorization", |v| v.replace("/aws4_request", "")),
             "{}",
             "UnrecognizedClientException",
             "",
@@ -1712,13 +1672,9 @@ async fn sigv4_misuse_is_refused_with_aws_error_codes() {
         (
             "the signature in capitals",
             base(),
-            Box::new(|h: &mut Headers| {
-                for (k, v) in h.iter_mut() {
-                    if k == "authorization" {
-                        let (a, sig) = v.split_once("Signature=").unwrap();
-                        *v = format!("{a}Signature={}", sig.to_uppercase());
-                    }
-                }
+            edit("authorization", |v| {
+                let (a, sig) = v.split_once("Signature=").unwrap();
+                format!("{a}Signature={}", sig.to_uppercase())
             }),
             "{}",
             "InvalidSignatureException",
@@ -1878,14 +1834,7 @@ async fn html_injection_comes_back_escaped_everywhere() {
             .unwrap();
         let url = format!("{cognito}/login?{authz}");
         let form = jar.get(&url).send().await.unwrap().text().await.unwrap();
-        let csrf = form
-            .split("name=\"_csrf\" value=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_owned();
+        let csrf = csrf_of(&form);
         let body = jar
             .post(&url)
             .form(&[("_csrf", csrf.as_str()), ("username", p), ("password", "x")])

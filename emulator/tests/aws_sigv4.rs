@@ -3,21 +3,13 @@
 //! service's signing name or a wrong secret get AWS's error codes and messages.
 #![allow(clippy::unwrap_used)]
 
-use cognito_learning_emulator::{Lab, LabOptions};
+mod common;
+
 use serde_json::Value;
 
 #[tokio::test]
 async fn botocore_signed_requests_are_checked_as_aws_checks_them() {
-    let dir = std::env::temp_dir().join(format!(
-        "cl-sigv4-{}",
-        cognito_learning_emulator::state::uuid()
-    ));
-    let lab = Lab::start(LabOptions {
-        state_dir: dir.clone(),
-        ..LabOptions::any_ports()
-    })
-    .await
-    .unwrap();
+    let (lab, dir) = common::lab("sigv4").await;
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/sigv4_botocore.py"

@@ -142,14 +142,15 @@ impl Driver {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn chromium_logs_in_through_the_hosted_ui_and_sees_the_secrets() {
+/// A lab and a fresh Chromium profile, in a temporary directory; `None` when browser tests are
+/// turned off.
+async fn browse(name: &str) -> Option<(std::path::PathBuf, Lab, Driver)> {
     if std::env::var_os("COGNITO_LEARNING_SKIP_BROWSER").is_some() {
         eprintln!("skipped: COGNITO_LEARNING_SKIP_BROWSER is set");
-        return;
+        return None;
     }
     let tmp = std::env::temp_dir().join(format!(
-        "cl-browser-{}",
+        "cl-{name}-{}",
         cognito_learning_emulator::state::uuid()
     ));
     let lab = Lab::start(LabOptions {
@@ -159,6 +160,14 @@ async fn chromium_logs_in_through_the_hosted_ui_and_sees_the_secrets() {
     .await
     .unwrap();
     let d = Driver::start(&tmp.join("profile")).await;
+    Some((tmp, lab, d))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chromium_logs_in_through_the_hosted_ui_and_sees_the_secrets() {
+    let Some((tmp, lab, d)) = browse("browser").await else {
+        return;
+    };
     let secrets = format!("{}/v1/secrets", lab.info.alb);
     d.call("POST", "/url", Some(json!({"url": secrets}))).await;
     let login = d.wait_for_url(|u| u.contains("/login?")).await;
@@ -203,21 +212,9 @@ const PAYLOADS: &[&str] = &[
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_page_that_echoes_input_runs_a_script_in_chromium() {
-    if std::env::var_os("COGNITO_LEARNING_SKIP_BROWSER").is_some() {
-        eprintln!("skipped: COGNITO_LEARNING_SKIP_BROWSER is set");
+    let Some((tmp, lab, d)) = browse("xss").await else {
         return;
-    }
-    let tmp = std::env::temp_dir().join(format!(
-        "cl-xss-{}",
-        cognito_learning_emulator::state::uuid()
-    ));
-    let lab = Lab::start(LabOptions {
-        state_dir: tmp.join("lab"),
-        ..LabOptions::any_ports()
-    })
-    .await
-    .unwrap();
-    let d = Driver::start(&tmp.join("profile")).await;
+    };
     let enc = |p: &str| form_urlencoded::byte_serialize(p.as_bytes()).collect::<String>();
     let redirect = enc(&format!("{}/oauth2/idpresponse", lab.info.alb));
     let authz = format!(

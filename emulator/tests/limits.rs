@@ -2,25 +2,17 @@
 //! headers neither stop the ALB from answering nor stay open past the header timeout.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use cognito_learning_emulator::{Lab, LabOptions};
 use cognito_learning_server::net::Limits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 #[tokio::test]
 async fn the_alb_answers_through_a_thousand_stalled_connections_and_closes_them_in_time() {
-    let dir = std::env::temp_dir().join(format!(
-        "cl-limits-{}",
-        cognito_learning_emulator::state::uuid()
-    ));
-    let lab = Lab::start(LabOptions {
-        state_dir: dir.clone(),
-        ..LabOptions::any_ports()
-    })
-    .await
-    .unwrap();
+    let (lab, dir) = common::lab("limits").await;
     let addr = lab
         .info
         .alb

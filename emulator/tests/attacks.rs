@@ -98,6 +98,7 @@ impl Suite {
             .filter_map(|(n, f)| f.as_ref().map(|f| format!("{n}: {f}")))
             .collect();
         let n = cases.len();
+        eprintln!("{} of {n} cases held", n - failed.len());
         self.lab.stop().await;
         assert!(
             failed.is_empty(),

@@ -118,6 +118,11 @@ impl Journal {
                 )));
             }
         }
+        // What the snapshot does not store is recounted before the journal is replayed over
+        // it, so that a change the snapshot already holds is recognised.
+        for g in groups.values_mut() {
+            g.count();
+        }
         let journal = dir.join(JOURNAL);
         let mut loaded = Loaded::default();
         let now = now_millis() as i64;

@@ -84,6 +84,10 @@ struct Stream {
     created: i64,
     events: Vec<Event>,
     last_ingested: Option<i64>,
+    /// The highest event id ever stored here (ids grow with arrival), so that a replayed put is
+    /// recognised without reading the stream; recounted on load.
+    #[serde(skip)]
+    max_id: u64,
 }
 
 impl Stream {
@@ -110,7 +114,11 @@ pub(super) struct Group {
 }
 
 impl Group {
-    fn count(&mut self) {
+    /// Recounts what is not stored: the bytes held and each stream's highest id.
+    pub(super) fn count(&mut self) {
+        for s in self.streams.values_mut() {
+            s.max_id = s.events.iter().map(|e| e.id).max().unwrap_or(0);
+        }
         self.bytes = self
             .streams
             .values()
@@ -792,7 +800,7 @@ pub(super) fn apply(groups: &mut BTreeMap<String, Group>, change: Change, now: i
             let Some(s) = g.streams.get_mut(&stream) else {
                 return;
             };
-            let newest_id = s.events.iter().map(|e| e.id).max().unwrap_or(0);
+            let newest_id = s.max_id;
             let Some(first) = events.iter().find(|e| e.id > newest_id) else {
                 return;
             };
@@ -805,6 +813,7 @@ pub(super) fn apply(groups: &mut BTreeMap<String, Group>, change: Change, now: i
             for e in events.into_iter().filter(|e| e.id > newest_id) {
                 added += e.size();
                 ingested = Some(e.ingested);
+                s.max_id = s.max_id.max(e.id);
                 s.events.push(e);
             }
             if older {

@@ -3,9 +3,13 @@
 //! directory, keys sent with `send-keys` and the screen read with `capture-pane`. The lab runs
 //! as its own process (`cognito-learning lab`), so a test can kill it under the guide.
 
-use std::io::{BufRead, BufReader};
+#[path = "fixtures/lab_process.rs"]
+mod lab_process;
+
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
+
+use lab_process::start_lab;
 use std::time::{Duration, Instant};
 
 struct Session {
@@ -20,18 +24,7 @@ impl Session {
         let state = std::env::temp_dir().join(format!("cl-e2e-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&state);
         std::fs::create_dir_all(&state).unwrap();
-        let mut lab = Command::new(env!("CARGO_BIN_EXE_cognito-learning"))
-            .args(["lab", "--json", "--alb-port", "0", "--cognito-port", "0"])
-            .args(["--api-port", "0", "--server-port", "0", "--state-dir"])
-            .arg(state.join("lab"))
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(lab.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let info: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let (lab, info) = start_lab(&state.join("lab"));
         let socket = format!("e2e-{name}-{}", std::process::id());
         let guide = format!(
             "{} --state-dir {} --progress {} --lessons {}",

@@ -1,35 +1,17 @@
 //! `cognito-learning lab --json` as scripts use it.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+#[path = "fixtures/lab_process.rs"]
+mod lab_process;
+
+use std::process::Command;
+
+use lab_process::start_lab;
 
 #[test]
 fn lab_json_prints_what_a_script_needs_and_serves_it() {
     let dir = std::env::temp_dir().join(format!("cl-lab-cli-{}", std::process::id()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cognito-learning"))
-        .args([
-            "lab",
-            "--json",
-            "--alb-port",
-            "0",
-            "--cognito-port",
-            "0",
-            "--api-port",
-            "0",
-            "--server-port",
-            "0",
-        ])
-        .arg("--state-dir")
-        .arg(&dir)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let info: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let (mut child, info) = start_lab(&dir);
     for key in [
         "alb",
         "cognito",
@@ -42,7 +24,7 @@ fn lab_json_prints_what_a_script_needs_and_serves_it() {
         "server",
         "users",
     ] {
-        assert!(info.get(key).is_some(), "{key} missing from {line}");
+        assert!(info.get(key).is_some(), "{key} missing from {info}");
     }
     assert!(
         info["alb"]

@@ -4,48 +4,21 @@
 //! tokens is private.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
+#[path = "fixtures/lab_process.rs"]
+mod lab_process;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+use lab_process::{lab_command, start_lab};
 use serde_json::Value;
 
 fn state_dir(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("cl-faults-{name}-{}", std::process::id()))
-}
-
-fn lab_command(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_cognito-learning"));
-    c.args(["lab", "--json"]);
-    for flag in [
-        "--alb-port",
-        "--cognito-port",
-        "--api-port",
-        "--server-port",
-    ] {
-        c.args([flag, "0"]);
-    }
-    c.arg("--state-dir").arg(dir);
-    c
-}
-
-/// Starts `cognito-learning lab` and reads its JSON line.
-fn start_lab(dir: &Path) -> (Child, Value) {
-    let mut child = lab_command(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let info = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
-    (child, info)
 }
 
 fn logs(info: &Value) -> Client {

@@ -8,7 +8,9 @@
 //! an hour: while it lives, `/oauth2/authorize` issues a new code without showing the form.
 
 pub mod config;
+mod lockout;
 mod pages;
+mod store;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,6 +29,8 @@ pub use config::{AppClient, Lifetimes, PoolConfig, User};
 use crate::http::{Req, Resp, add_cookie, html, json as json_resp, query_string, redirect};
 use crate::state::{random_token, uuid};
 use crate::trace::{Actor, Trace};
+use lockout::Failures;
+use store::{Expiring, Store};
 
 /// The hosted UI's session cookie, on the Cognito domain.
 pub const SESSION_COOKIE: &str = "cognito";
@@ -63,11 +67,6 @@ struct RefreshGrant {
     expires: u64,
 }
 
-/// What a store entry needs for the store to stay bounded: the second it stops being valid.
-trait Expiring {
-    fn expires(&self) -> u64;
-}
-
 impl Expiring for CodeGrant {
     fn expires(&self) -> u64 {
         self.expires
@@ -83,96 +82,6 @@ impl Expiring for HostedSession {
 impl Expiring for RefreshGrant {
     fn expires(&self) -> u64 {
         self.expires
-    }
-}
-
-/// The most entries one store holds. Expired entries go first; past that the ones closest to
-/// expiry (the oldest, since every entry of a store lives as long) make room. A learner's own
-/// traffic never comes near it; a load test does, and then memory stays flat.
-pub const MAX_ENTRIES: usize = 20_000;
-
-/// A map of codes, sessions or refresh tokens, swept of expired entries as it grows.
-#[derive(Debug)]
-struct Store<V> {
-    map: HashMap<String, V>,
-    /// The size at which the next sweep runs: twice what the last one left, so sweeping costs
-    /// O(1) per insert on average.
-    sweep_at: usize,
-}
-
-impl<V> Default for Store<V> {
-    fn default() -> Self {
-        Self {
-            map: HashMap::new(),
-            sweep_at: 1024,
-        }
-    }
-}
-
-impl<V: Expiring> Store<V> {
-    fn insert(&mut self, key: String, value: V, t: u64) {
-        if self.map.len() >= self.sweep_at {
-            self.map.retain(|_, v| v.expires() > t);
-            if self.map.len() >= MAX_ENTRIES {
-                let mut ages: Vec<u64> = self.map.values().map(Expiring::expires).collect();
-                let cut = self.map.len() - MAX_ENTRIES * 9 / 10;
-                let (_, oldest, _) = ages.select_nth_unstable(cut);
-                let oldest = *oldest;
-                self.map.retain(|_, v| v.expires() > oldest);
-            }
-            self.sweep_at = (self.map.len() * 2).clamp(1024, MAX_ENTRIES);
-        }
-        self.map.insert(key, value);
-    }
-
-    /// The entry, unless it has expired (an expired one is removed).
-    fn live(&mut self, key: &str, t: u64) -> Option<&mut V> {
-        if self.map.get(key).is_some_and(|v| v.expires() <= t) {
-            self.map.remove(key);
-        }
-        self.map.get_mut(key)
-    }
-}
-
-/// Failed sign-ins of one user, for Cognito's documented lockout. Times in milliseconds, so
-/// that a one-second lockout lasts a second whenever in a second it starts.
-#[derive(Debug, Default, Clone, Copy)]
-struct Failures {
-    /// Failed attempts counted (those refused during a lockout are not).
-    count: u32,
-    last_attempt: u64,
-    locked_until: u64,
-}
-
-/// "After five failed sign-in attempts with a password, Amazon Cognito locks out your user for
-/// one second; the lockout then doubles with each further failure, to about 15 minutes":
-/// 2^(n-5) seconds after n failures.
-const FREE_FAILURES: u32 = 5;
-const MAX_LOCKOUT_MS: u64 = 15 * 60 * 1000;
-/// Fifteen minutes without any attempt reset the count.
-const LOCKOUT_RESET_MS: u64 = 15 * 60 * 1000;
-
-impl Failures {
-    fn lockout_ms(count: u32) -> u64 {
-        match count.checked_sub(FREE_FAILURES) {
-            None => 0,
-            Some(k) if k >= 10 => MAX_LOCKOUT_MS,
-            Some(k) => (1000u64 << k).min(MAX_LOCKOUT_MS),
-        }
-    }
-
-    /// Called at each attempt (at `t` ms): true while the user is locked out.
-    fn locked(&mut self, t: u64) -> bool {
-        if t.saturating_sub(self.last_attempt) >= LOCKOUT_RESET_MS {
-            *self = Failures::default();
-        }
-        self.last_attempt = t;
-        t < self.locked_until
-    }
-
-    fn failed(&mut self, t: u64) {
-        self.count += 1;
-        self.locked_until = t + Self::lockout_ms(self.count);
     }
 }
 
@@ -1108,70 +1017,5 @@ mod tests {
         );
         let (_, body) = call(&c, "grant_type=client_credentials", "machine:wrong").await;
         assert_eq!(body["error"], "invalid_client");
-    }
-
-    #[test]
-    fn the_lockout_follows_cognitos_documented_doubling() {
-        let mut f = Failures::default();
-        let t = 1_000_000_000;
-        for i in 0..5 {
-            assert!(!f.locked(t + i * 100), "attempt {i} is free");
-            f.failed(t + i * 100);
-        }
-        // Five failures (the last at t + 400): one second; each failure after that doubles it.
-        assert!(f.locked(t + 1399));
-        assert!(!f.locked(t + 1400));
-        f.failed(t + 1400);
-        assert_eq!(f.locked_until, t + 3400);
-        assert!(f.locked(t + 2000), "refused, and not counted");
-        assert_eq!(f.count, 6);
-        assert_eq!(Failures::lockout_ms(7), 4000);
-        assert_eq!(Failures::lockout_ms(14), 512_000);
-        assert_eq!(
-            Failures::lockout_ms(15),
-            900_000,
-            "about 15 minutes at most"
-        );
-        assert_eq!(Failures::lockout_ms(60), 900_000);
-        // Fifteen minutes without an attempt start the count afresh.
-        assert!(!f.locked(t + 2000 + LOCKOUT_RESET_MS));
-        assert_eq!(f.count, 0);
-    }
-
-    #[derive(Debug)]
-    struct Until(u64);
-
-    impl Expiring for Until {
-        fn expires(&self) -> u64 {
-            self.0
-        }
-    }
-
-    #[test]
-    fn a_store_drops_expired_entries_and_never_passes_its_cap() {
-        let mut s: Store<Until> = Store::default();
-        for i in 0..3000u64 {
-            // Half of them expired at t = 100.
-            s.insert(
-                format!("k{i}"),
-                Until(if i % 2 == 0 { 50 } else { 1000 + i }),
-                100,
-            );
-        }
-        assert!(s.map.len() < 3000, "expired entries were swept");
-        assert!(
-            s.live("k0", 100).is_none(),
-            "an expired entry is never handed out"
-        );
-        assert!(s.live("k2999", 100).is_some());
-        for i in 0..(MAX_ENTRIES as u64 + 5000) {
-            s.insert(format!("n{i}"), Until(10_000 + i), 100);
-        }
-        assert!(s.map.len() <= MAX_ENTRIES, "{}", s.map.len());
-        // The newest survive.
-        assert!(
-            s.live(&format!("n{}", MAX_ENTRIES as u64 + 4999), 100)
-                .is_some()
-        );
     }
 }

@@ -4,9 +4,7 @@
 #[path = "fixtures/lab_process.rs"]
 mod lab_process;
 
-use std::process::Command;
-
-use lab_process::start_lab;
+use lab_process::{signal, start_lab};
 
 #[test]
 fn lab_json_prints_what_a_script_needs_and_serves_it() {
@@ -64,10 +62,7 @@ fn lab_json_prints_what_a_script_needs_and_serves_it() {
         .status()
     });
     assert_eq!(status, 404);
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    signal(&child, "-INT");
     assert!(
         child.wait().unwrap().success(),
         "Ctrl-C stops the lab cleanly"

@@ -8,13 +8,13 @@
 mod lab_process;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-use lab_process::{lab_command, start_lab};
+use lab_process::{lab_command, signal, start_lab};
 use serde_json::Value;
 
 fn state_dir(name: &str) -> PathBuf {
@@ -71,15 +71,6 @@ async fn messages(c: &Client, group: &str) -> Vec<String> {
             .collect(),
         Err(_) => Vec::new(),
     }
-}
-
-fn signal(child: &Child, sig: &str) {
-    let ok = Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill {sig}");
 }
 
 fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {

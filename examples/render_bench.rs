@@ -12,7 +12,7 @@ use cognito_learning::stream::{SeenToken, TokenEvent};
 use cognito_learning::tui::app::{App, Msg, TOKEN_BUFFER};
 use cognito_learning::tui::theme::Theme;
 use cognito_learning::tui::ui::View;
-use cognito_learning_emulator::trace::{Actor, TraceEvent};
+use cognito_learning_contract::trace::{Actor, TraceEvent};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -40,6 +40,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             data: Some(SeenToken::new(&raw, Ok(()))),
             access: Some(SeenToken::new(&raw, Err("signature does not match".into()))),
             identity: Some(sub.clone()),
+            app: cognito_learning::stream::AppVerdicts {
+                data: Some("valid".into()),
+                access: Some("invalid: bad signature".into()),
+                identity: Some("matches the verified sub".into()),
+            },
         })
         .collect();
     let before = rss_kb();
@@ -50,6 +55,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|seq| TraceEvent {
                 seq,
                 at_ms: seq,
+                start_seq: seq,
+                start_ms: seq,
                 from: Actor::Browser,
                 to: Actor::Alb,
                 request: "GET /v1/secrets".into(),

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use cognito_learning::checks;
+use cognito_learning::io::{self, Start};
 use cognito_learning::lessons::{self, Lesson, Track};
 use cognito_learning::target::CloudSettings;
-use cognito_learning::tui::{self, Start};
+use cognito_learning::tui;
 use cognito_learning_emulator::LabOptions;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -54,7 +55,7 @@ impl GuideArgs {
                     state_dir: self
                         .state_dir
                         .clone()
-                        .unwrap_or_else(cognito_learning_emulator::state::default_dir),
+                        .unwrap_or_else(cognito_learning_contract::lab::default_state_dir),
                     ..base
                 })
             }
@@ -149,7 +150,7 @@ pub async fn check(args: CheckArgs) -> i32 {
         return 2;
     }
     let track = args.guide.track();
-    let started = match tui::start(args.guide.start()).await {
+    let started = match io::start(args.guide.start()).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("cognito-learning check: cannot start: {e:#}");

@@ -504,9 +504,7 @@ fn check(mut table: toml::Table, line: usize) -> Result<Check, String> {
         .try_into()
         .map_err(|e: toml::de::Error| format!("check {name:?}: {}", e.message().trim()))?;
     if let Kind::SsmCommand { run, .. } = &kind
-        && !cognito_learning_emulator::aws::ssm::ALLOWED
-            .iter()
-            .any(|(c, _)| c == run)
+        && !cognito_learning_contract::ssm::allowed(run)
     {
         return Err(format!(
             "check {name:?}: {run:?} is not one of the read-only commands the project allows on the instance"

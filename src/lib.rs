@@ -15,6 +15,7 @@ pub mod account;
 mod aws;
 pub mod checks;
 pub mod instance;
+pub mod io;
 pub mod lessons;
 pub mod progress;
 pub mod resources;

@@ -31,7 +31,7 @@ pub struct Progress {
 
 /// The default file.
 pub fn default_path() -> PathBuf {
-    cognito_learning_emulator::state::default_dir()
+    cognito_learning_contract::lab::default_state_dir()
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
         .join("progress.json")

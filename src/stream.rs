@@ -13,7 +13,6 @@
 //!
 //! Lines are told apart by their stream, timestamp and text (Live Tail's events have no ids).
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
@@ -24,8 +23,8 @@ use aws_sdk_cloudwatchlogs::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_cloudwatchlogs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatchlogs::types::StartLiveTailResponseStream;
 use aws_smithy_runtime_api::box_error::BoxError;
+use cognito_learning_contract::log::{RequestRecord, TokenRecord};
 use cognito_learning_tokens::{AlbVerifier, CognitoVerifier, TokenUse};
-use serde::Deserialize;
 use serde_json::Value;
 
 /// How far back each poll looks behind the newest line seen. One server's shipper sends its
@@ -141,6 +140,8 @@ pub struct Follower {
     resume: Option<(i64, String)>,
     /// Whether [`Follower::run`] tries Live Tail first.
     live_tail: bool,
+    /// A new client to use from the next poll on (a restarted lab's credentials).
+    updates: Option<tokio::sync::watch::Receiver<Client>>,
 }
 
 /// How a Live Tail session ended.
@@ -199,7 +200,15 @@ impl Follower {
             cursor,
             resume: None,
             live_tail: false,
+            updates: None,
         }
+    }
+
+    /// Takes each client sent on `updates` from the next poll on; the cursor stays.
+    #[must_use]
+    pub fn with_client_updates(mut self, updates: tokio::sync::watch::Receiver<Client>) -> Self {
+        self.updates = Some(updates);
+        self
     }
 
     /// Follows with Live Tail where the endpoint offers it ([`Follower::run`]).
@@ -346,6 +355,11 @@ impl Follower {
     /// [`MAX_LINES`] at a time (see [`Follower::behind`]). `Err` is a sentence for the learner;
     /// the cursor is unchanged, so the next poll resumes where this one failed.
     pub async fn poll(&mut self) -> Result<Vec<LogLine>, String> {
+        if let Some(rx) = self.updates.as_mut()
+            && rx.has_changed().unwrap_or(false)
+        {
+            self.client = rx.borrow_and_update().clone();
+        }
         let (start, mut token) = match self.resume.take() {
             Some((start, token)) => (start, Some(token)),
             None => (self.cursor.start_time(), None),
@@ -632,6 +646,17 @@ pub struct TokenEvent {
     pub data: Option<SeenToken>,
     pub access: Option<SeenToken>,
     pub identity: Option<String>,
+    /// What the app itself decided about each header, as it logged it: the lesson is that the
+    /// app verifies, so its word is shown beside the guide's own check.
+    pub app: AppVerdicts,
+}
+
+/// The app's verdicts on one request's headers ("valid", "invalid: bad signature", …).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppVerdicts {
+    pub data: Option<String>,
+    pub access: Option<String>,
+    pub identity: Option<String>,
 }
 
 /// How to check tokens again (the lab's keys or the account's).
@@ -645,24 +670,23 @@ impl TokenEvent {
     /// The token event in a server log line, if the request carried ALB headers. Each token is
     /// verified as of the request's time, so an old line reads as it did when it was logged.
     pub async fn from_line(line: &LogLine, checks: &Checks) -> Option<TokenEvent> {
-        // Only the fields used here are read, borrowed from the line where they can be.
-        let v: RequestLine<'_> = serde_json::from_str(&line.message).ok()?;
-        if v.event.as_deref() != Some("request") {
-            return None;
-        }
+        let v = RequestRecord::parse(&line.message)?;
         let alb = v.alb?;
         let at = u64::try_from(line.timestamp / 1000).unwrap_or(0);
-        fn raw(t: Option<RawOf<'_>>) -> Option<Cow<'_, str>> {
-            t.and_then(|t| t.raw)
-        }
-        let data = match raw(alb.data) {
+        // A redacted token cannot be checked again; the app's word is all there is.
+        let usable = |t: &Option<TokenRecord<'_>>| -> Option<String> {
+            t.as_ref()
+                .filter(|t| !t.is_redacted())
+                .map(|t| t.raw.clone().into_owned())
+        };
+        let data = match usable(&alb.data) {
             Some(r) => {
                 let verdict = checks.alb.verify(&r, at).await;
                 Some(seen(&r, verdict))
             }
             None => None,
         };
-        let access = match raw(alb.accesstoken) {
+        let access = match usable(&alb.accesstoken) {
             Some(r) => {
                 let verdict = checks.cognito.verify(&r, TokenUse::Access, at).await;
                 Some(seen(&r, verdict))
@@ -673,43 +697,17 @@ impl TokenEvent {
             at_ms: line.timestamp,
             method: v.method.into_owned(),
             path: v.path.into_owned(),
-            status: v.status,
+            status: u64::from(v.status),
             data,
             access,
-            identity: raw(alb.identity).map(Cow::into_owned),
+            app: AppVerdicts {
+                data: alb.data.as_ref().map(TokenRecord::said),
+                access: alb.accesstoken.as_ref().map(TokenRecord::said),
+                identity: alb.identity.as_ref().map(|i| i.verdict.as_str().to_owned()),
+            },
+            identity: alb.identity.map(|i| i.raw.into_owned()),
         })
     }
-}
-
-/// The part of the server's request record that token events need.
-#[derive(Deserialize)]
-struct RequestLine<'a> {
-    #[serde(borrow)]
-    event: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    method: Cow<'a, str>,
-    #[serde(default, borrow)]
-    path: Cow<'a, str>,
-    #[serde(default)]
-    status: u64,
-    #[serde(borrow)]
-    alb: Option<AlbHeaders<'a>>,
-}
-
-#[derive(Deserialize)]
-struct AlbHeaders<'a> {
-    #[serde(borrow)]
-    data: Option<RawOf<'a>>,
-    #[serde(borrow)]
-    accesstoken: Option<RawOf<'a>>,
-    #[serde(borrow)]
-    identity: Option<RawOf<'a>>,
-}
-
-#[derive(Deserialize)]
-struct RawOf<'a> {
-    #[serde(borrow)]
-    raw: Option<Cow<'a, str>>,
 }
 
 fn seen<T>(raw: &str, res: Result<T, cognito_learning_tokens::TokenError>) -> SeenToken {

@@ -5,10 +5,11 @@
 //! clients, and the verifiers for the tokens the app logs.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use cognito_learning_emulator::LabInfo;
+use cognito_learning_contract::lab::LabInfo;
 use cognito_learning_tokens::keys::AlbKeys;
 use cognito_learning_tokens::{AlbExpectations, AlbVerifier, CognitoVerifier};
 
@@ -91,11 +92,13 @@ pub struct Target {
     pub ssm: aws_sdk_ssm::Client,
     /// The account's other services, for the checks of resource state (cloud track).
     pub account: Option<Account>,
-    pub tokens: Checks,
+    pub tokens: Arc<Checks>,
     /// The lab's trace endpoint, for the flow pane (local track).
     pub trace_url: Option<String>,
     /// Whether the token stream follows with Live Tail (else it polls).
     pub live_tail: bool,
+    /// The lab's details (local track), to notice when it restarts.
+    pub lab: Option<LabInfo>,
 }
 
 /// A URL's host name.
@@ -132,7 +135,7 @@ impl Target {
             ("user_pool_id", i.user_pool_id.as_str()),
             ("region", i.region.as_str()),
             ("log_group", "cognito-learning"),
-            ("instance", cognito_learning_emulator::aws::ssm::INSTANCE_ID),
+            ("instance", cognito_learning_contract::ssm::INSTANCE_ID),
             ("alb_arn", i.alb_arn.as_str()),
             ("app", i.server.as_str()),
         ]
@@ -153,7 +156,7 @@ impl Target {
             logs: crate::stream::lab_client(&i.aws, &i.region, key, secret),
             ssm: crate::instance::lab_client(&i.aws, &i.region, key, secret),
             account: None,
-            tokens: Checks {
+            tokens: Arc::new(Checks {
                 alb: AlbVerifier::new(
                     AlbKeys::new(&i.alb_key_url),
                     AlbExpectations {
@@ -163,11 +166,12 @@ impl Target {
                     },
                 ),
                 cognito: CognitoVerifier::new(&i.issuer, &i.client_id),
-            },
-            trace_url: Some(format!("{}/lab/trace", i.aws)),
+            }),
+            trace_url: Some(i.trace_url()),
             // The lab serves Live Tail too, but polling it every 400 ms shows a request
             // sooner than an update a second can.
             live_tail: false,
+            lab: Some(i.clone()),
         }
     }
 
@@ -240,7 +244,7 @@ impl Target {
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
             ssm: aws_sdk_ssm::Client::new(&config),
             account: Some(Account::new(config.clone())),
-            tokens: Checks {
+            tokens: Arc::new(Checks {
                 alb: AlbVerifier::new(
                     AlbKeys::new(key_base),
                     AlbExpectations {
@@ -250,9 +254,10 @@ impl Target {
                     },
                 ),
                 cognito: CognitoVerifier::new(issuer, client_id),
-            },
+            }),
             trace_url: None,
             live_tail: s.follow == "live-tail",
+            lab: None,
         }
     }
 

@@ -34,7 +34,7 @@ async fn start_checking(dir: &std::path::Path, ports: Option<&LabInfo>, check: b
 }
 
 /// The same verifiers the guide builds for the lab.
-fn checks(i: &LabInfo) -> Checks {
+fn checks(i: &LabInfo) -> std::sync::Arc<Checks> {
     cognito_learning::target::Target::local(i).tokens
 }
 

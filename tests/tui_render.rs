@@ -75,6 +75,8 @@ fn app() -> App {
     let ev = |seq, from, to, request: &str, status, note: &str| TraceEvent {
         seq,
         at_ms: 1000 + seq,
+        start_seq: seq,
+        start_ms: 1000 + seq,
         from,
         to,
         request: request.into(),
@@ -121,6 +123,11 @@ fn app() -> App {
         data: Some(SeenToken::new(TOKEN.trim(), Ok(()))),
         access: None,
         identity: Some(sub),
+        app: cognito_learning::stream::AppVerdicts {
+            data: Some("valid".into()),
+            access: None,
+            identity: Some("matches the verified sub".into()),
+        },
     }]));
     app.now_ms = NOW_MS;
     app

@@ -30,7 +30,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -88,7 +87,7 @@ impl Default for LabOptions {
             api_port: 4566,
             server_port: 5000,
             upstream: None,
-            state_dir: state::default_dir(),
+            state_dir: cognito_learning_contract::lab::default_state_dir(),
             required_group: Some("secret-readers".into()),
             pool: None,
             rules: None,
@@ -100,36 +99,7 @@ impl Default for LabOptions {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LabUser {
-    pub username: String,
-    pub groups: Vec<String>,
-    /// Shown by `lab` for the demo; not part of `--json`.
-    #[serde(skip)]
-    pub password: String,
-}
-
-/// What scripts and the lab guide need to drive the lab (`cognito-learning lab --json`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LabInfo {
-    pub alb: String,
-    pub cognito: String,
-    pub issuer: String,
-    pub client_id: String,
-    pub client_secret: String,
-    pub region: String,
-    pub user_pool_id: String,
-    pub alb_arn: String,
-    /// The base that `/<kid>` is appended to.
-    pub alb_key_url: String,
-    pub aws: String,
-    /// Credentials the lab made at start; the AWS API endpoint accepts only requests they sign.
-    pub aws_access_key_id: String,
-    pub aws_secret_access_key: String,
-    pub server: String,
-    pub users: Vec<LabUser>,
-    pub state_dir: PathBuf,
-}
+pub use cognito_learning_contract::lab::{LabInfo, LabUser};
 
 /// A running lab.
 #[derive(Debug)]
@@ -290,6 +260,9 @@ impl Lab {
             }
         };
 
+        // This run of the lab, in its info and on every trace page: a guide that sees another
+        // one knows the lab restarted.
+        let run = state::random_alnum(12);
         let (stop, stopped) = watch::channel(false);
         let until_stopped = move || {
             let mut rx = stopped.clone();
@@ -337,14 +310,16 @@ impl Lab {
         {
             let api = aws_api.clone();
             let trace = trace.clone();
+            let run = run.clone();
             tasks.spawn(http::serve(
                 api_l,
                 move |req| {
                     let api = api.clone();
                     let trace = trace.clone();
+                    let run = run.clone();
                     async move {
                         if req.parts.method == ::http::Method::GET && req.path() == "/lab/trace" {
-                            return trace_page(&trace, &req);
+                            return trace_page(&trace, &run, &req);
                         }
                         api.handle(&req).await
                     }
@@ -387,6 +362,7 @@ impl Lab {
             app = Some((stop_app, handle));
         }
         let info = LabInfo {
+            run: run.clone(),
             alb: alb_url,
             cognito: cognito_url,
             issuer,
@@ -475,20 +451,24 @@ fn on_own_thread(
 /// `GET /lab/trace?after=SEQ`: the trace events after `SEQ` (all kept ones without it), oldest
 /// first, as `{"events": [...]}`, for a lab guide in another process. Unsigned, like the ALB key
 /// endpoint: the events hold request lines and statuses, no tokens or secrets.
-fn trace_page(trace: &Trace, req: &http::Req) -> http::Resp {
+fn trace_page(trace: &Trace, run: &str, req: &http::Req) -> http::Resp {
     let after: u64 = req
         .query()
         .get("after")
         .and_then(|a| a.parse().ok())
         .unwrap_or(0);
-    let events: Vec<trace::TraceEvent> = trace
-        .recent()
-        .into_iter()
-        .filter(|e| e.seq > after)
-        .collect();
-    http::json(
+    let page = trace::TracePage {
+        run: run.to_owned(),
+        events: trace
+            .recent()
+            .into_iter()
+            .filter(|e| e.seq > after)
+            .collect(),
+    };
+    http::response(
         ::http::StatusCode::OK,
-        &serde_json::json!({ "events": events }),
+        "application/json;charset=UTF-8",
+        serde_json::to_vec(&page).unwrap_or_default(),
     )
 }
 

@@ -6,18 +6,10 @@
 //! `lab.lock` beside it is held (an advisory lock the system drops when the process ends, even
 //! by `kill -9`) for as long as a lab runs on the directory: a second lab refuses to start there.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
-use crate::LabInfo;
-
-#[derive(Serialize, Deserialize)]
-struct Running {
-    info: LabInfo,
-    passwords: BTreeMap<String, String>,
-}
+use cognito_learning_contract::lab::{LabInfo, Running};
+pub use cognito_learning_contract::lab::{read_running as read, running_path as path};
 
 /// Takes the state directory for one lab. The lock lasts as long as the returned file.
 pub(crate) fn lock(state_dir: &Path) -> anyhow::Result<std::fs::File> {
@@ -60,19 +52,8 @@ pub(crate) fn lock(state_dir: &Path) -> anyhow::Result<std::fs::File> {
     Ok(file)
 }
 
-pub fn path(state_dir: &Path) -> PathBuf {
-    state_dir.join("running.json")
-}
-
 pub(crate) fn write(info: &LabInfo) -> anyhow::Result<()> {
-    let running = Running {
-        info: info.clone(),
-        passwords: info
-            .users
-            .iter()
-            .map(|u| (u.username.clone(), u.password.clone()))
-            .collect(),
-    };
+    let running = Running::new(info);
     crate::state::write_private(
         &path(&info.state_dir),
         serde_json::to_string_pretty(&running)?.as_bytes(),
@@ -82,19 +63,4 @@ pub(crate) fn write(info: &LabInfo) -> anyhow::Result<()> {
 
 pub(crate) fn remove(info: &LabInfo) {
     let _ = std::fs::remove_file(path(&info.state_dir));
-}
-
-/// The lab recorded in `state_dir`, if any (not checked to be answering).
-pub fn read(state_dir: &Path) -> Option<LabInfo> {
-    let text = std::fs::read_to_string(path(state_dir)).ok()?;
-    let Running {
-        mut info,
-        passwords,
-    } = serde_json::from_str(&text).ok()?;
-    for u in &mut info.users {
-        if let Some(p) = passwords.get(&u.username) {
-            u.password.clone_from(p);
-        }
-    }
-    Some(info)
 }

@@ -2,7 +2,7 @@
 //! restart: the ALB's P-256 key, Cognito's two RSA keys (ID and access tokens are signed with
 //! different keys, as on AWS), the ALB's session-cookie key and the app client's secret.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
@@ -10,15 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use cognito_learning_tokens::sign::{AlbSigner, RsaSigner};
 use serde::{Deserialize, Serialize};
 
-/// `$XDG_STATE_HOME/cognito-learning/lab`, else `~/.local/state/cognito-learning/lab`.
-pub fn default_dir() -> PathBuf {
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("cognito-learning").join("lab")
-}
+pub use cognito_learning_contract::lab::default_state_dir as default_dir;
 
 #[derive(Debug)]
 pub struct LabKeys {

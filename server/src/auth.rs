@@ -16,9 +16,9 @@ use http::HeaderMap;
 use crate::config::Config;
 use crate::error::ApiError;
 
-pub const DATA: &str = "x-amzn-oidc-data";
-pub const ACCESS: &str = "x-amzn-oidc-accesstoken";
-pub const IDENTITY: &str = "x-amzn-oidc-identity";
+pub use cognito_learning_contract::headers::{
+    OIDC_ACCESS_TOKEN as ACCESS, OIDC_DATA as DATA, OIDC_IDENTITY as IDENTITY,
+};
 
 /// One token header and what became of it.
 #[derive(Debug)]

@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use cognito_learning_contract::headers::OIDC_PREFIX;
+use cognito_learning_contract::log::{IdentityVerdict, REQUEST_EVENT, Verdict};
 use http::request::Parts;
 use http::{HeaderValue, Method, Response, StatusCode, header};
 use http_body_util::Full;
@@ -210,7 +212,7 @@ impl Serialize for Raw<'_> {
 #[derive(Serialize)]
 struct TokenRecord<'a> {
     raw: Raw<'a>,
-    verdict: &'static str,
+    verdict: Verdict,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -242,7 +244,7 @@ impl<'a> TokenRecord<'a> {
         match &r.outcome {
             Ok(v) => TokenRecord {
                 raw,
-                verdict: "valid",
+                verdict: Verdict::Valid,
                 reason: None,
                 header: Some(MapRef::Borrowed(&v.header)),
                 claims: Some(MapRef::Borrowed(&v.claims)),
@@ -256,8 +258,8 @@ impl<'a> TokenRecord<'a> {
                 TokenRecord {
                     raw,
                     verdict: match e {
-                        TokenError::NotConfigured(_) => "unverified",
-                        _ => "invalid",
+                        TokenError::NotConfigured(_) => Verdict::Unverified,
+                        _ => Verdict::Invalid,
                     },
                     reason: Some(e.to_string()),
                     header,
@@ -272,7 +274,7 @@ impl<'a> TokenRecord<'a> {
 #[derive(Serialize)]
 struct IdentityRecord<'a> {
     raw: &'a str,
-    verdict: &'static str,
+    verdict: IdentityVerdict,
 }
 
 #[derive(Serialize)]
@@ -296,9 +298,9 @@ impl<'a> AlbRecord<'a> {
             IdentityRecord {
                 raw: id,
                 verdict: match sub {
-                    Some(s) if s == id => "matches the verified sub",
-                    Some(_) => "does not match the verified sub",
-                    None => "unchecked: no verified x-amzn-oidc-data",
+                    Some(s) if s == id => IdentityVerdict::Matches,
+                    Some(_) => IdentityVerdict::DoesNotMatch,
+                    None => IdentityVerdict::Unchecked,
                 },
             }
         });
@@ -323,7 +325,7 @@ impl Serialize for Headers<'_> {
         let mut m = s.serialize_map(None)?;
         for name in self.map.keys() {
             let n = name.as_str();
-            if self.skip_logged_elsewhere && (n == "cookie" || n.starts_with("x-amzn-oidc-")) {
+            if self.skip_logged_elsewhere && (n == "cookie" || n.starts_with(OIDC_PREFIX)) {
                 continue;
             }
             let mut values = self.map.get_all(name).iter();
@@ -405,7 +407,7 @@ fn log_request(
         } else {
             "INFO"
         },
-        event: "request",
+        event: REQUEST_EVENT,
         method: parts.method.as_str(),
         path: parts.uri.path(),
         query: parts.uri.query(),

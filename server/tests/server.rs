@@ -254,6 +254,86 @@ async fn forged_or_missing_headers_get_401_with_the_reason() {
     }
 }
 
+/// What the server writes is what the contract crate reads: every request line of a run with a
+/// verified caller, a forged token, a mismatched identity and a redacted token parses into
+/// `RequestRecord`, and says the same as the JSON it is.
+#[tokio::test]
+async fn every_request_line_parses_into_the_contract_record() {
+    use cognito_learning_contract::log::{IdentityVerdict, RequestRecord, Verdict};
+    let idp = Idp::start().await;
+    for redact in [false, true] {
+        let s = Server::start(&idp, if redact { "contract-r" } else { "contract" }, |c| {
+            c.redact_tokens = Some(redact)
+        })
+        .await;
+        let data = idp.data("alice");
+        let access = idp.access_token("alice", &["secret-readers"]);
+        let mallory = sub("mallory");
+        let alice = sub("alice");
+        let calls: [&[(&str, &str)]; 4] = [
+            &[
+                ("x-amzn-oidc-data", &data),
+                ("x-amzn-oidc-accesstoken", &access),
+                ("x-amzn-oidc-identity", &alice),
+            ],
+            &[("x-amzn-oidc-data", "a.b.c")],
+            &[
+                ("x-amzn-oidc-data", &data),
+                ("x-amzn-oidc-identity", &mallory),
+            ],
+            &[
+                ("cookie", "AWSELBAuthSessionCookie-0=c0"),
+                ("accept", "x/y"),
+            ],
+        ];
+        for h in calls {
+            s.get("/v1/secrets", h).await;
+        }
+        s.get("/v1/public?page=2", &[]).await;
+        let path = s.log.clone();
+        s.stop().await;
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut records = Vec::new();
+        for line in text.lines() {
+            let json: Value = serde_json::from_str(line).unwrap();
+            match RequestRecord::parse(line) {
+                Some(r) => {
+                    assert_eq!(json["event"], "request");
+                    assert_eq!(json["status"], r.status);
+                    assert_eq!(json["path"], r.path.as_ref());
+                    assert_eq!(json["client_ip"], r.client_ip.as_ref());
+                    records.push(r);
+                }
+                None => assert_ne!(json["event"], "request", "{line}"),
+            }
+        }
+        assert_eq!(records.len(), 5);
+        let alb = |i: usize| records[i].alb.as_ref().unwrap();
+        let ok = alb(0).data.as_ref().unwrap();
+        assert_eq!((ok.verdict, ok.is_redacted()), (Verdict::Valid, redact));
+        assert_eq!(ok.claims()["username"], "alice");
+        assert_eq!(alb(0).accesstoken.as_ref().unwrap().verdict, Verdict::Valid);
+        assert_eq!(
+            alb(0).identity.as_ref().unwrap().verdict,
+            IdentityVerdict::Matches
+        );
+        let bad = alb(1).data.as_ref().unwrap();
+        assert_eq!(bad.verdict, Verdict::Invalid);
+        assert!(
+            bad.said().starts_with("invalid: header is not base64url"),
+            "{}",
+            bad.said()
+        );
+        assert_eq!(
+            alb(2).identity.as_ref().unwrap().verdict,
+            IdentityVerdict::DoesNotMatch
+        );
+        assert!(records[3].alb.is_none());
+        assert_eq!(records[3].request_header("accept").as_deref(), Some("x/y"));
+        assert_eq!(records[4].query.as_deref(), Some("page=2"));
+    }
+}
+
 #[tokio::test]
 async fn a_required_group_comes_from_the_verified_access_token() {
     let idp = Idp::start().await;

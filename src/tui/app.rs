@@ -13,7 +13,7 @@ use crate::checks::Outcome;
 use crate::lessons::{Check, Lesson, LoadError, Track};
 use crate::progress::Progress;
 use crate::stream::{TokenEvent, contains_ignoring_case};
-use cognito_learning_emulator::trace::{Actor, TraceEvent};
+use cognito_learning_contract::trace::{Actor, TraceEvent};
 
 /// The most token events kept; older ones are dropped first.
 pub const TOKEN_BUFFER: usize = 10_000;
@@ -37,12 +37,7 @@ pub enum CheckState {
 }
 
 /// A part of the system and whether it answers (`None`: not known yet).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Service {
-    pub name: String,
-    pub addr: String,
-    pub up: Option<bool>,
-}
+pub use crate::io::Service;
 
 #[derive(Debug)]
 pub enum Msg {
@@ -71,8 +66,28 @@ pub enum Msg {
     StreamStatus(String),
     Flow(Vec<TraceEvent>),
     Health(Vec<Option<bool>>),
+    /// The lab was started again under the guide: checks and followers now use the new run,
+    /// whose lesson variables these are.
+    LabRestarted {
+        vars: BTreeMap<String, String>,
+    },
     /// A signal asked the guide to end.
     Quit,
+}
+
+impl From<crate::io::Event> for Msg {
+    fn from(e: crate::io::Event) -> Self {
+        use crate::io::Event;
+        match e {
+            Event::Tokens(t) => Msg::Tokens(t),
+            Event::StreamStatus(s) => Msg::StreamStatus(s),
+            Event::Flow(f) => Msg::Flow(f),
+            Event::Health(h) => Msg::Health(h),
+            Event::LabRestarted(info) => Msg::LabRestarted {
+                vars: crate::target::Target::local(&info).vars,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -108,8 +123,6 @@ pub struct App {
     pub step_scroll: u16,
     pub flow: VecDeque<TraceEvent>,
     pub flow_scroll: usize,
-    /// Flow events before this index are placed for good.
-    flow_claimed: usize,
     pub tokens: VecDeque<TokenEvent>,
     /// The number of `tokens[0]` in the order events arrived.
     front_seq: u64,
@@ -173,7 +186,6 @@ impl App {
             step_scroll: 0,
             flow: VecDeque::new(),
             flow_scroll: 0,
-            flow_claimed: 0,
             tokens: VecDeque::new(),
             front_seq: 0,
             matches: VecDeque::new(),
@@ -323,7 +335,14 @@ impl App {
                 }
                 let over = self.flow.len().saturating_sub(FLOW_BUFFER);
                 self.flow.drain(..over);
-                self.flow_claimed = self.flow_claimed.saturating_sub(over);
+            }
+            Msg::LabRestarted { vars } => {
+                // The new run's trace counts from 1 again: its flow starts on a clean pane.
+                self.flow.clear();
+                self.target_vars = Some(vars);
+                self.note =
+                    "the lab restarted: following its new run (the Flow pane starts again)".into();
+                self.stream_status = "live".into();
             }
             Msg::Health(up) => {
                 for (s, u) in self.services.iter_mut().zip(up) {
@@ -335,29 +354,16 @@ impl App {
         Vec::new()
     }
 
-    /// The lab reports an exchange when its answer is known, so the ALB's calls (to Cognito,
-    /// to the app) arrive before the browser's request that caused them. A browser request is
-    /// put back before the run of calls its callee made just before it answered.
+    /// The lab publishes an exchange when its answer is known, so the ALB's calls (to
+    /// Cognito, to the app) come before the browser's request that caused them; each is put
+    /// in the order the requests arrived, which the lab stamped. Events come nearly in order,
+    /// so the place is found from the end.
     fn add_flow(&mut self, e: TraceEvent) {
         let mut at = self.flow.len();
-        if e.from == Actor::Browser {
-            // Calls already placed after an earlier browser request belong to it.
-            while at > self.flow_claimed {
-                let prev = &self.flow[at - 1];
-                let caused = prev.from == e.to
-                    && prev.to != Actor::Browser
-                    && prev.at_ms + 10_000 >= e.at_ms;
-                if !caused {
-                    break;
-                }
-                at -= 1;
-            }
+        while at > 0 && self.flow[at - 1].order() > e.order() {
+            at -= 1;
         }
-        let browser = e.from == Actor::Browser;
         self.flow.insert(at, e);
-        if browser {
-            self.flow_claimed = self.flow.len();
-        }
     }
 
     /// When every check of a step has an answer and all passed, the step is marked.
@@ -631,9 +637,12 @@ fn matches(e: &TokenEvent, f: &str) -> bool {
 
 /// A flow event for the cloud track, where there is no trace: the request the app logged.
 pub fn flow_from_token(e: &TokenEvent, seq: u64) -> TraceEvent {
+    let at_ms = u64::try_from(e.at_ms).unwrap_or(0);
     TraceEvent {
         seq,
-        at_ms: u64::try_from(e.at_ms).unwrap_or(0),
+        at_ms,
+        start_seq: seq,
+        start_ms: at_ms,
         from: Actor::Alb,
         to: Actor::App,
         request: format!("{} {}", e.method, e.path),
@@ -798,6 +807,7 @@ text = "two"
             data: None,
             access: None,
             identity: None,
+            app: Default::default(),
         }
     }
 
@@ -850,9 +860,13 @@ text = "two"
     #[test]
     fn a_browser_request_is_drawn_before_the_calls_it_caused() {
         let mut app = app();
-        let ev = |seq, from, to, req: &str| TraceEvent {
+        // Published when answered, stamped when they arrived: the ALB's call to the app (it
+        // arrived second) is published before the browser's request that caused it.
+        let ev = |seq, start_seq, from, to, req: &str| TraceEvent {
             seq,
             at_ms: 1000 + seq,
+            start_seq,
+            start_ms: 1000 + start_seq,
             from,
             to,
             request: req.into(),
@@ -861,17 +875,32 @@ text = "two"
             back_channel: false,
         };
         app.update(Msg::Flow(vec![
-            ev(1, Actor::Alb, Actor::App, "GET /"),
-            ev(2, Actor::Browser, Actor::Alb, "GET /"),
-            ev(3, Actor::Alb, Actor::Cognito, "POST /oauth2/token"),
+            ev(3, 2, Actor::Alb, Actor::App, "GET /"),
+            ev(4, 1, Actor::Browser, Actor::Alb, "GET /"),
+            ev(7, 6, Actor::Alb, Actor::Cognito, "POST /oauth2/token"),
         ]));
         app.update(Msg::Flow(vec![ev(
-            4,
+            9,
+            5,
             Actor::Browser,
             Actor::Alb,
             "GET /oauth2/idpresponse",
         )]));
         let order: Vec<u64> = app.flow.iter().map(|e| e.seq).collect();
-        assert_eq!(order, [2, 1, 4, 3]);
+        assert_eq!(order, [4, 3, 9, 7]);
+        // A restarted lab counts from 1 again: its flow starts on a clean pane, with a note.
+        app.update(Msg::LabRestarted {
+            vars: BTreeMap::new(),
+        });
+        assert!(app.flow.is_empty());
+        assert!(app.note.contains("the lab restarted"));
+        app.update(Msg::Flow(vec![ev(
+            2,
+            1,
+            Actor::Browser,
+            Actor::Alb,
+            "GET /",
+        )]));
+        assert_eq!(app.flow.len(), 1);
     }
 }

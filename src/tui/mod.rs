@@ -14,125 +14,26 @@ pub mod theme;
 pub mod ui;
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use cognito_learning_emulator::{Lab, LabOptions};
+use cognito_learning_emulator::Lab;
 use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
 use ratatui::crossterm::execute;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
+use crate::io::{CurrentTarget, Sink, probe};
+pub use crate::io::{Start, Started, start};
 use crate::lessons::{self, Track};
 use crate::progress::Progress;
-use crate::stream::{Cursor, Follower, TokenEvent};
-use crate::target::{CloudSettings, Target, addr_of};
-use app::{App, Effect, Msg, Service};
-
-/// How the guide finds its target.
-#[derive(Debug, Clone)]
-pub enum Start {
-    /// Use a lab already answering (recorded in `options.state_dir`), else start one.
-    Local(LabOptions),
-    Cloud(CloudSettings),
-}
+use crate::target::Target;
+use app::{App, Effect, Msg};
 
 pub struct Options {
     pub start: Start,
     pub lessons_dir: Option<PathBuf>,
     pub progress_file: PathBuf,
-}
-
-/// A started target and, when this process started the lab, the lab to stop at the end.
-pub struct Started {
-    pub target: Target,
-    pub lab: Option<Lab>,
-}
-
-/// Starts or finds the target. For the local track: a lab already answering on its recorded
-/// URLs is used as it is; otherwise one starts in-process on the configured ports, or on free
-/// ports when those are taken.
-pub async fn start(start: Start) -> anyhow::Result<Started> {
-    match start {
-        Start::Cloud(s) => Ok(Started {
-            target: Target::cloud(&s).await,
-            lab: None,
-        }),
-        Start::Local(opts) => {
-            if let Some(info) = cognito_learning_emulator::running::read(&opts.state_dir)
-                && answers(&info.alb).await
-                && answers(&info.aws).await
-            {
-                return Ok(Started {
-                    target: Target::local(&info),
-                    lab: None,
-                });
-            }
-            let lab = match Lab::start(opts.clone()).await {
-                Ok(lab) => lab,
-                Err(first) => Lab::start(LabOptions {
-                    alb_port: 0,
-                    cognito_port: 0,
-                    api_port: 0,
-                    server_port: 0,
-                    ..opts
-                })
-                .await
-                .with_context(|| format!("{first:#}; on free ports too"))?,
-            };
-            Ok(Started {
-                target: Target::local(&lab.info),
-                lab: Some(lab),
-            })
-        }
-    }
-}
-
-async fn answers(url: &str) -> bool {
-    match addr_of(url) {
-        Some(addr) => reachable(&addr, Duration::from_millis(500)).await,
-        None => false,
-    }
-}
-
-/// Whether a TCP connection to `addr` opens within `limit`: a probe that sends no request, so
-/// it never shows in the lab's trace.
-async fn reachable(addr: &str, limit: Duration) -> bool {
-    // `localhost` may resolve to ::1 first, where the lab does not listen.
-    let addr = addr.replace("localhost", "127.0.0.1");
-    tokio::time::timeout(limit, tokio::net::TcpStream::connect(addr))
-        .await
-        .is_ok_and(|r| r.is_ok())
-}
-
-/// The services on the top line, with the address each is probed at.
-fn services(t: &Target) -> Vec<(Service, String)> {
-    let var = |k: &str| t.vars.get(k).cloned().unwrap_or_default();
-    let mut list = vec![("ALB", var("site")), ("Cognito", var("cognito"))];
-    if t.track == Track::Local {
-        if let Some(aws) = t.trace_url.as_deref() {
-            list.push(("AWS", aws.trim_end_matches("/lab/trace").to_owned()));
-        }
-        list.push(("app", var("app")));
-    }
-    list.into_iter()
-        .filter_map(|(name, url)| Some((name, addr_of(&url)?)))
-        .map(|(name, probe)| {
-            let addr = if t.track == Track::Local {
-                format!(":{}", probe.rsplit(':').next().unwrap_or_default())
-            } else {
-                probe.trim_end_matches(":443").to_owned()
-            };
-            (
-                Service {
-                    name: name.into(),
-                    addr,
-                    up: None,
-                },
-                probe,
-            )
-        })
-        .collect()
 }
 
 pub async fn run(opts: Options) -> anyhow::Result<()> {
@@ -200,7 +101,7 @@ async fn drive(
         }
     });
 
-    let target: Arc<OnceLock<Arc<Target>>> = Arc::new(OnceLock::new());
+    let target: Arc<CurrentTarget> = Arc::default();
     let lab: Arc<tokio::sync::Mutex<Option<Lab>>> = Arc::default();
     {
         let (tx, target, lab) = (tx.clone(), target.clone(), lab.clone());
@@ -210,14 +111,31 @@ async fn drive(
                 Ok(s) => {
                     let t = Arc::new(s.target);
                     *lab.lock().await = s.lab;
-                    let _ = target.set(t.clone());
-                    let probes = services(&t);
+                    target.set(t.clone());
+                    let probes = probe::services(&t);
                     let _ = tx.send(Msg::Ready {
                         label: t.label.clone(),
                         services: probes.iter().map(|(s, _)| s.clone()).collect(),
                         vars: t.vars.clone(),
                     });
-                    spawn_followers(&t, probes.into_iter().map(|(_, p)| p).collect(), &tx);
+                    let sink: Sink = {
+                        let (tx, target) = (tx.clone(), target.clone());
+                        Arc::new(move |e: crate::io::Event| match e {
+                            crate::io::Event::LabRestarted(info) => {
+                                // Checks from now on run against the new run of the lab.
+                                let t = Target::local(&info);
+                                let vars = t.vars.clone();
+                                target.set(Arc::new(t));
+                                tx.send(Msg::LabRestarted { vars }).is_ok()
+                            }
+                            e => tx.send(Msg::from(e)).is_ok(),
+                        })
+                    };
+                    crate::io::spawn_followers(
+                        &t,
+                        probes.into_iter().map(|(_, p)| p).collect(),
+                        sink,
+                    );
                 }
                 Err(e) => {
                     let _ = tx.send(Msg::Failed(format!("cannot start: {e:#}")));
@@ -248,7 +166,7 @@ async fn drive(
                         step,
                         checks,
                     } => {
-                        let Some(t) = target.get().cloned() else {
+                        let Some(t) = target.get() else {
                             continue;
                         };
                         let tx = tx.clone();
@@ -315,93 +233,5 @@ fn spawn_signals(tx: UnboundedSender<Msg>) {
             _ = hup.recv() => {}
         }
         let _ = tx.send(Msg::Quit);
-    });
-}
-
-/// The token stream, the lab's trace and the health probes.
-fn spawn_followers(t: &Arc<Target>, probes: Vec<String>, tx: &UnboundedSender<Msg>) {
-    let group = t.vars.get("log_group").cloned().unwrap_or_default();
-    let from = i64::try_from(cognito_learning_tokens::time::now_millis()).unwrap_or(0) - 600_000;
-    let follower =
-        Follower::new(t.logs.clone(), group, Cursor::from(from)).with_live_tail(t.live_tail);
-    // One page in hand and one being read: the follower waits while tokens are verified, so
-    // a burst never piles up in memory as raw lines.
-    let (lines_tx, mut lines_rx) = tokio::sync::mpsc::channel(1);
-    tokio::spawn(follower.run(Duration::from_millis(400), lines_tx));
-    {
-        let (t, tx) = (t.clone(), tx.clone());
-        tokio::spawn(async move {
-            let mut seq = 0;
-            while let Some(res) = lines_rx.recv().await {
-                let msg = match res {
-                    Ok(lines) => {
-                        let mut events = Vec::new();
-                        for l in &lines {
-                            if let Some(e) = TokenEvent::from_line(l, &t.tokens).await {
-                                events.push(e);
-                            }
-                        }
-                        if t.track == Track::Cloud {
-                            let flow = events
-                                .iter()
-                                .map(|e| {
-                                    seq += 1;
-                                    app::flow_from_token(e, seq)
-                                })
-                                .collect();
-                            let _ = tx.send(Msg::Flow(flow));
-                        }
-                        Msg::Tokens(events)
-                    }
-                    Err(why) => Msg::StreamStatus(why),
-                };
-                if tx.send(msg).is_err() {
-                    return;
-                }
-            }
-        });
-    }
-    if let Some(url) = t.trace_url.clone() {
-        let (http, tx) = (t.http.clone(), tx.clone());
-        tokio::spawn(async move {
-            let mut after = 0u64;
-            loop {
-                let got = async {
-                    let v: serde_json::Value = http
-                        .get(format!("{url}?after={after}"))
-                        .send()
-                        .await
-                        .ok()?
-                        .json()
-                        .await
-                        .ok()?;
-                    serde_json::from_value::<Vec<cognito_learning_emulator::trace::TraceEvent>>(
-                        v["events"].clone(),
-                    )
-                    .ok()
-                }
-                .await;
-                if let Some(events) = got.filter(|e| !e.is_empty()) {
-                    after = events.last().map_or(after, |e| e.seq);
-                    if tx.send(Msg::Flow(events)).is_err() {
-                        return;
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(300)).await;
-            }
-        });
-    }
-    let tx = tx.clone();
-    tokio::spawn(async move {
-        loop {
-            let mut up = Vec::new();
-            for p in &probes {
-                up.push(Some(reachable(p, Duration::from_secs(1)).await));
-            }
-            if tx.send(Msg::Health(up)).is_err() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_secs(2)).await;
-        }
     });
 }

@@ -11,8 +11,8 @@ use super::keys;
 use super::markdown;
 use super::theme::Theme;
 use crate::stream::SeenToken;
-use cognito_learning_emulator::trace::{Actor, TraceEvent};
-use cognito_learning_tokens::time;
+use cognito_learning_contract::trace::{Actor, TraceEvent};
+use cognito_learning_tokens::{AlbVerifier, CognitoVerifier, TokenUse, time};
 
 /// Where each pane goes for a screen size; the mouse handler uses the same.
 #[derive(Debug, Clone, Copy)]
@@ -488,11 +488,25 @@ fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let sections = [
         (
             "x-amzn-oidc-data",
-            token_lines(ev.data.as_ref(), DATA_CHECKS, app.raw, now, theme),
+            token_lines(
+                ev.data.as_ref(),
+                AlbVerifier::CHECKS,
+                ev.app.data.as_deref(),
+                app.raw,
+                now,
+                theme,
+            ),
         ),
         (
             "x-amzn-oidc-accesstoken",
-            token_lines(ev.access.as_ref(), ACCESS_CHECKS, app.raw, now, theme),
+            token_lines(
+                ev.access.as_ref(),
+                CognitoVerifier::checks(TokenUse::Access),
+                ev.app.access.as_deref(),
+                app.raw,
+                now,
+                theme,
+            ),
         ),
         ("x-amzn-oidc-identity", identity_lines),
     ];
@@ -532,19 +546,31 @@ fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     }
 }
 
-/// What the token crate checked when it verified each kind of token.
-const DATA_CHECKS: &[&str] = &["signature", "signer", "client", "iss", "exp"];
-const ACCESS_CHECKS: &[&str] = &["signature", "iss", "client_id", "token_use", "exp"];
-
 fn token_lines(
     t: Option<&SeenToken>,
     checks: &[&str],
+    app_said: Option<&str>,
     raw: bool,
     now: u64,
     theme: Theme,
 ) -> Vec<Line<'static>> {
+    // The app's own verdict, as it logged it, beside the guide's check.
+    let app_line = app_said.map(|said| {
+        let style = if said == "valid" {
+            theme.pass()
+        } else if said.starts_with("unverified") {
+            theme.dim()
+        } else {
+            theme.fail()
+        };
+        Line::styled(format!("the app: {said}"), style)
+    });
     let Some(t) = t else {
-        return vec![Line::styled("not sent", theme.dim())];
+        return match app_line {
+            // Redacted in the log: the guide cannot check it again.
+            Some(l) => vec![l],
+            None => vec![Line::styled("not sent", theme.dim())],
+        };
     };
     // Only the text is buffered; the token on screen is decoded here.
     let (header, claims) = t.parts();
@@ -569,6 +595,7 @@ fn token_lines(
         let ticks: Vec<String> = checks.iter().map(|c| format!("{c} ✓")).collect();
         lines.push(Line::styled(ticks.join(" "), theme.pass()));
     }
+    lines.extend(app_line);
     if raw {
         lines.push(Line::styled(t.raw(), theme.code()));
         return lines;

@@ -31,6 +31,9 @@ pub struct AlbVerifier {
 }
 
 impl AlbVerifier {
+    /// What [`AlbVerifier::verify`] checks of a token it passes, for a learner to read.
+    pub const CHECKS: &'static [&'static str] = &["signature", "signer", "client", "iss", "exp"];
+
     pub fn new(keys: AlbKeys, expect: AlbExpectations) -> Self {
         Self {
             keys,

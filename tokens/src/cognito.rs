@@ -33,6 +33,15 @@ pub struct CognitoVerifier {
 }
 
 impl CognitoVerifier {
+    /// What [`CognitoVerifier::verify`] checks of a `want` token it passes, for a learner to
+    /// read.
+    pub fn checks(want: TokenUse) -> &'static [&'static str] {
+        match want {
+            TokenUse::Access => &["signature", "iss", "client_id", "token_use", "exp"],
+            TokenUse::Id => &["signature", "iss", "aud", "token_use", "exp"],
+        }
+    }
+
     /// Keys from `<issuer>/.well-known/jwks.json`.
     pub fn new(issuer: impl Into<String>, client_id: impl Into<String>) -> Self {
         let issuer = issuer.into();

@@ -174,6 +174,7 @@ impl Alb {
     }
 
     pub async fn handle(&self, req: Req) -> Resp {
+        let began = self.trace.begin();
         // Parameter names only: the callback's query holds an authorization code.
         let label = format!(
             "{} {}",
@@ -199,6 +200,7 @@ impl Alb {
             notes.push(format!("sets {}", set.join(", ")));
         }
         self.trace.emit(
+            began,
             Actor::Browser,
             Actor::Alb,
             label,
@@ -528,6 +530,7 @@ impl Alb {
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::AUTHORIZATION, format!("Basic {basic}"))
             .body(Full::new(Bytes::from(form)));
+        let began = self.trace.begin();
         let (status, body) = match self.back_channel(req, "POST /oauth2/token").await {
             Ok(r) => r,
             Err(e) => return Err(alb_page(500, &format!("AuthTokenEpRequestTimeout: {e}"))),
@@ -535,6 +538,7 @@ impl Alb {
         let json: Map<String, Value> = serde_json::from_slice(&body).unwrap_or_default();
         let error = json.get("error").and_then(Value::as_str).unwrap_or("");
         self.trace.emit(
+            began,
             Actor::Alb,
             Actor::Cognito,
             "POST /oauth2/token".into(),
@@ -566,6 +570,7 @@ impl Alb {
         let req = Request::get(&self.idp.userinfo_endpoint)
             .header(header::AUTHORIZATION, format!("Bearer {access}"))
             .body(Full::new(Bytes::new()));
+        let began = self.trace.begin();
         let (status, body) = match self.back_channel(req, "GET /oauth2/userInfo").await {
             Ok(r) => r,
             Err(e) => return Err(alb_page(500, &format!("AuthUserinfoEpRequestTimeout: {e}"))),
@@ -577,6 +582,7 @@ impl Alb {
             .and_then(Value::as_str)
             .unwrap_or("?");
         self.trace.emit(
+            began,
             Actor::Alb,
             Actor::Cognito,
             "GET /oauth2/userInfo".into(),
@@ -666,6 +672,7 @@ impl Alb {
             }
         }
         let label = format!("{} {pq}", req.parts.method);
+        let began = self.trace.begin();
         let sent = match out.body(Full::new(req.body.clone())) {
             Ok(r) => tokio::time::timeout(Duration::from_secs(60), self.http.request(r)).await,
             Err(_) => return alb_page(400, "the request could not be forwarded"),
@@ -674,6 +681,7 @@ impl Alb {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
                 self.trace.emit(
+                    began,
                     Actor::Alb,
                     Actor::App,
                     label,
@@ -684,6 +692,7 @@ impl Alb {
             }
             Err(_) => {
                 self.trace.emit(
+                    began,
                     Actor::Alb,
                     Actor::App,
                     label,
@@ -708,6 +717,7 @@ impl Alb {
             format!("with x-amzn-oidc-* for {who}")
         });
         self.trace.emit(
+            began,
             Actor::Alb,
             Actor::App,
             label,

@@ -159,6 +159,7 @@ impl Cognito {
 
     /// Answers one request.
     pub async fn handle(&self, req: Req) -> Resp {
+        let began = self.trace.begin();
         let pool = format!("/{}", self.config.pool_id);
         let path = req.path().to_owned();
         let resp = match (&req.parts.method, path.as_str()) {
@@ -203,6 +204,7 @@ impl Cognito {
                 .map(|l| format!("→ {}", short(l)))
                 .unwrap_or_default();
             self.trace.emit(
+                began,
                 from,
                 Actor::Cognito,
                 format!("{} {}", req.parts.method, path),

@@ -1,0 +1,158 @@
+//! The tasks that watch the target: the token stream, the lab's trace, the health probes and,
+//! on the local track, the lab's run.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cognito_learning_contract::trace::TracePage;
+use tokio::sync::watch;
+
+use super::probe::reachable;
+use super::watch::LabWatch;
+use super::{Event, Sink};
+use crate::lessons::Track;
+use crate::stream::{Checks, Cursor, Follower, TokenEvent, lab_client};
+use crate::target::Target;
+
+/// Starts every follower of `t`; `probes` are the top line's addresses, in order.
+pub fn spawn_followers(t: &Arc<Target>, probes: Vec<String>, sink: Sink) {
+    let lab = t.lab.as_ref().map(LabWatch::new);
+    if let Some(lab) = &lab {
+        tokio::spawn(lab.clone().run());
+        tokio::spawn(restarts(lab.clone(), sink.clone()));
+    }
+    tokio::spawn(tokens(t.clone(), lab.clone(), sink.clone()));
+    if let Some(lab) = lab {
+        tokio::spawn(trace(t.http.clone(), lab, sink.clone()));
+    }
+    tokio::spawn(health(probes, sink));
+}
+
+/// Says once per new run that the lab restarted.
+async fn restarts(lab: LabWatch, sink: Sink) {
+    let mut rx = lab.subscribe();
+    while rx.changed().await.is_ok() {
+        let info = rx.borrow_and_update().clone();
+        if !sink(Event::LabRestarted(Box::new((*info).clone()))) {
+            return;
+        }
+    }
+}
+
+/// The app's log group, each request's tokens verified again as of when it was logged.
+async fn tokens(t: Arc<Target>, lab: Option<LabWatch>, sink: Sink) {
+    let group = t.vars.get("log_group").cloned().unwrap_or_default();
+    let from = i64::try_from(cognito_learning_tokens::time::now_millis()).unwrap_or(0) - 600_000;
+    let (clients_tx, clients) = watch::channel(t.logs.clone());
+    let follower = Follower::new(t.logs.clone(), group, Cursor::from(from))
+        .with_live_tail(t.live_tail)
+        .with_client_updates(clients);
+    // One page in hand and one being read: the follower waits while tokens are verified, so
+    // a burst never piles up in memory as raw lines.
+    let (lines_tx, mut lines_rx) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(follower.run(Duration::from_millis(400), lines_tx));
+    let mut runs = lab.as_ref().map(LabWatch::subscribe);
+    let mut checks: Arc<Checks> = t.tokens.clone();
+    let mut seq = 0;
+    while let Some(res) = lines_rx.recv().await {
+        if let Some(rx) = runs.as_mut().filter(|rx| rx.has_changed().unwrap_or(false)) {
+            let info = rx.borrow_and_update().clone();
+            checks = Target::local(&info).tokens;
+            let _ = clients_tx.send(lab_client(
+                &info.aws,
+                &info.region,
+                &info.aws_access_key_id,
+                &info.aws_secret_access_key,
+            ));
+        }
+        let event = match res {
+            Ok(lines) => {
+                let mut events = Vec::new();
+                for l in &lines {
+                    if let Some(e) = TokenEvent::from_line(l, &checks).await {
+                        events.push(e);
+                    }
+                }
+                if t.track == Track::Cloud {
+                    let flow = events
+                        .iter()
+                        .map(|e| {
+                            seq += 1;
+                            crate::tui::app::flow_from_token(e, seq)
+                        })
+                        .collect();
+                    if !sink(Event::Flow(flow)) {
+                        return;
+                    }
+                }
+                Event::Tokens(events)
+            }
+            // A lab that restarted refuses the old credentials: that is the lab's news, not a
+            // fault in the learner's AWS set-up, and the switch comes with the next poll.
+            Err(_) if lab.as_ref().is_some_and(|_| runs.is_some()) && restarted(&lab).await => {
+                continue;
+            }
+            Err(why) => Event::StreamStatus(why),
+        };
+        if !sink(event) {
+            return;
+        }
+    }
+}
+
+async fn restarted(lab: &Option<LabWatch>) -> bool {
+    match lab {
+        Some(l) => l.refresh().await,
+        None => false,
+    }
+}
+
+/// The lab's trace, from the first event of each run.
+async fn trace(http: reqwest::Client, lab: LabWatch, sink: Sink) {
+    let mut runs = lab.subscribe();
+    let mut info = runs.borrow_and_update().clone();
+    let mut after = 0u64;
+    loop {
+        if runs.has_changed().unwrap_or(false) {
+            info = runs.borrow_and_update().clone();
+            after = 0;
+        }
+        let got = async {
+            let resp = http
+                .get(format!("{}?after={after}", info.trace_url()))
+                .send()
+                .await
+                .ok()?;
+            resp.json::<TracePage>().await.ok()
+        }
+        .await;
+        match got {
+            // Another run answers: its events wait until the watch has switched to it.
+            Some(page) if page.run != info.run && !info.run.is_empty() => {
+                lab.refresh().await;
+            }
+            Some(page) if !page.events.is_empty() => {
+                after = page.events.iter().map(|e| e.seq).max().unwrap_or(after);
+                if !sink(Event::Flow(page.events)) {
+                    return;
+                }
+            }
+            _ => {}
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Each probe every two seconds.
+async fn health(probes: Vec<String>, sink: Sink) {
+    loop {
+        let mut up = Vec::new();
+        for p in &probes {
+            up.push(Some(reachable(p, Duration::from_secs(1)).await));
+        }
+        if !sink(Event::Health(up)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}

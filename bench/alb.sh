@@ -15,7 +15,7 @@ command -v nginx >/dev/null || need+=(nginx-light)
 
 cargo build -q --release --bin cognito-learning -p cognito-learning
 cargo build -q --release --bin cognito-learning-server -p cognito-learning-server
-cargo build -q --release -p cognito-learning-emulator --example login_bench
+cargo build -q --release -p cognito-learning --example login_bench
 
 # 1. Logins: the example starts its own lab in-process.
 logins=$(target/release/examples/login_bench)

@@ -12,7 +12,7 @@ REQUESTS=${REQUESTS:-1000000}
 
 command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
 cargo build -q --release --bin cognito-learning -p cognito-learning
-cargo build -q --release -p cognito-learning-emulator --example login_bench
+cargo build -q --release -p cognito-learning --example login_bench
 
 aport=$(free_port); cport=$(free_port); kport=$(free_port); sport=$(free_port)
 target/release/cognito-learning lab --json --alb-port "$aport" --cognito-port "$cport" --api-port "$kport" \

@@ -3,7 +3,7 @@
 //!
 //!     cargo run --release --example fill_stream -- LAB_JSON_FILE [N]
 
-use cognito_learning_emulator::browser;
+use cognito_learning::browser;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -13,14 +13,11 @@ async fn main() -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("usage: fill_stream LAB_JSON [N]"))?;
     let n: usize = args.next().map_or(Ok(10_000), |a| a.parse())?;
     let info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(file)?)?;
-    let (alb, cognito) = (
-        info["alb"].as_str().unwrap_or_default().to_owned(),
-        info["cognito"].as_str().unwrap_or_default().to_owned(),
-    );
+    let alb = info["alb"].as_str().unwrap_or_default().to_owned();
     let http = browser::client()?;
-    let jar = browser::login(&http, &alb, &cognito, "alice", "Passw0rd!").await?;
+    let jar = browser::login(&http, &alb, "alice", "Passw0rd!").await?;
     let url = format!("{alb}/v1/secrets");
-    let cookie = jar.header(&url).unwrap_or_default();
+    let cookie = jar.cookie_header(&browser::url(&url)?).unwrap_or_default();
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..16 {
         let (http, url, cookie) = (http.clone(), url.clone(), cookie.clone());

@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
-use cognito_learning_emulator::browser::{self, Jar};
+use reqwest::Url;
 use serde::Serialize;
 use tokio::time::{Instant, timeout};
 
+use crate::browser::{self, Browser, Page};
 use crate::lessons::{Check, Kind};
 use crate::resources;
 use crate::stream::{Cursor, Follower, TokenEvent};
@@ -120,7 +121,7 @@ async fn run_kind(kind: &Kind, t: &Target) -> Res {
             status,
             body,
         } => {
-            let landing = login(t, user, path).await?;
+            let (_, landing) = login(t, user, path).await?;
             let seen = format!("{user} signed in; {path} answered {}", landing.status);
             if landing.status != *status {
                 return Err(format!("{seen}, expected {status}"));
@@ -133,25 +134,29 @@ async fn run_kind(kind: &Kind, t: &Target) -> Res {
             Ok(seen)
         }
         Kind::LogoutExpiresCookie { user, path, cookie } => {
-            let site = t.render("{site}")?;
-            let mut jar = login(t, user, "/v1/secrets").await?.jar;
-            if !jar.has(&site, cookie) {
+            let site = site(t)?;
+            let (browser, _) = login(t, user, "/v1/secrets").await?;
+            if !browser.has(&site, cookie) {
                 return Err(format!(
                     "after signing in, the browser holds no {cookie} cookie"
                 ));
             }
-            let url = format!("{site}{path}");
-            let r = jar.fetch(t.http.get(&url), &url).await.map_err(err)?;
-            let expired = expired_cookies(&r);
-            if !expired.iter().any(|n| n.starts_with(cookie.as_str())) || jar.has(&site, cookie) {
+            // Expired is what the browser's jar no longer holds, whatever the attributes said.
+            let before = browser.cookie_names(&site);
+            let url = site.join(path).map_err(|e| format!("{path}: {e}"))?;
+            let r = browser.get(&url).await.map_err(err)?;
+            let after = browser.cookie_names(&site);
+            let expired: Vec<String> = before.into_iter().filter(|n| !after.contains(n)).collect();
+            if !expired.iter().any(|n| n.starts_with(cookie.as_str())) || browser.has(&site, cookie)
+            {
                 return Err(format!(
                     "GET {path} answered {} without expiring {cookie} (expired: {})",
                     r.status().as_u16(),
                     list(&expired)
                 ));
             }
-            let url = format!("{site}/v1/secrets");
-            let again = jar.fetch(t.http.get(&url), &url).await.map_err(err)?;
+            let url = site.join("/v1/secrets").map_err(|e| e.to_string())?;
+            let again = browser.get(&url).await.map_err(err)?;
             let loc = header(&again, "location");
             if again.status().as_u16() != 302 || !loc.contains("/oauth2/authorize") {
                 return Err(format!(
@@ -169,17 +174,15 @@ async fn run_kind(kind: &Kind, t: &Target) -> Res {
             logout,
             silent,
         } => {
-            let site = t.render("{site}")?;
+            let site = site(t)?;
             let logout = t.render(logout)?;
-            let mut jar = login(t, user, "/v1/secrets").await?.jar;
-            let start = if logout.contains("://") {
-                logout.clone()
-            } else {
-                format!("{site}{logout}")
-            };
-            follow(t, &mut jar, &start).await?;
-            let url = format!("{site}/v1/secrets");
-            let (status, form) = follow(t, &mut jar, &url).await?;
+            let (browser, _) = login(t, user, "/v1/secrets").await?;
+            // A full URL (Cognito's /logout) or a path on the site.
+            let start = site.join(&logout).map_err(|e| format!("{logout}: {e}"))?;
+            browser.follow(&start).await.map_err(err)?;
+            let url = site.join("/v1/secrets").map_err(|e| e.to_string())?;
+            let page = browser.follow(&url).await.map_err(err)?;
+            let (status, form) = (page.status, page.is_sign_in_form());
             let was_silent = status == 200 && !form;
             let seen = if was_silent {
                 format!("after {logout}, /v1/secrets signed {user} straight back in, no form")
@@ -324,34 +327,22 @@ fn account(t: &Target) -> Result<&crate::account::Account, String> {
     })
 }
 
-async fn login(t: &Target, user: &str, path: &str) -> Result<browser::Landing, String> {
+/// The site's URL.
+fn site(t: &Target) -> Result<Url, String> {
     let site = t.render("{site}")?;
-    let cognito = t.render("{cognito}")?;
-    let password = t.password(user)?;
-    browser::login_to(&t.http, &site, &cognito, user, password, path)
-        .await
-        .map_err(|e| format!("signing in as {user}: {}", chain(&e)))
+    browser::url(&site).map_err(err)
 }
 
-/// Follows redirects by hand, keeping cookies, until an answer that is not one (at most 8 hops).
-/// Returns the final status and whether it was Cognito's sign-in form.
-async fn follow(t: &Target, jar: &mut Jar, start: &str) -> Result<(u16, bool), String> {
-    let mut url = start.to_owned();
-    for _ in 0..8 {
-        let r = jar.fetch(t.http.get(&url), &url).await.map_err(err)?;
-        let status = r.status().as_u16();
-        if !(300..400).contains(&status) {
-            let text = r.text().await.unwrap_or_default();
-            return Ok((status, text.contains(r#"name="_csrf""#)));
-        }
-        let loc = header(&r, "location");
-        url = if loc.contains("://") {
-            loc
-        } else {
-            format!("{}{loc}", origin(&url))
-        };
-    }
-    Err(format!("more than 8 redirects from {start}"))
+/// Signs in as `user` in a fresh browser, from `path` on the site.
+async fn login(t: &Target, user: &str, path: &str) -> Result<(Browser, Page), String> {
+    let site = site(t)?;
+    let password = t.password(user)?;
+    let browser = Browser::new(t.http.clone());
+    let landing = browser
+        .login_to(&site, user, password, path)
+        .await
+        .map_err(|e| format!("signing in as {user}: {}", chain(&e)))?;
+    Ok((browser, landing))
 }
 
 async fn token_in_logs(
@@ -363,7 +354,7 @@ async fn token_in_logs(
 ) -> Res {
     let group = t.render("{log_group}")?;
     let from = i64::try_from(cognito_learning_tokens::time::now_millis()).unwrap_or(0) - 1000;
-    let landing = login(t, user, path).await?;
+    let (_, landing) = login(t, user, path).await?;
     let mut follower = Follower::new(t.logs.clone(), group.clone(), Cursor::from(from));
     let deadline = Instant::now() + LOG_WAIT;
     loop {
@@ -489,26 +480,9 @@ fn header(r: &reqwest::Response, name: &str) -> String {
         .join(", ")
 }
 
-fn set_cookies(r: &reqwest::Response) -> impl Iterator<Item = &str> {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-}
-
+/// The names of the cookies an answer sets.
 fn cookie_names(r: &reqwest::Response) -> Vec<String> {
-    set_cookies(r)
-        .filter_map(|c| c.split('=').next())
-        .map(str::to_owned)
-        .collect()
-}
-
-fn expired_cookies(r: &reqwest::Response) -> Vec<String> {
-    set_cookies(r)
-        .filter(|c| c.contains("Max-Age=0") || c.contains("1970"))
-        .filter_map(|c| c.split('=').next())
-        .map(str::to_owned)
-        .collect()
+    r.cookies().map(|c| c.name().to_owned()).collect()
 }
 
 fn list(names: &[String]) -> String {
@@ -519,13 +493,20 @@ fn list(names: &[String]) -> String {
     }
 }
 
-fn origin(url: &str) -> &str {
-    let after = url.find("://").map_or(0, |i| i + 3);
-    url[after..].find('/').map_or(url, |i| &url[..after + i])
+/// `scheme://host:port` of a URL (the text itself when it does not parse).
+fn origin(url: &str) -> String {
+    Url::parse(url).map_or_else(|_| url.to_owned(), |u| browser::origin(&u))
 }
 
-fn path_of(url: &str) -> &str {
-    &url[origin(url).len()..]
+/// The path and query of a URL.
+fn path_of(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(u) => match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_owned(),
+        },
+        Err(_) => url.to_owned(),
+    }
 }
 
 /// A long URL cut to its origin and path.
@@ -585,6 +566,7 @@ mod tests {
         );
         assert_eq!(path_of("http://localhost:8080/v1/x"), "/v1/x");
         assert_eq!(origin("http://h"), "http://h");
+        assert_eq!(origin("http://[::1]:8080/x"), "http://[::1]:8080");
         assert_eq!(short("http://h/a?b=c"), "http://h/a?…");
     }
 }

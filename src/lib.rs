@@ -13,6 +13,7 @@
 
 pub mod account;
 mod aws;
+pub mod browser;
 pub mod checks;
 pub mod instance;
 pub mod io;

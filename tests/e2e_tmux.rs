@@ -216,6 +216,37 @@ fn a_killed_lab_shows_as_down_and_the_failure_is_explained() {
     );
 }
 
+/// The lab stopped and started again (on other ports, with new credentials) under a running
+/// guide: the guide says so once, and the learner's next login shows in the Flow pane and,
+/// verified, in the Tokens pane, with no word against the learner's AWS set-up.
+#[test]
+fn a_lab_restarted_under_the_guide_is_followed_and_said_once() {
+    let mut s = Session::start("restart");
+    s.wait_for("● AWS");
+    lab_process::signal(&s.lab, "-TERM");
+    s.lab.wait().unwrap();
+    let (lab, info) = start_lab(&s.state.join("lab"));
+    s.lab = lab;
+    s.alb = info["alb"].as_str().unwrap().to_owned();
+    let screen = s.wait_for("the lab restarted");
+    assert_eq!(screen.matches("the lab restarted").count(), 1, "{screen}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let http = cognito_learning::browser::client().unwrap();
+        cognito_learning::browser::login(&http, &s.alb, "alice", "Passw0rd!")
+            .await
+            .unwrap();
+    });
+    s.wait_for("GET /oauth2/idpresponse");
+    let screen = s.wait_for("ES256 ✓ verified");
+    assert!(screen.contains("the app: valid"), "{screen}");
+    assert!(!screen.contains("credentials"), "{screen}");
+    assert_eq!(screen.matches("the lab restarted").count(), 1, "{screen}");
+}
+
 #[test]
 fn sigterm_ends_the_guide_and_restores_the_terminal() {
     let s = Session::start("sigterm");

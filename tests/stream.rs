@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use cognito_learning::browser::{client, login};
 use cognito_learning::stream::{Checks, Cursor, Follower, LogLine, TokenEvent, lab_client};
-use cognito_learning_emulator::browser::{client, login};
 use cognito_learning_emulator::{Lab, LabInfo, LabOptions};
 
 fn port(url: &str) -> u16 {
@@ -92,9 +92,7 @@ async fn a_login_reaches_the_stream_verified_and_a_restart_loses_nothing() {
     let mut got = Vec::new();
 
     let http = client().unwrap();
-    login(&http, &info.alb, &info.cognito, "alice", "Passw0rd!")
-        .await
-        .unwrap();
+    login(&http, &info.alb, "alice", "Passw0rd!").await.unwrap();
     let (ev, waited) = until_token_event(&mut f, &checks, "/v1/secrets", &mut got).await;
     assert!(
         waited < Duration::from_secs(1),
@@ -117,15 +115,9 @@ async fn a_login_reaches_the_stream_verified_and_a_restart_loses_nothing() {
         &lab.info.aws_access_key_id,
         &lab.info.aws_secret_access_key,
     ));
-    login(
-        &http,
-        &lab.info.alb,
-        &lab.info.cognito,
-        "alice",
-        "Passw0rd!",
-    )
-    .await
-    .unwrap();
+    login(&http, &lab.info.alb, "alice", "Passw0rd!")
+        .await
+        .unwrap();
     let checks = self::checks(&lab.info);
     until_token_event(&mut f, &checks, "/v1/secrets", &mut got).await;
     // Drain what is left, then compare with what the store holds.
@@ -308,7 +300,7 @@ async fn live_tail_delivers_and_survives_a_restart_without_repeats() {
         }
     };
     let browser = client().unwrap();
-    login(&browser, &info.alb, &info.cognito, "alice", "Passw0rd!")
+    login(&browser, &info.alb, "alice", "Passw0rd!")
         .await
         .unwrap();
     let token = loop {

@@ -4,7 +4,6 @@
 //! - [`aws`]: the AWS API endpoint (SigV4, JSON 1.1): CloudWatch Logs, and the ALB's public keys.
 //! - [`alb`]: listener rules, the `authenticate-cognito` action, session cookies, forwarding with
 //!   the `x-amzn-oidc-*` headers.
-//! - [`browser`]: logging in as a browser does, for checks, benchmarks and tests.
 //! - [`state`]: keys and secrets kept across restarts.
 //! - [`trace`]: every exchange, for the lab guide's flow pane.
 //! - `http`: the serving loop and request helpers the stand-ins share.
@@ -18,7 +17,6 @@
 
 pub mod alb;
 pub mod aws;
-pub mod browser;
 pub mod cognito;
 pub mod http;
 pub mod running;

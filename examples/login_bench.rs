@@ -9,21 +9,22 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use cognito_learning_emulator::browser::{client, login};
+use cognito_learning::browser::{client, login, url};
 use cognito_learning_emulator::{Lab, LabOptions};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if let [cmd, alb, cognito] = &args[..]
+    if let [cmd, alb, _cognito] = &args[..]
         && cmd == "cookie"
     {
         let http = client()?;
-        let jar = login(&http, alb, cognito, "alice", "Passw0rd!").await?;
-        println!("{}", jar.header(alb).context("no ALB cookies after login")?);
+        let jar = login(&http, alb, "alice", "Passw0rd!").await?;
+        let cookies = jar.cookie_header(&url(alb)?);
+        println!("{}", cookies.context("no ALB cookies after login")?);
         return Ok(());
     }
-    if let [cmd, alb, cognito, n] = &args[..]
+    if let [cmd, alb, _cognito, n] = &args[..]
         && cmd == "logins"
     {
         let n: u64 = n.parse().context("N is a number of logins")?;
@@ -31,16 +32,11 @@ async fn main() -> anyhow::Result<()> {
         let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let mut tasks = Vec::new();
         for _ in 0..16 {
-            let (alb, cognito, http, next) =
-                (alb.clone(), cognito.clone(), http.clone(), next.clone());
+            let (alb, http, next) = (alb.clone(), http.clone(), next.clone());
             tasks.push(tokio::spawn(async move {
                 let mut ok = 0u64;
                 while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
-                    ok += u64::from(
-                        login(&http, &alb, &cognito, "alice", "Passw0rd!")
-                            .await
-                            .is_ok(),
-                    );
+                    ok += u64::from(login(&http, &alb, "alice", "Passw0rd!").await.is_ok());
                 }
                 ok
             }));
@@ -58,15 +54,15 @@ async fn main() -> anyhow::Result<()> {
         ..LabOptions::any_ports()
     })
     .await?;
-    let (alb, cognito) = (lab.info.alb.clone(), lab.info.cognito.clone());
+    let alb = lab.info.alb.clone();
     let http = client()?;
     for _ in 0..20 {
-        login(&http, &alb, &cognito, "alice", "Passw0rd!").await?;
+        login(&http, &alb, "alice", "Passw0rd!").await?;
     }
     let mut times = Vec::new();
     for _ in 0..300 {
         let t = Instant::now();
-        login(&http, &alb, &cognito, "alice", "Passw0rd!").await?;
+        login(&http, &alb, "alice", "Passw0rd!").await?;
         times.push(t.elapsed());
     }
     times.sort();
@@ -77,14 +73,11 @@ async fn main() -> anyhow::Result<()> {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..workers {
-        let (alb, cognito, http) = (alb.clone(), cognito.clone(), http.clone());
+        let (alb, http) = (alb.clone(), http.clone());
         tasks.push(tokio::spawn(async move {
             let mut n = 0u64;
             while start.elapsed() < run {
-                if login(&http, &alb, &cognito, "alice", "Passw0rd!")
-                    .await
-                    .is_ok()
-                {
+                if login(&http, &alb, "alice", "Passw0rd!").await.is_ok() {
                     n += 1;
                 }
             }

@@ -87,7 +87,7 @@ async fn run_kind(kind: &Kind, t: &Target) -> Res {
                         if loc.is_empty() { "(none)" } else { &loc }
                     ));
                 }
-                seen = format!("{seen} → {}", short(&loc));
+                seen = format!("{seen} → {}", without_query(&loc));
             }
             for (name, want) in headers {
                 let want = t.render(want)?;
@@ -452,7 +452,7 @@ async fn oidc(t: &Target, issuer: &str) -> Res {
     Ok(format!(
         "discovery names {issuer}; {} RS256 key(s) at {}",
         keys.len(),
-        short(jwks_uri)
+        without_query(jwks_uri)
     ))
 }
 
@@ -510,7 +510,7 @@ fn path_of(url: &str) -> String {
 }
 
 /// A long URL cut to its origin and path.
-fn short(url: &str) -> String {
+fn without_query(url: &str) -> String {
     let cut = url.split('?').next().unwrap_or(url);
     if cut.len() < url.len() {
         format!("{cut}?…")
@@ -567,6 +567,6 @@ mod tests {
         assert_eq!(path_of("http://localhost:8080/v1/x"), "/v1/x");
         assert_eq!(origin("http://h"), "http://h");
         assert_eq!(origin("http://[::1]:8080/x"), "http://[::1]:8080");
-        assert_eq!(short("http://h/a?b=c"), "http://h/a?…");
+        assert_eq!(without_query("http://h/a?b=c"), "http://h/a?…");
     }
 }

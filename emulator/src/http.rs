@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use cognito_learning_server::net::Limits;
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
+use http::{HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use tokio::net::TcpListener;
@@ -101,24 +101,7 @@ pub fn parse_pairs(bytes: &[u8]) -> HashMap<String, String> {
     out
 }
 
-/// Every `name=value` pair of the Cookie headers.
-pub fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-}
-
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    cookies(headers).find(|(k, _)| *k == name).map(|(_, v)| v)
-}
-
-/// Percent-encodes everything outside RFC 3986's unreserved set (spaces as `%20`).
-pub fn encode(s: &str) -> String {
-    cognito_learning_server::percent_encode(s)
-}
+pub use cognito_learning_server::web::{cookie, cookies, percent_encode as encode};
 
 /// `k=v&k=v` with each part percent-encoded, in the order given.
 pub fn query_string(pairs: &[(&str, &str)]) -> String {

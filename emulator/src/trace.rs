@@ -101,6 +101,22 @@ impl Trace {
     }
 }
 
+/// A URL shortened for a trace note: path and the names of its parameters.
+pub fn short(url: &str) -> String {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let path = path
+        .split_once("://")
+        .map_or(path, |(_, rest)| rest.find('/').map_or("/", |i| &rest[i..]));
+    if query.is_empty() {
+        return path.to_owned();
+    }
+    let names: Vec<&str> = query
+        .split('&')
+        .filter_map(|kv| kv.split('=').next())
+        .collect();
+    format!("{path}?{}", names.join("&"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,13 +31,9 @@ use tokio::time::{sleep, timeout};
 
 use cognito_learning_tokens::time::{now_millis, utc_millis};
 
-pub const MAX_BATCH_BYTES: usize = 1_048_576;
-pub const EVENT_OVERHEAD: usize = 26;
-pub const MAX_BATCH_EVENTS: usize = 10_000;
-pub const MAX_BATCH_SPAN_MS: i64 = 24 * 3600 * 1000 - 1;
-/// Per-event size: AWS raised it to 1 MB in 2025; the older 256 KB is kept so older endpoints
-/// (and other implementations of the API) accept every event too.
-pub const MAX_EVENT_BYTES: usize = 256 * 1024 - EVENT_OVERHEAD;
+pub use cognito_learning_contract::cloudwatch::{
+    EVENT_OVERHEAD, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_BATCH_SPAN_MS, MAX_EVENT_BYTES,
+};
 /// Bytes of events held for shipping at most (about eight full batches); past it, lines are
 /// counted as dropped, and `server.log` has them.
 const MAX_HELD: usize = 8 * MAX_BATCH_BYTES;

@@ -130,13 +130,7 @@ fn logout(app: &App, parts: &Parts) -> Response<Body> {
 }
 
 fn cookies(parts: &Parts) -> impl Iterator<Item = (&str, &str)> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
+    crate::web::cookies(&parts.headers)
 }
 
 /// The pages that depend only on configuration, built once.

@@ -1,5 +1,18 @@
-//! Text that reaches a browser: the one HTML escape every page of the app and the lab uses, and
-//! the one percent-encoding for the URLs they build.
+//! Text that reaches a browser, and what comes back from one: the one HTML escape every page of
+//! the app and the lab uses, the one percent-encoding for the URLs they build (and SigV4 signs),
+//! and the one reading of a request's cookies.
+
+use http::{HeaderMap, header};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+/// RFC 3986's unreserved characters stay; everything else is encoded.
+const RESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+/// The same, with `/` kept (a URI path, as SigV4 canonicalises it).
+const RESERVED_BUT_SLASH: &AsciiSet = &RESERVED.remove(b'/');
 
 /// Escapes `s` for HTML element content, attribute values (quoted with `"` or `'`) and comments.
 ///
@@ -23,20 +36,31 @@ pub fn escape_html(s: &str) -> String {
 
 /// Percent-encodes everything outside RFC 3986's unreserved set (spaces as `%20`).
 pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(b"0123456789ABCDEF"[usize::from(b >> 4)]));
-            out.push(char::from(b"0123456789ABCDEF"[usize::from(b & 15)]));
-        }
-    }
-    out
+    utf8_percent_encode(s, RESERVED).to_string()
+}
+
+/// [`percent_encode`] with `/` kept.
+pub fn percent_encode_path(s: &str) -> String {
+    utf8_percent_encode(s, RESERVED_BUT_SLASH).to_string()
+}
+
+/// Every `name=value` pair of a request's Cookie headers, in order.
+pub fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+}
+
+/// The first cookie called `name`.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    cookies(headers).find(|(k, _)| *k == name).map(|(_, v)| v)
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -57,5 +81,17 @@ mod tests {
         );
         assert_eq!(percent_encode("a-b_c.d~e f"), "a-b_c.d~e%20f");
         assert_eq!(percent_encode("é"), "%C3%A9");
+        assert_eq!(percent_encode_path("/a b/c"), "/a%20b/c");
+    }
+
+    #[test]
+    fn cookies_are_read_from_every_cookie_header() {
+        let mut h = HeaderMap::new();
+        h.append(header::COOKIE, "a=1; b=x=y".parse().unwrap());
+        h.append(header::COOKIE, "c=3".parse().unwrap());
+        let all: Vec<_> = cookies(&h).collect();
+        assert_eq!(all, [("a", "1"), ("b", "x=y"), ("c", "3")]);
+        assert_eq!(cookie(&h, "c"), Some("3"));
+        assert_eq!(cookie(&h, "d"), None);
     }
 }

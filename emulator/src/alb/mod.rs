@@ -29,9 +29,9 @@ use cognito_learning_tokens::sign::{AlbHeader, AlbSigner};
 use cognito_learning_tokens::time::{http_date, now};
 use cognito_learning_tokens::{CognitoVerifier, Jwt, TokenUse};
 
-use crate::cognito::short;
 use crate::http::{Req, Resp, add_cookie, encode, redirect, response};
 use crate::state::random_alnum;
+use crate::trace::short;
 use crate::trace::{Actor, Trace};
 use opened::{Opened, OpenedCache};
 use rules::{Action, AuthConfig, OnUnauthenticated, Rule};

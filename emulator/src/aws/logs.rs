@@ -20,12 +20,11 @@ use super::ApiError;
 use super::tail::{BACKLOG, Feed, Ingested, Session};
 use cognito_learning_tokens::time::now_millis;
 
-const MAX_BATCH_BYTES: usize = 1_048_576;
-const EVENT_OVERHEAD: usize = 26;
-const MAX_EVENTS: usize = 10_000;
+use cognito_learning_contract::cloudwatch::{
+    EVENT_OVERHEAD, MAX_AGE_MS as TOO_OLD_MS, MAX_BATCH_BYTES, MAX_BATCH_EVENTS as MAX_EVENTS,
+    MAX_FUTURE_MS as TOO_NEW_MS,
+};
 const DAY_MS: i64 = 24 * 3600 * 1000;
-const TOO_NEW_MS: i64 = 2 * 3600 * 1000;
-const TOO_OLD_MS: i64 = 14 * DAY_MS;
 
 /// Bytes of events one group keeps, counted as PutLogEvents counts them (message + 26): about
 /// 4,500 of the app's authenticated request lines, far past a learner's own traffic. Past it

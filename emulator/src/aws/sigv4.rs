@@ -105,15 +105,11 @@ fn hmac256(key: &[u8], data: &str) -> Vec<u8> {
 
 /// Percent-encoding as SigV4 wants it: RFC 3986 unreserved characters stay.
 fn uri_encode(s: &str, keep_slash: bool) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) || (keep_slash && b == b'/') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
+    if keep_slash {
+        cognito_learning_server::web::percent_encode_path(s)
+    } else {
+        cognito_learning_server::web::percent_encode(s)
     }
-    out
 }
 
 fn canonical_query(query: &str) -> String {

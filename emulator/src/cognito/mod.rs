@@ -28,7 +28,7 @@ pub use config::{AppClient, Lifetimes, PoolConfig, User};
 
 use crate::http::{Req, Resp, add_cookie, html, json as json_resp, query_string, redirect};
 use crate::state::{random_token, uuid};
-use crate::trace::{Actor, Trace};
+use crate::trace::{Actor, Trace, short};
 use lockout::Failures;
 use store::{Expiring, Store};
 
@@ -917,22 +917,6 @@ fn at_hash(access: &str) -> String {
 /// Secrets compared without leaking, through timing, how much of them matched.
 fn constant_time_eq(a: &str, b: &str) -> bool {
     aws_lc_rs::constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
-}
-
-/// A URL shortened for a trace note: path and the names of its parameters.
-pub fn short(url: &str) -> String {
-    let (path, query) = url.split_once('?').unwrap_or((url, ""));
-    let path = path
-        .split_once("://")
-        .map_or(path, |(_, rest)| rest.find('/').map_or("/", |i| &rest[i..]));
-    if query.is_empty() {
-        return path.to_owned();
-    }
-    let names: Vec<&str> = query
-        .split('&')
-        .filter_map(|kv| kv.split('=').next())
-        .collect();
-    format!("{path}?{}", names.join("&"))
 }
 
 #[cfg(test)]

@@ -142,14 +142,42 @@ pub fn add_cookie(resp: &mut Resp, cookie: &str) {
     }
 }
 
+/// A stand-in that answers requests: what [`serve_service`] serves.
+pub trait Service: Send + Sync + 'static {
+    fn call(&self, req: Req) -> impl Future<Output = Resp> + Send;
+}
+
+/// Serves `listener` with `service` (shared) until `shutdown`, with `limits`.
+pub async fn serve_service<S: Service>(
+    listener: TcpListener,
+    limits: Limits,
+    service: Arc<S>,
+    shutdown: impl Future<Output = ()>,
+) {
+    serve_with(
+        listener,
+        limits,
+        move |req| {
+            let s = service.clone();
+            async move { s.call(req).await }
+        },
+        shutdown,
+    )
+    .await;
+}
+
 /// The largest request body a stand-in reads: above PutLogEvents' 1 MiB of events, so that
 /// the API itself can refuse an oversized batch the way AWS does.
 pub const MAX_BODY: usize = 8 << 20;
 
-/// Serves `listener` with `handler` until `shutdown`, then lets open requests finish, with the
-/// lab's timeouts and connection cap ([`Limits::LAB`]).
-pub async fn serve<H, F>(listener: TcpListener, handler: H, shutdown: impl Future<Output = ()>)
-where
+/// Serves `listener` with `handler` until `shutdown`, then lets open requests finish, with
+/// `limits` (the lab's are [`Limits::LAB`]): bodies are read whole, up to [`MAX_BODY`].
+async fn serve_with<H, F>(
+    listener: TcpListener,
+    limits: Limits,
+    handler: H,
+    shutdown: impl Future<Output = ()>,
+) where
     H: Fn(Req) -> F + Send + Sync + 'static,
     F: Future<Output = Resp> + Send + 'static,
 {
@@ -176,6 +204,5 @@ where
             }
         }
     };
-    let _ =
-        cognito_learning_server::net::serve(listener, Limits::LAB, answer, note, shutdown).await;
+    let _ = cognito_learning_server::net::serve(listener, limits, answer, note, shutdown).await;
 }

@@ -28,6 +28,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use cognito_learning_server::net::Limits;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -270,17 +271,12 @@ impl Lab {
         };
         let mut tasks = JoinSet::new();
         let mut app = None;
-        {
-            let cognito = cognito.clone();
-            tasks.spawn(http::serve(
-                cog_l,
-                move |req| {
-                    let c = cognito.clone();
-                    async move { c.handle(req).await }
-                },
-                until_stopped(),
-            ));
-        }
+        tasks.spawn(http::serve_service(
+            cog_l,
+            Limits::LAB,
+            cognito.clone(),
+            until_stopped(),
+        ));
         {
             // The ALB runs on a thread of its own with a single-threaded runtime: a forwarded
             // request, the onward connection to the app and the answer then stay on one thread,
@@ -290,41 +286,22 @@ impl Lab {
             let stopped = until_stopped();
             tasks.spawn(on_own_thread("alb", async move {
                 match TcpListener::from_std(listener) {
-                    Ok(l) => {
-                        http::serve(
-                            l,
-                            move |req| {
-                                let a = alb.clone();
-                                async move { a.handle(req).await }
-                            },
-                            stopped,
-                        )
-                        .await;
-                    }
+                    Ok(l) => http::serve_service(l, Limits::LAB, alb, stopped).await,
                     Err(e) => eprintln!("lab: the ALB cannot listen: {e}"),
                 }
             }));
         }
-        {
-            let api = aws_api.clone();
-            let trace = trace.clone();
-            let run = run.clone();
-            tasks.spawn(http::serve(
-                api_l,
-                move |req| {
-                    let api = api.clone();
-                    let trace = trace.clone();
-                    let run = run.clone();
-                    async move {
-                        if req.parts.method == ::http::Method::GET && req.path() == "/lab/trace" {
-                            return trace_page(&trace, &run, &req);
-                        }
-                        api.handle(&req).await
-                    }
-                },
-                until_stopped(),
-            ));
-        }
+        let api = Arc::new(ApiPort {
+            api: aws_api.clone(),
+            trace: trace.clone(),
+            run: run.clone(),
+        });
+        tasks.spawn(http::serve_service(
+            api_l,
+            Limits::LAB,
+            api,
+            until_stopped(),
+        ));
         if let Some(listener) = srv_l {
             let settings = cognito_learning_server::Settings {
                 site_url: Some(alb_url.clone()),
@@ -443,6 +420,22 @@ fn on_own_thread(
         if spawned.is_ok() {
             let _ = finished.await;
         }
+    }
+}
+
+/// The AWS API port: the AWS APIs, and the lab's trace for a guide in another process.
+struct ApiPort {
+    api: Arc<aws::AwsApi>,
+    trace: Arc<Trace>,
+    run: String,
+}
+
+impl http::Service for ApiPort {
+    async fn call(&self, req: http::Req) -> http::Resp {
+        if req.parts.method == ::http::Method::GET && req.path() == "/lab/trace" {
+            return trace_page(&self.trace, &self.run, &req);
+        }
+        self.api.handle(&req).await
     }
 }
 

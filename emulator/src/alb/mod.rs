@@ -735,6 +735,12 @@ impl Alb {
     }
 }
 
+impl crate::http::Service for Alb {
+    fn call(&self, req: Req) -> impl Future<Output = Resp> + Send {
+        self.handle(req)
+    }
+}
+
 impl Alb {
     /// The session in the request's `<name>-0…3` cookies, if they open.
     fn open_session(&self, req: &Req, name: &str) -> Option<Arc<Opened>> {

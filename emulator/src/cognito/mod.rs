@@ -919,6 +919,12 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
     aws_lc_rs::constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
 }
 
+impl crate::http::Service for Cognito {
+    fn call(&self, req: Req) -> impl Future<Output = Resp> + Send {
+        self.handle(req)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 //! 64-byte r‖s signature, also padded. Most JWT libraries strip or reject the padding and so fail
 //! on real tokens; this verifier checks the signature over the text exactly as received.
 
-use aws_lc_rs::signature::ParsedPublicKey;
+use jsonwebtoken::{Algorithm, DecodingKey};
 
 use crate::jwt::{Jwt, numeric_date};
 use crate::keys::AlbKeys;
@@ -83,23 +83,28 @@ impl AlbVerifier {
         Ok(kid)
     }
 
-    fn finish(
-        &self,
-        jwt: Jwt<'_>,
-        key: &ParsedPublicKey,
-        now: u64,
-    ) -> Result<Verified, TokenError> {
+    fn finish(&self, jwt: Jwt<'_>, key: &DecodingKey, now: u64) -> Result<Verified, TokenError> {
         if jwt.signature.len() != 64 {
             return Err(TokenError::Signature {
                 hint: Some("ES256 needs a raw 64-byte r‖s signature"),
             });
         }
-        key.verify_sig(jwt.signing_input.as_bytes(), &jwt.signature)
-            .map_err(|_| TokenError::Signature {
+        // jsonwebtoken checks the signature over the padded text exactly as received. Its
+        // `decode` takes only unpadded segments, so the ALB's tokens go through `verify`, with
+        // just the signature's own `=` dropped (it decodes the signature without padding).
+        let signed = jsonwebtoken::crypto::verify(
+            jwt.signature_text.trim_end_matches('='),
+            jwt.signing_input.as_bytes(),
+            key,
+            Algorithm::ES256,
+        );
+        if !matches!(signed, Ok(true)) {
+            return Err(TokenError::Signature {
                 hint: (!jwt.padded).then_some(
                     "the ALB signs its base64url text with = padding; was the padding stripped?",
                 ),
-            })?;
+            });
+        }
         let exp = numeric_date(&jwt.header, "exp")?.ok_or(TokenError::Missing("exp"))?;
         if let Some(payload_exp) = numeric_date(&jwt.claims, "exp")?
             && payload_exp != exp

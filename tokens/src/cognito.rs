@@ -3,6 +3,8 @@
 use crate::jwt::{Jwt, numeric_date};
 use crate::keys::Jwks;
 use crate::{TokenError, Verified};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, Validation};
 
 /// Which Cognito token is expected: the two carry different claims.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,8 +119,29 @@ impl CognitoVerifier {
             });
         }
         let key = self.jwks.get(kid).await?;
-        key.verify_sig(jwt.signing_input.as_bytes(), &jwt.signature)
-            .map_err(|_| TokenError::Signature { hint: None })?;
+        // The signature, issuer and audience as jsonwebtoken checks them. The reasons above
+        // came first because they say more than its errors; `exp` is checked below against the
+        // caller's `now`, which may be the time a logged request was made.
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.validate_exp = false;
+        validation.required_spec_claims.clear();
+        validation.set_issuer(&[self.issuer.as_str()]);
+        match want {
+            TokenUse::Id => validation.set_audience(&[self.client_id.as_str()]),
+            TokenUse::Access => validation.validate_aud = false,
+        }
+        let text = format!("{}.{}", jwt.signing_input, jwt.signature_text);
+        jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+            &text,
+            &key,
+            &validation,
+        )
+        .map_err(|e| match e.kind() {
+            ErrorKind::InvalidSignature => TokenError::Signature { hint: None },
+            _ => TokenError::Signature {
+                hint: Some("the token's text does not decode as Cognito encodes it"),
+            },
+        })?;
         let exp = numeric_date(&jwt.claims, "exp")?.ok_or(TokenError::Missing("exp"))?;
         if now > exp.saturating_add(self.leeway) {
             return Err(TokenError::Expired { exp, now });

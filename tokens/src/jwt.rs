@@ -26,6 +26,8 @@ pub struct Jwt<'a> {
     pub header: Map<String, Value>,
     pub claims: Map<String, Value>,
     pub signature: Vec<u8>,
+    /// The signature segment as received.
+    pub signature_text: &'a str,
     /// Whether any segment carried `=` padding (the ALB's quirk).
     pub padded: bool,
 }
@@ -55,6 +57,7 @@ impl<'a> Jwt<'a> {
             header,
             claims,
             signature,
+            signature_text: s,
             padded: raw.contains('='),
         })
     }

@@ -1,7 +1,7 @@
 //! Public keys fetched by `kid` and cached: the ALB's PEM keys and Cognito's JWKS.
 //!
-//! Both stores parse a key once and keep it, because verification sits on every request to
-//! `/v1/secrets`. Fetches are serialised by one async mutex so that a burst of requests carrying a
+//! Both stores check a key once when it arrives and keep it as a `jsonwebtoken` [`DecodingKey`],
+//! because verification sits on every request to `/v1/secrets`. Fetches are serialised by one async mutex so that a burst of requests carrying a
 //! new `kid` causes one fetch, not a stampede; lookups never wait for it.
 
 use std::collections::HashMap;
@@ -12,7 +12,8 @@ use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents,
 };
 use base64::Engine;
-use serde::Deserialize;
+use jsonwebtoken::DecodingKey;
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse};
 
 use crate::TokenError;
 use crate::jwt::B64;
@@ -32,13 +33,13 @@ fn http_client() -> reqwest::Client {
         .unwrap_or_default()
 }
 
-type Cache = RwLock<HashMap<String, Arc<ParsedPublicKey>>>;
+type Cache = RwLock<HashMap<String, Arc<DecodingKey>>>;
 
-fn cached(cache: &Cache, kid: &str) -> Option<Arc<ParsedPublicKey>> {
+fn cached(cache: &Cache, kid: &str) -> Option<Arc<DecodingKey>> {
     cache.read().ok()?.get(kid).cloned()
 }
 
-fn store(cache: &Cache, kid: String, key: ParsedPublicKey) -> Arc<ParsedPublicKey> {
+fn store(cache: &Cache, kid: String, key: DecodingKey) -> Arc<DecodingKey> {
     let key = Arc::new(key);
     if let Ok(mut map) = cache.write() {
         map.insert(kid, key.clone());
@@ -96,7 +97,7 @@ impl AlbKeys {
     }
 
     /// The key for `kid`, from the cache or the endpoint.
-    pub async fn get(&self, kid: &str) -> Result<Arc<ParsedPublicKey>, TokenError> {
+    pub async fn get(&self, kid: &str) -> Result<Arc<DecodingKey>, TokenError> {
         if let Some(key) = cached(&self.cache, kid) {
             return Ok(key);
         }
@@ -158,11 +159,13 @@ impl AlbKeys {
     }
 }
 
-/// Reads a `-----BEGIN PUBLIC KEY-----` PEM holding a P-256 key.
-pub fn parse_ec_pem(pem: &str) -> Result<ParsedPublicKey, String> {
+/// Reads a `-----BEGIN PUBLIC KEY-----` PEM holding a P-256 key (its SubjectPublicKeyInfo is
+/// checked to be one here, so that a bad key is reported when it arrives).
+pub fn parse_ec_pem(pem: &str) -> Result<DecodingKey, String> {
     let der = pem_body(pem, "PUBLIC KEY")?;
-    ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, der)
-        .map_err(|e| format!("not a P-256 public key: {e}"))
+    ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &der)
+        .map_err(|e| format!("not a P-256 public key: {e}"))?;
+    Ok(DecodingKey::from_ec_der(&der))
 }
 
 /// The DER inside the first PEM block labelled `label`.
@@ -192,22 +195,6 @@ pub struct Jwks {
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
 }
 
-#[derive(Deserialize)]
-struct JwkSet {
-    keys: Vec<Jwk>,
-}
-
-#[derive(Deserialize)]
-struct Jwk {
-    kid: Option<String>,
-    kty: String,
-    alg: Option<String>,
-    #[serde(rename = "use")]
-    use_: Option<String>,
-    n: Option<String>,
-    e: Option<String>,
-}
-
 impl Jwks {
     /// The key set of `issuer` (the user pool's issuer URL).
     pub fn for_issuer(issuer: &str) -> Self {
@@ -231,7 +218,7 @@ impl Jwks {
     }
 
     /// The key for `kid`; an unknown `kid` refetches the set once (at most every 30 s).
-    pub async fn get(&self, kid: &str) -> Result<Arc<ParsedPublicKey>, TokenError> {
+    pub async fn get(&self, kid: &str) -> Result<Arc<DecodingKey>, TokenError> {
         if let Some(key) = cached(&self.cache, kid) {
             return Ok(key);
         }
@@ -257,7 +244,7 @@ impl Jwks {
         }
     }
 
-    async fn fetch(&self) -> Result<HashMap<String, Arc<ParsedPublicKey>>, TokenError> {
+    async fn fetch(&self) -> Result<HashMap<String, Arc<DecodingKey>>, TokenError> {
         let err = |reason: String| TokenError::KeyFetch {
             url: self.url.clone(),
             reason,
@@ -276,22 +263,44 @@ impl Jwks {
     }
 }
 
-/// The RS256 signing keys of a JWKS document, by `kid`.
-pub fn parse_jwks(json: &[u8]) -> Result<HashMap<String, Arc<ParsedPublicKey>>, String> {
-    let set: JwkSet = serde_json::from_slice(json).map_err(|e| format!("not a JWKS: {e}"))?;
+/// The RS256 signing keys of a JWKS document, by `kid`. Each key is read as a `jsonwebtoken`
+/// [`Jwk`] on its own, so one key of a kind this project does not use (EC, another algorithm)
+/// is skipped rather than spoiling the set; each RSA key is checked to be one when it arrives.
+pub fn parse_jwks(json: &[u8]) -> Result<HashMap<String, Arc<DecodingKey>>, String> {
+    #[derive(serde::Deserialize)]
+    struct Set {
+        keys: Vec<serde_json::Value>,
+    }
+    let set: Set = serde_json::from_slice(json).map_err(|e| format!("not a JWKS: {e}"))?;
     let mut keys = HashMap::new();
-    for jwk in set.keys {
-        let usable = jwk.kty == "RSA"
-            && jwk.alg.as_deref().is_none_or(|a| a == "RS256")
-            && jwk.use_.as_deref().is_none_or(|u| u == "sig");
-        let (Some(kid), Some(n), Some(e), true) = (jwk.kid, jwk.n, jwk.e, usable) else {
+    for value in set.keys {
+        let Ok(jwk) = serde_json::from_value::<Jwk>(value) else {
             continue;
         };
-        let n = B64.decode(n).map_err(|e| format!("key {kid}: n: {e}"))?;
-        let e = B64.decode(e).map_err(|e| format!("key {kid}: e: {e}"))?;
-        let key = RsaPublicKeyComponents { n: &n, e: &e }
+        let usable = jwk
+            .common
+            .key_algorithm
+            .is_none_or(|a| a == KeyAlgorithm::RS256)
+            && jwk
+                .common
+                .public_key_use
+                .as_ref()
+                .is_none_or(|u| *u == PublicKeyUse::Signature);
+        let (Some(kid), AlgorithmParameters::RSA(rsa), true) =
+            (jwk.common.key_id.clone(), &jwk.algorithm, usable)
+        else {
+            continue;
+        };
+        let n = B64
+            .decode(&rsa.n)
+            .map_err(|e| format!("key {kid}: n: {e}"))?;
+        let e = B64
+            .decode(&rsa.e)
+            .map_err(|e| format!("key {kid}: e: {e}"))?;
+        RsaPublicKeyComponents { n: &n, e: &e }
             .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
             .map_err(|err| format!("key {kid}: {err}"))?;
+        let key = DecodingKey::from_jwk(&jwk).map_err(|err| format!("key {kid}: {err}"))?;
         keys.insert(kid, Arc::new(key));
     }
     Ok(keys)

@@ -2,24 +2,36 @@
 //!
 //! Used by the local lab's stand-ins and by tests. The ALB signer reproduces the real wire
 //! format: header keys in the ALB's order, base64url with `=` padding, raw r‖s signature.
+//! Keys are made and kept with aws-lc-rs; signatures are made by `jsonwebtoken`.
 
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::error::Unspecified;
-use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeySize, PublicKeyComponents};
-use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
-};
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Map, Value, json};
 
 /// The ALB's P-256 signing key and its `kid`.
-#[derive(Debug)]
 pub struct AlbSigner {
     pub kid: String,
     key: EcdsaKeyPair,
-    rng: SystemRandom,
+    signing: EncodingKey,
+}
+
+impl std::fmt::Debug for AlbSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlbSigner")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `jsonwebtoken`'s signature over `input`, as raw bytes.
+fn sign_with(input: &str, key: &EncodingKey, alg: Algorithm) -> Result<Vec<u8>, Unspecified> {
+    let sig = jsonwebtoken::crypto::sign(input.as_bytes(), key, alg).map_err(|_| Unspecified)?;
+    URL_SAFE_NO_PAD.decode(sig).map_err(|_| Unspecified)
 }
 
 /// What the ALB writes into the header of `x-amzn-oidc-data`.
@@ -33,11 +45,9 @@ pub struct AlbHeader<'a> {
 
 impl AlbSigner {
     pub fn generate(kid: impl Into<String>) -> Result<Self, Unspecified> {
-        Ok(Self {
-            kid: kid.into(),
-            key: EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)?,
-            rng: SystemRandom::new(),
-        })
+        let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)?;
+        let der = key.to_pkcs8v1()?;
+        Self::from_pkcs8(kid, der.as_ref())
     }
 
     pub fn from_pkcs8(kid: impl Into<String>, der: &[u8]) -> Result<Self, Unspecified> {
@@ -45,7 +55,7 @@ impl AlbSigner {
             kid: kid.into(),
             key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
                 .map_err(|_| Unspecified)?,
-            rng: SystemRandom::new(),
+            signing: EncodingKey::from_ec_der(der),
         })
     }
 
@@ -97,33 +107,39 @@ impl AlbSigner {
             false => URL_SAFE_NO_PAD.encode(b),
         };
         let input = format!("{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()));
-        let sig = self.key.sign(&self.rng, input.as_bytes())?;
-        Ok(format!("{input}.{}", b64(sig.as_ref())))
+        let sig = sign_with(&input, &self.signing, Algorithm::ES256)?;
+        Ok(format!("{input}.{}", b64(&sig)))
     }
 }
 
 /// A Cognito-style RS256 signing key, published in a JWKS.
-#[derive(Debug)]
 pub struct RsaSigner {
     pub kid: String,
     key: RsaKeyPair,
-    rng: SystemRandom,
+    signing: EncodingKey,
+}
+
+impl std::fmt::Debug for RsaSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RsaSigner")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RsaSigner {
     pub fn generate(kid: impl Into<String>) -> Result<Self, Unspecified> {
-        Ok(Self {
-            kid: kid.into(),
-            key: RsaKeyPair::generate(KeySize::Rsa2048)?,
-            rng: SystemRandom::new(),
-        })
+        let key = RsaKeyPair::generate(KeySize::Rsa2048)?;
+        let der: Pkcs8V1Der<'static> = key.as_der()?;
+        Self::from_pkcs8(kid, der.as_ref())
     }
 
     pub fn from_pkcs8(kid: impl Into<String>, der: &[u8]) -> Result<Self, Unspecified> {
         Ok(Self {
             kid: kid.into(),
             key: RsaKeyPair::from_pkcs8(der).map_err(|_| Unspecified)?,
-            rng: SystemRandom::new(),
+            // jsonwebtoken signs with the RSAPrivateKey (PKCS#1) inside the PKCS#8 wrapper.
+            signing: EncodingKey::from_rsa_der(pkcs8_private_key(der).ok_or(Unspecified)?),
         })
     }
 
@@ -157,13 +173,16 @@ impl RsaSigner {
             });
         }
         let c = PublicKeyComponents::<Vec<u8>>::from(self.key.public_key());
-        aws_lc_rs::signature::RsaPublicKeyComponents { n: &c.n, e: &c.e }
-            .verify(
-                &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
-                jwt.signing_input.as_bytes(),
-                &jwt.signature,
-            )
-            .map_err(|_| crate::TokenError::Signature { hint: None })?;
+        let key = jsonwebtoken::DecodingKey::from_rsa_raw_components(&c.n, &c.e);
+        let signed = jsonwebtoken::crypto::verify(
+            jwt.signature_text,
+            jwt.signing_input.as_bytes(),
+            &key,
+            Algorithm::RS256,
+        );
+        if !matches!(signed, Ok(true)) {
+            return Err(crate::TokenError::Signature { hint: None });
+        }
         Ok(jwt.claims)
     }
 
@@ -183,11 +202,46 @@ impl RsaSigner {
             URL_SAFE_NO_PAD.encode(header),
             URL_SAFE_NO_PAD.encode(payload)
         );
-        let mut sig = vec![0; self.key.public_modulus_len()];
-        self.key
-            .sign(&RSA_PKCS1_SHA256, &self.rng, input.as_bytes(), &mut sig)?;
+        let sig = sign_with(&input, &self.signing, Algorithm::RS256)?;
         Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
     }
+}
+
+/// The `privateKey` octets of a PKCS#8 `PrivateKeyInfo` (RFC 5208): `SEQUENCE { INTEGER
+/// version, SEQUENCE algorithm, OCTET STRING privateKey, … }`. For RSA they are the PKCS#1
+/// `RSAPrivateKey`.
+fn pkcs8_private_key(der: &[u8]) -> Option<&[u8]> {
+    /// One DER element at the start of `b`: its tag, its contents and what follows it.
+    fn element(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+        let (&tag, rest) = b.split_first()?;
+        let (&first, rest) = rest.split_first()?;
+        let (len, rest) = if first < 0x80 {
+            (usize::from(first), rest)
+        } else {
+            let n = usize::from(first & 0x7f);
+            if n == 0 || n > 4 || rest.len() < n {
+                return None;
+            }
+            let len = rest[..n]
+                .iter()
+                .fold(0usize, |acc, &x| (acc << 8) | usize::from(x));
+            (len, &rest[n..])
+        };
+        (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
+    }
+    let (0x30, info, _) = element(der)? else {
+        return None;
+    };
+    let (0x02, _, rest) = element(info)? else {
+        return None;
+    };
+    let (0x30, _, rest) = element(rest)? else {
+        return None;
+    };
+    let (0x04, key, _) = element(rest)? else {
+        return None;
+    };
+    Some(key)
 }
 
 /// A PEM block with 64-character lines.

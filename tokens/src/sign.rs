@@ -2,12 +2,17 @@
 //!
 //! Used by the local lab's stand-ins and by tests. The ALB signer reproduces the real wire
 //! format: header keys in the ALB's order, base64url with `=` padding, raw r‖s signature.
-//! Keys are made and kept with aws-lc-rs; signatures are made by `jsonwebtoken`.
+//! Keys are made and kept with aws-lc-rs. The ALB's ES256 signatures are made by `jsonwebtoken`;
+//! RS256 signatures are made with the parsed key kept, because `jsonwebtoken` parses an RSA
+//! private key again for every signature, which doubled the cost of a login in the lab.
 
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::error::Unspecified;
+use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeySize, PublicKeyComponents};
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, RsaKeyPair};
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
+};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey};
@@ -116,7 +121,7 @@ impl AlbSigner {
 pub struct RsaSigner {
     pub kid: String,
     key: RsaKeyPair,
-    signing: EncodingKey,
+    rng: SystemRandom,
 }
 
 impl std::fmt::Debug for RsaSigner {
@@ -138,8 +143,7 @@ impl RsaSigner {
         Ok(Self {
             kid: kid.into(),
             key: RsaKeyPair::from_pkcs8(der).map_err(|_| Unspecified)?,
-            // jsonwebtoken signs with the RSAPrivateKey (PKCS#1) inside the PKCS#8 wrapper.
-            signing: EncodingKey::from_rsa_der(pkcs8_private_key(der).ok_or(Unspecified)?),
+            rng: SystemRandom::new(),
         })
     }
 
@@ -202,46 +206,11 @@ impl RsaSigner {
             URL_SAFE_NO_PAD.encode(header),
             URL_SAFE_NO_PAD.encode(payload)
         );
-        let sig = sign_with(&input, &self.signing, Algorithm::RS256)?;
+        let mut sig = vec![0; self.key.public_modulus_len()];
+        self.key
+            .sign(&RSA_PKCS1_SHA256, &self.rng, input.as_bytes(), &mut sig)?;
         Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
     }
-}
-
-/// The `privateKey` octets of a PKCS#8 `PrivateKeyInfo` (RFC 5208): `SEQUENCE { INTEGER
-/// version, SEQUENCE algorithm, OCTET STRING privateKey, … }`. For RSA they are the PKCS#1
-/// `RSAPrivateKey`.
-fn pkcs8_private_key(der: &[u8]) -> Option<&[u8]> {
-    /// One DER element at the start of `b`: its tag, its contents and what follows it.
-    fn element(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-        let (&tag, rest) = b.split_first()?;
-        let (&first, rest) = rest.split_first()?;
-        let (len, rest) = if first < 0x80 {
-            (usize::from(first), rest)
-        } else {
-            let n = usize::from(first & 0x7f);
-            if n == 0 || n > 4 || rest.len() < n {
-                return None;
-            }
-            let len = rest[..n]
-                .iter()
-                .fold(0usize, |acc, &x| (acc << 8) | usize::from(x));
-            (len, &rest[n..])
-        };
-        (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
-    }
-    let (0x30, info, _) = element(der)? else {
-        return None;
-    };
-    let (0x02, _, rest) = element(info)? else {
-        return None;
-    };
-    let (0x30, _, rest) = element(rest)? else {
-        return None;
-    };
-    let (0x04, key, _) = element(rest)? else {
-        return None;
-    };
-    Some(key)
 }
 
 /// A PEM block with 64-character lines.

@@ -6,6 +6,7 @@
 //! the lab's one instance ([`ssm`]), and the ALB's public keys by `kid`, unsigned, as the real key
 //! endpoint does.
 
+pub mod filter;
 pub mod journal;
 pub mod logs;
 pub mod sigv4;

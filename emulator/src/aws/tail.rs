@@ -15,7 +15,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 
-use super::logs::Pattern;
+use super::filter::Pattern;
 
 /// How often a session sends what arrived.
 pub const UPDATE_EVERY: Duration = Duration::from_secs(1);

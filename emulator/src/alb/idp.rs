@@ -1,0 +1,106 @@
+//! The ALB's back channel to the IdP: the token endpoint (with `client_secret_basic`) and
+//! userInfo, each under a time limit, each traced, each failure answered as the ALB answers it.
+
+use super::*;
+
+impl Alb {
+    /// POST to the token endpoint with `client_secret_basic`.
+    pub(super) async fn token_request(
+        &self,
+        form: String,
+        what: &str,
+    ) -> Result<Map<String, Value>, Resp> {
+        let basic = STANDARD.encode(format!("{}:{}", self.idp.client_id, self.idp.client_secret));
+        let req = Request::post(&self.idp.token_endpoint)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::AUTHORIZATION, format!("Basic {basic}"))
+            .body(Full::new(Bytes::from(form)));
+        let began = self.trace.begin();
+        let (status, body) = match self.back_channel(req, "POST /oauth2/token").await {
+            Ok(r) => r,
+            Err(e) => return Err(alb_page(500, &format!("AuthTokenEpRequestTimeout: {e}"))),
+        };
+        let json: Map<String, Value> = serde_json::from_slice(&body).unwrap_or_default();
+        let error = json.get("error").and_then(Value::as_str).unwrap_or("");
+        self.trace.emit(
+            began,
+            Actor::Alb,
+            Actor::Cognito,
+            "POST /oauth2/token".into(),
+            status,
+            if status == 200 {
+                format!(
+                    "{what}: id, access{} token",
+                    if json.contains_key("refresh_token") {
+                        ", refresh"
+                    } else {
+                        ""
+                    }
+                )
+            } else {
+                format!("error={error}")
+            },
+        );
+        match status {
+            200 => Ok(json),
+            400 if error == "invalid_grant" => Err(alb_page(401, "AuthInvalidGrantError")),
+            _ => Err(alb_page(
+                561,
+                &format!("AuthTokenEpRequestFailed: HTTP {status} {error}"),
+            )),
+        }
+    }
+
+    pub(super) async fn userinfo(&self, access: &str) -> Result<Map<String, Value>, Resp> {
+        let req = Request::get(&self.idp.userinfo_endpoint)
+            .header(header::AUTHORIZATION, format!("Bearer {access}"))
+            .body(Full::new(Bytes::new()));
+        let began = self.trace.begin();
+        let (status, body) = match self.back_channel(req, "GET /oauth2/userInfo").await {
+            Ok(r) => r,
+            Err(e) => return Err(alb_page(500, &format!("AuthUserinfoEpRequestTimeout: {e}"))),
+        };
+        let json: Option<Map<String, Value>> = serde_json::from_slice(&body).ok();
+        let who = json
+            .as_ref()
+            .and_then(|j| j.get("username"))
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        self.trace.emit(
+            began,
+            Actor::Alb,
+            Actor::Cognito,
+            "GET /oauth2/userInfo".into(),
+            status,
+            format!("claims of {who}"),
+        );
+        match (status, json) {
+            (200, Some(j)) => Ok(j),
+            _ => Err(alb_page(
+                561,
+                &format!("AuthUserinfoEpRequestFailed: HTTP {status}"),
+            )),
+        }
+    }
+
+    pub(super) async fn back_channel(
+        &self,
+        req: Result<Request<Full<Bytes>>, http::Error>,
+        what: &str,
+    ) -> Result<(u16, Bytes), String> {
+        let req = req.map_err(|e| format!("{what}: {e}"))?;
+        let call = async {
+            let resp = self.http.request(req).await.map_err(|e| e.to_string())?;
+            let status = resp.status().as_u16();
+            let body = Limited::new(resp.into_body(), 1 << 20)
+                .collect()
+                .await
+                .map_err(|e| e.to_string())?
+                .to_bytes();
+            Ok::<_, String>((status, body))
+        };
+        tokio::time::timeout(BACK_CHANNEL_TIMEOUT, call)
+            .await
+            .map_err(|_| format!("{what}: no answer in {BACK_CHANNEL_TIMEOUT:?}"))?
+    }
+}

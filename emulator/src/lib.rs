@@ -7,6 +7,9 @@
 //! - [`state`]: keys and secrets kept across restarts.
 //! - [`trace`]: every exchange, for the lab guide's flow pane.
 //! - `http`: the serving loop and request helpers the stand-ins share.
+//! - [`running`]: `running.json` and `lab.lock` in the state directory.
+//! - [`LabFile`]: `lab --config FILE`, what a learner may change without touching code.
+//! - `api_port`: the AWS API port, with the lab's trace (`/lab/trace`) beside the AWS APIs.
 //!
 //! [`Lab::start`] binds every port (0 picks a free one), starts the stand-ins and, unless another
 //! upstream is given, the app itself; [`Lab::stop`] ends them all.
@@ -16,12 +19,17 @@
 #![allow(clippy::result_large_err)]
 
 pub mod alb;
+mod api_port;
 pub mod aws;
 pub mod cognito;
 pub mod http;
+mod lab_file;
 pub mod running;
 pub mod state;
 pub mod trace;
+
+use api_port::ApiPort;
+pub use lab_file::LabFile;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -423,46 +431,6 @@ fn on_own_thread(
     }
 }
 
-/// The AWS API port: the AWS APIs, and the lab's trace for a guide in another process.
-struct ApiPort {
-    api: Arc<aws::AwsApi>,
-    trace: Arc<Trace>,
-    run: String,
-}
-
-impl http::Service for ApiPort {
-    async fn call(&self, req: http::Req) -> http::Resp {
-        if req.parts.method == ::http::Method::GET && req.path() == "/lab/trace" {
-            return trace_page(&self.trace, &self.run, &req);
-        }
-        self.api.handle(&req).await
-    }
-}
-
-/// `GET /lab/trace?after=SEQ`: the trace events after `SEQ` (all kept ones without it), oldest
-/// first, as `{"events": [...]}`, for a lab guide in another process. Unsigned, like the ALB key
-/// endpoint: the events hold request lines and statuses, no tokens or secrets.
-fn trace_page(trace: &Trace, run: &str, req: &http::Req) -> http::Resp {
-    let after: u64 = req
-        .query()
-        .get("after")
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(0);
-    let page = trace::TracePage {
-        run: run.to_owned(),
-        events: trace
-            .recent()
-            .into_iter()
-            .filter(|e| e.seq > after)
-            .collect(),
-    };
-    http::response(
-        ::http::StatusCode::OK,
-        "application/json;charset=UTF-8",
-        serde_json::to_vec(&page).unwrap_or_default(),
-    )
-}
-
 /// A 26-character app-client id, stable for a state directory.
 fn client_id_for(secret: &str) -> String {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes());
@@ -471,62 +439,4 @@ fn client_id_for(secret: &str) -> String {
         .take(26)
         .map(|b| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[usize::from(*b) % 36]))
         .collect()
-}
-
-/// A lab config file (TOML): what a learner may change without touching code. Every key is
-/// optional; unknown keys are errors.
-///
-/// ```toml
-/// required_group = "secret-readers"   # or "none"
-/// [[users]]
-/// username = "carol"
-/// password = "Passw0rd!"
-/// email = "carol@example.com"
-/// groups = ["secret-readers"]
-/// [lifetimes]
-/// id_token = 300
-/// access_token = 300
-/// refresh_token = 86400
-/// hosted_ui_session = 3600
-/// auth_code = 300
-/// [[rules]]                           # ELBv2's shape; Target "{app}" is the lab's app
-/// Priority = 10
-/// Conditions = [{ Field = "path-pattern", Values = ["/v1/secrets*"] }]
-/// Actions = [{ Type = "authenticate-cognito", AuthenticateCognitoConfig = { SessionTimeout = 3600 } },
-///            { Type = "forward", Target = "{app}" }]
-/// ```
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LabFile {
-    pub required_group: Option<String>,
-    pub users: Option<Vec<cognito::User>>,
-    pub lifetimes: Option<cognito::Lifetimes>,
-    pub rules: Option<Vec<Rule>>,
-}
-
-impl LabFile {
-    pub fn load(path: &std::path::Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
-        let file: LabFile = toml::from_str(&text).with_context(|| format!("{}", path.display()))?;
-        if let Some(users) = &file.users {
-            anyhow::ensure!(!users.is_empty(), "{}: users is empty", path.display());
-        }
-        Ok(file)
-    }
-
-    /// Applies the file to `opts`.
-    pub fn apply(self, opts: &mut LabOptions) {
-        if let Some(g) = self.required_group {
-            opts.required_group = (g != "none").then_some(g);
-        }
-        if self.users.is_some() {
-            opts.users = self.users;
-        }
-        if self.lifetimes.is_some() {
-            opts.lifetimes = self.lifetimes;
-        }
-        if self.rules.is_some() {
-            opts.rules = self.rules;
-        }
-    }
 }

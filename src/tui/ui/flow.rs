@@ -1,0 +1,118 @@
+//! The flow pane: each exchange as an arrow between the four actors' lanes, the back channel
+//! marked.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Widget};
+
+use super::frame::block;
+use crate::tui::app::{App, Pane};
+use crate::tui::theme::Theme;
+use cognito_learning_contract::trace::{Actor, TraceEvent};
+
+const ACTORS: [(Actor, &str); 4] = [
+    (Actor::Browser, "Browser"),
+    (Actor::Alb, "ALB"),
+    (Actor::Cognito, "Cognito"),
+    (Actor::App, "App"),
+];
+
+pub(super) fn lane(a: Actor) -> usize {
+    ACTORS.iter().position(|(x, _)| *x == a).unwrap_or(0)
+}
+
+pub(super) fn flow(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let b = block(app, theme, Pane::Flow, " Flow ");
+    let inner = b.inner(area);
+    b.render(area, buf);
+    if inner.width < 20 || inner.height < 2 {
+        return;
+    }
+    let w = usize::from(inner.width);
+    let step = (w - 2) / 4;
+    let x = |i: usize| 1 + i * step + step / 2;
+    let mut head = vec![' '; w];
+    for (i, (_, name)) in ACTORS.iter().enumerate() {
+        let start = x(i).saturating_sub(name.len() / 2);
+        for (j, ch) in name.chars().enumerate() {
+            if let Some(c) = head.get_mut(start + j) {
+                *c = ch;
+            }
+        }
+    }
+    let mut lines = vec![Line::styled(
+        head.into_iter().collect::<String>(),
+        theme.bold(),
+    )];
+    let rows = usize::from(inner.height) - 1;
+    if app.flow.is_empty() {
+        lines.push(Line::styled(
+            if app.track == crate::lessons::Track::Local {
+                " no traffic yet: open the site, or run a step's checks"
+            } else {
+                " requests appear here as the app logs them"
+            },
+            theme.dim(),
+        ));
+    }
+    let end = app.flow.len().saturating_sub(app.flow_scroll);
+    let start = end.saturating_sub(rows);
+    for e in app.flow.range(start..end) {
+        lines.push(arrow(e, w, &x, theme));
+    }
+    Paragraph::new(lines).render(inner, buf);
+}
+
+/// One exchange as a row: lanes as `│`, an arrow between the two parties, the label on it.
+pub(super) fn arrow(
+    e: &TraceEvent,
+    w: usize,
+    x: &dyn Fn(usize) -> usize,
+    theme: Theme,
+) -> Line<'static> {
+    let mut row = vec![' '; w];
+    for i in 0..ACTORS.len() {
+        if let Some(c) = row.get_mut(x(i)) {
+            *c = '│';
+        }
+    }
+    let (from, to) = (x(lane(e.from)), x(lane(e.to)));
+    let (lo, hi) = (from.min(to), from.max(to));
+    for c in row.iter_mut().take(hi).skip(lo + 1) {
+        *c = '─';
+    }
+    if to > from {
+        row[hi - 1] = '▶';
+    } else if to < from {
+        row[lo + 1] = '◀';
+    }
+    let label = format!(
+        "{}{} {}{}",
+        if e.back_channel { "⇢ " } else { "" },
+        e.request,
+        e.status,
+        if e.note.is_empty() {
+            String::new()
+        } else {
+            format!(" · {}", e.note)
+        }
+    );
+    // The label rides on the arrow from just after its left end, over the lanes if it is long.
+    let start = lo + 2;
+    for (j, ch) in label.chars().enumerate() {
+        match row.get_mut(start + j) {
+            Some(c) => *c = ch,
+            None => break,
+        }
+    }
+    let style = if e.back_channel {
+        theme.back_channel()
+    } else if e.status >= 400 {
+        theme.fail()
+    } else {
+        Style::new()
+    };
+    Line::styled(row.into_iter().collect::<String>(), style)
+}

@@ -45,10 +45,7 @@ impl<'a> Jwt<'a> {
                 max: MAX_TOKEN_LEN,
             });
         }
-        let parts: Vec<&str> = raw.split('.').collect();
-        let [h, p, s] = parts[..] else {
-            return Err(TokenError::Parts(parts.len()));
-        };
+        let [h, p, s] = segments(raw)?;
         let header = object("header", h)?;
         let claims = object("payload", p)?;
         let signature = decode("signature", s)?;
@@ -94,6 +91,15 @@ impl<'a> Jwt<'a> {
                 want,
             }),
         }
+    }
+}
+
+/// The three dot-separated segments of a compact JWT: the one place a token is split.
+pub fn segments(raw: &str) -> Result<[&str; 3], TokenError> {
+    let mut parts = raw.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(h), Some(p), Some(s), None) => Ok([h, p, s]),
+        _ => Err(TokenError::Parts(raw.split('.').count())),
     }
 }
 

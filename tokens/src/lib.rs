@@ -24,6 +24,7 @@ pub mod decoded;
 mod error;
 pub mod jwt;
 pub mod keys;
+pub mod logged;
 #[cfg(feature = "sign")]
 pub mod sign;
 pub mod time;

@@ -79,7 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ] {
         // The filter is typed as a learner types it; the last key re-filters the buffer.
         app.update(key(KeyCode::Char('/')));
-        while !app.filter.is_empty() {
+        while !app.tokens.filter.is_empty() {
             app.update(key(KeyCode::Backspace));
         }
         let mut last_key_ms = 0.0;

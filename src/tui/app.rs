@@ -2,7 +2,7 @@
 //! `update` changes the state and returns the [`Effect`]s (checks to run, progress to save) that
 //! the runtime carries out in tasks. Nothing here awaits or touches the terminal.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
@@ -12,13 +12,11 @@ use super::ui;
 use crate::checks::Outcome;
 use crate::lessons::{Check, Lesson, LoadError, Track};
 use crate::progress::Progress;
-use crate::stream::{TokenEvent, contains_ignoring_case};
+use crate::stream::TokenEvent;
 use cognito_learning_contract::trace::{Actor, TraceEvent};
 
-/// The most token events kept; older ones are dropped first.
-pub const TOKEN_BUFFER: usize = 10_000;
-/// The most flow events kept.
-pub const FLOW_BUFFER: usize = 500;
+pub use super::flow_log::{FLOW_BUFFER, FlowLog};
+pub use super::token_log::{TOKEN_BUFFER, TokenLog};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -121,22 +119,8 @@ pub struct App {
     /// How many of the step's hints are shown.
     pub hints: usize,
     pub step_scroll: u16,
-    pub flow: VecDeque<TraceEvent>,
-    pub flow_scroll: usize,
-    pub tokens: VecDeque<TokenEvent>,
-    /// The number of `tokens[0]` in the order events arrived.
-    front_seq: u64,
-    /// The numbers of the buffered events that match the filter, oldest first: computed when
-    /// the filter changes and as events arrive, so that drawing never scans the buffer.
-    matches: VecDeque<u64>,
-    /// Which buffered event the tokens pane shows, counted back from the newest (0: newest).
-    pub token_back: usize,
-    /// How far the shown event's tokens are scrolled.
-    pub token_scroll: u16,
-    pub paused: bool,
-    /// Events that arrived while paused, held back until resumed.
-    pub held: usize,
-    pub filter: String,
+    pub flow: FlowLog,
+    pub tokens: TokenLog,
     pub editing_filter: bool,
     pub raw: bool,
     pub stream_status: String,
@@ -184,16 +168,8 @@ impl App {
             generation: 0,
             hints: 0,
             step_scroll: 0,
-            flow: VecDeque::new(),
-            flow_scroll: 0,
-            tokens: VecDeque::new(),
-            front_seq: 0,
-            matches: VecDeque::new(),
-            token_back: 0,
-            token_scroll: 0,
-            paused: false,
-            held: 0,
-            filter: String::new(),
+            flow: FlowLog::default(),
+            tokens: TokenLog::default(),
             editing_filter: false,
             raw: false,
             stream_status: "waiting for the app's log".into(),
@@ -207,45 +183,6 @@ impl App {
 
     pub fn current(&self) -> Option<&Lesson> {
         self.lessons.get(self.lesson)
-    }
-
-    /// How many buffered events the pane may show: all but the held ones, filtered.
-    pub fn visible_count(&self) -> usize {
-        let shown = self.tokens.len() - self.held.min(self.tokens.len());
-        if self.filter.is_empty() {
-            return shown;
-        }
-        let limit = self.front_seq + shown as u64;
-        self.matches.partition_point(|s| *s < limit)
-    }
-
-    /// The event the tokens pane shows: `token_back` steps back from the newest visible one.
-    pub fn shown_token(&self) -> Option<&TokenEvent> {
-        let shown = self.tokens.len() - self.held.min(self.tokens.len());
-        if self.filter.is_empty() {
-            return shown
-                .checked_sub(1 + self.token_back)
-                .and_then(|i| self.tokens.get(i));
-        }
-        let seq = self
-            .visible_count()
-            .checked_sub(1 + self.token_back)
-            .and_then(|i| self.matches.get(i))?;
-        self.tokens.get(usize::try_from(seq - self.front_seq).ok()?)
-    }
-
-    /// Finds the events matching a new filter.
-    fn refilter(&mut self) {
-        let f = self.filter.to_ascii_lowercase();
-        self.matches = if f.is_empty() {
-            VecDeque::new()
-        } else {
-            (self.front_seq..)
-                .zip(&self.tokens)
-                .filter(|(_, e)| matches(e, &f))
-                .map(|(s, _)| s)
-                .collect()
-        };
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
@@ -287,55 +224,11 @@ impl App {
                 return self.step_finished(lesson, step);
             }
             Msg::Tokens(events) => {
-                let n = events.len();
-                // Room is made before adding, so the buffer never grows past its bound (a
-                // VecDeque that overflows its capacity doubles it).
-                let keep = events.len().min(TOKEN_BUFFER);
-                let over = (self.tokens.len() + keep).saturating_sub(TOKEN_BUFFER);
-                self.tokens.drain(..over);
-                self.front_seq += over as u64;
-                while self.matches.front().is_some_and(|s| *s < self.front_seq) {
-                    self.matches.pop_front();
-                }
-                if self.tokens.capacity() < TOKEN_BUFFER
-                    && self.tokens.len() + keep > self.tokens.capacity()
-                {
-                    let want = (self.tokens.len() + keep)
-                        .next_power_of_two()
-                        .min(TOKEN_BUFFER);
-                    self.tokens.reserve_exact(want - self.tokens.len());
-                }
-                let skip = events.len() - keep;
-                let filter = self.filter.to_ascii_lowercase();
-                let mut matching = 0;
-                for e in events.into_iter().skip(skip) {
-                    if filter.is_empty() || matches(&e, &filter) {
-                        matching += 1;
-                        if !filter.is_empty() {
-                            self.matches
-                                .push_back(self.front_seq + self.tokens.len() as u64);
-                        }
-                    }
-                    self.tokens.push_back(e);
-                }
-                // A learner looking at an older request keeps looking at it.
-                if self.token_back > 0 && !self.paused {
-                    self.token_back =
-                        (self.token_back + matching).min(self.tokens.len().saturating_sub(1));
-                }
-                if self.paused {
-                    self.held = (self.held + n).min(self.tokens.len());
-                }
+                self.tokens.push(events);
                 self.stream_status = "live".into();
             }
             Msg::StreamStatus(s) => self.stream_status = s,
-            Msg::Flow(events) => {
-                for e in events {
-                    self.add_flow(e);
-                }
-                let over = self.flow.len().saturating_sub(FLOW_BUFFER);
-                self.flow.drain(..over);
-            }
+            Msg::Flow(events) => self.flow.add(events),
             Msg::LabRestarted { vars } => {
                 // The new run's trace counts from 1 again: its flow starts on a clean pane.
                 self.flow.clear();
@@ -352,18 +245,6 @@ impl App {
             Msg::Quit => return vec![Effect::Quit],
         }
         Vec::new()
-    }
-
-    /// The lab publishes an exchange when its answer is known, so the ALB's calls (to
-    /// Cognito, to the app) come before the browser's request that caused them; each is put
-    /// in the order the requests arrived, which the lab stamped. Events come nearly in order,
-    /// so the place is found from the end.
-    fn add_flow(&mut self, e: TraceEvent) {
-        let mut at = self.flow.len();
-        while at > 0 && self.flow[at - 1].order() > e.order() {
-            at -= 1;
-        }
-        self.flow.insert(at, e);
     }
 
     /// When every check of a step has an answer and all passed, the step is marked.
@@ -414,16 +295,16 @@ impl App {
                 KeyCode::Enter => self.editing_filter = false,
                 KeyCode::Esc => {
                     self.editing_filter = false;
-                    self.filter.clear();
+                    self.tokens.filter.clear();
                 }
                 KeyCode::Backspace => {
-                    self.filter.pop();
+                    self.tokens.filter.pop();
                 }
-                KeyCode::Char(c) => self.filter.push(c),
+                KeyCode::Char(c) => self.tokens.filter.push(c),
                 _ => {}
             }
-            self.refilter();
-            self.token_back = 0;
+            self.tokens.refilter();
+            self.tokens.back = 0;
             return Vec::new();
         }
         let Some(action) = keys::action(&k) else {
@@ -451,13 +332,13 @@ impl App {
             Action::PageUp => self.scroll(-10),
             Action::PageDown => self.scroll(10),
             Action::Left => {
-                let max = self.visible_count().saturating_sub(1);
-                self.token_back = (self.token_back + 1).min(max);
-                self.token_scroll = 0;
+                let max = self.tokens.visible_count().saturating_sub(1);
+                self.tokens.back = (self.tokens.back + 1).min(max);
+                self.tokens.scroll = 0;
             }
             Action::Right => {
-                self.token_back = self.token_back.saturating_sub(1);
-                self.token_scroll = 0;
+                self.tokens.back = self.tokens.back.saturating_sub(1);
+                self.tokens.scroll = 0;
             }
             Action::Open if self.focus == Pane::Lessons => {
                 if self.cursor < self.lessons.len() {
@@ -494,9 +375,9 @@ impl App {
                 self.focus = Pane::Tokens;
             }
             Action::Pause => {
-                self.paused = !self.paused;
-                if !self.paused {
-                    self.held = 0;
+                self.tokens.paused = !self.tokens.paused;
+                if !self.tokens.paused {
+                    self.tokens.held = 0;
                 }
             }
             Action::Raw => self.raw = !self.raw,
@@ -523,10 +404,11 @@ impl App {
                     .step_scroll
                     .saturating_add_signed(i16::try_from(by).unwrap_or(0));
             }
-            Pane::Flow => self.flow_scroll = self.flow_scroll.saturating_add_signed(-by),
+            Pane::Flow => self.flow.scroll = self.flow.scroll.saturating_add_signed(-by),
             Pane::Tokens => {
-                self.token_scroll = self
-                    .token_scroll
+                self.tokens.scroll = self
+                    .tokens
+                    .scroll
                     .saturating_add_signed(i16::try_from(by).unwrap_or(0));
             }
         }
@@ -622,17 +504,6 @@ impl App {
             checks,
         }]
     }
-}
-
-/// Whether `/` finds `f` (lower case) in an event: its method, path and status, or anywhere in
-/// its tokens' headers and claims.
-fn matches(e: &TokenEvent, f: &str) -> bool {
-    let line = format!("{} {} {}", e.method, e.path, e.status);
-    contains_ignoring_case(line.as_bytes(), f.as_bytes())
-        || [&e.data, &e.access]
-            .into_iter()
-            .flatten()
-            .any(|t| t.json_contains(f))
 }
 
 /// A flow event for the cloud track, where there is no trace: the request the app logged.
@@ -823,19 +694,19 @@ text = "two"
         app.update(key(KeyCode::Char(' ')));
         app.update(Msg::Tokens(vec![token_event("/late", 1)]));
         assert_eq!(
-            app.shown_token().unwrap().path,
+            app.tokens.shown().unwrap().path,
             "/v1/secrets",
             "held while paused"
         );
         app.update(key(KeyCode::Char(' ')));
-        assert_eq!(app.shown_token().unwrap().path, "/late");
+        assert_eq!(app.tokens.shown().unwrap().path, "/late");
         for c in "/secr".chars() {
             app.update(key(KeyCode::Char(c)));
         }
         app.update(key(KeyCode::Enter));
-        assert_eq!(app.filter, "secr");
-        assert_eq!(app.shown_token().unwrap().path, "/v1/secrets");
-        assert_eq!(app.visible_count(), TOKEN_BUFFER / 2);
+        assert_eq!(app.tokens.filter, "secr");
+        assert_eq!(app.tokens.shown().unwrap().path, "/v1/secrets");
+        assert_eq!(app.tokens.visible_count(), TOKEN_BUFFER / 2);
     }
 
     #[test]
@@ -847,14 +718,17 @@ text = "two"
         app.focus = Pane::Tokens;
         app.update(key(KeyCode::Left));
         app.update(key(KeyCode::Left));
-        let shown = app.shown_token().unwrap().at_ms;
+        let shown = app.tokens.shown().unwrap().at_ms;
         assert_eq!(shown, 2);
         app.update(key(KeyCode::Down));
-        assert_eq!(app.token_scroll, 1, "up and down scroll the tokens");
+        assert_eq!(app.tokens.scroll, 1, "up and down scroll the tokens");
         app.update(Msg::Tokens(vec![token_event("/new", 9)]));
-        assert_eq!(app.shown_token().unwrap().at_ms, shown);
+        assert_eq!(app.tokens.shown().unwrap().at_ms, shown);
         app.update(key(KeyCode::Right));
-        assert_eq!((app.shown_token().unwrap().at_ms, app.token_scroll), (3, 0));
+        assert_eq!(
+            (app.tokens.shown().unwrap().at_ms, app.tokens.scroll),
+            (3, 0)
+        );
     }
 
     #[test]

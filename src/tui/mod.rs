@@ -8,9 +8,11 @@
 //! error, panic (ratatui's hook, plus mouse capture) or SIGTERM/SIGHUP.
 
 pub mod app;
+mod flow_log;
 pub mod keys;
 pub mod markdown;
 pub mod theme;
+mod token_log;
 pub mod ui;
 
 use std::path::PathBuf;

@@ -57,9 +57,9 @@ pub(super) fn flow(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             theme.dim(),
         ));
     }
-    let end = app.flow.len().saturating_sub(app.flow_scroll);
+    let end = app.flow.len().saturating_sub(app.flow.scroll);
     let start = end.saturating_sub(rows);
-    for e in app.flow.range(start..end) {
+    for e in app.flow.events.range(start..end) {
         lines.push(arrow(e, w, &x, theme));
     }
     Paragraph::new(lines).render(inner, buf);

@@ -13,8 +13,11 @@ use crate::tui::theme::Theme;
 use cognito_learning_tokens::{AlbVerifier, CognitoVerifier, TokenUse, time};
 
 pub(super) fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let status = if app.paused {
-        Span::styled(format!(" paused, {} held ", app.held), theme.running())
+    let status = if app.tokens.paused {
+        Span::styled(
+            format!(" paused, {} held ", app.tokens.held),
+            theme.running(),
+        )
     } else if app.stream_status == "live" {
         Span::styled(" live ● ", theme.pass())
     } else {
@@ -32,10 +35,10 @@ pub(super) fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         };
         Span::styled(format!(" {status} "), style)
     };
-    let title = if app.editing_filter || !app.filter.is_empty() {
+    let title = if app.editing_filter || !app.tokens.filter.is_empty() {
         format!(
             " Tokens /{}{} ",
-            app.filter,
+            app.tokens.filter,
             if app.editing_filter { "▏" } else { "" }
         )
     } else {
@@ -44,7 +47,7 @@ pub(super) fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let b = block(app, theme, Pane::Tokens, title).title(Line::from(status).right_aligned());
     let inner = b.inner(area);
     b.render(area, buf);
-    let Some(ev) = app.shown_token() else {
+    let Some(ev) = app.tokens.shown() else {
         let hint = if app.tokens.is_empty() {
             " no tokens yet: sign in at /v1/secrets and they appear here"
         } else {
@@ -57,10 +60,10 @@ pub(super) fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     };
     let now = u64::try_from(app.now_ms / 1000).unwrap_or(0);
     let when = time::utc(u64::try_from(ev.at_ms / 1000).unwrap_or(0));
-    let position = if app.token_back == 0 {
+    let position = if app.tokens.back == 0 {
         "newest".to_owned()
     } else {
-        format!("{} back", app.token_back)
+        format!("{} back", app.tokens.back)
     };
     let head = Line::from(vec![
         Span::styled(
@@ -135,7 +138,7 @@ pub(super) fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             lines.insert(0, Line::styled(name, theme.heading()));
             Paragraph::new(lines)
                 .wrap(Wrap { trim: false })
-                .scroll((app.token_scroll, 0))
+                .scroll((app.tokens.scroll, 0))
                 .render(a, buf);
         }
     } else {
@@ -154,7 +157,7 @@ pub(super) fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         }
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .scroll((app.token_scroll, 0))
+            .scroll((app.tokens.scroll, 0))
             .render(body, buf);
     }
 }

@@ -5,7 +5,6 @@
 //! every broken file with its line and reason and keeps the good ones. The files are embedded in
 //! the binary; a `lessons/` folder in the working directory takes their place while authoring.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -15,38 +14,14 @@ use toml::Spanned;
 /// The format this build reads; a file declares it as `format_version`.
 pub const FORMAT_VERSION: u32 = 1;
 
-const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/lessons.rs"));
+mod kind;
+mod template;
 
-/// The names a URL or command may use as `{name}`, and what each stands for.
-pub const VARIABLES: &[(&str, &str)] = &[
-    (
-        "site",
-        "the site's URL as a browser opens it (through the ALB)",
-    ),
-    ("site_host", "the site's host name"),
-    ("alb", "the load balancer's own URL (its DNS name)"),
-    ("alb_host", "the load balancer's DNS name"),
-    (
-        "cognito",
-        "the Cognito domain's URL (hosted UI and OAuth2 endpoints)",
-    ),
-    ("issuer", "the user pool's issuer URL"),
-    ("client_id", "the app client's id"),
-    ("user_pool_id", "the user pool's id"),
-    ("region", "the AWS Region"),
-    ("log_group", "the app's CloudWatch Logs group"),
-    ("instance", "the app's EC2 instance id"),
-    ("alb_arn", "the load balancer's ARN"),
-    (
-        "vpc",
-        "the VPC: its id, or its Name tag (cognito-learning unless given)",
-    ),
-    ("pipeline", "the CodePipeline pipeline's name"),
-    (
-        "app",
-        "the app's own URL, behind the ALB (local track only)",
-    ),
-];
+pub use kind::Kind;
+use template::templates_known;
+pub use template::{VARIABLES, render, template_names};
+
+const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/lessons.rs"));
 
 /// Which track a check belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -97,175 +72,6 @@ struct StepInfo {
     hints: Vec<String>,
     #[serde(default)]
     checks: Vec<Spanned<toml::Table>>,
-}
-
-/// What a check does, by `kind`. Strings may use the `{name}` variables in [`VARIABLES`].
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Kind {
-    /// One request, no redirects followed, no cookies.
-    Http {
-        url: String,
-        #[serde(default = "get")]
-        method: String,
-        /// Request headers to send (a forged one, say).
-        #[serde(default)]
-        send: BTreeMap<String, String>,
-        status: Option<u16>,
-        /// The `Location` header starts with this.
-        location: Option<String>,
-        /// Each named header contains this text.
-        #[serde(default)]
-        headers: BTreeMap<String, String>,
-        /// The body contains this text.
-        body: Option<String>,
-        /// A cookie whose name starts with this is set.
-        sets_cookie: Option<String>,
-    },
-    /// A browser's login through the hosted UI, starting at `path` on the site.
-    Login {
-        user: String,
-        #[serde(default = "secrets")]
-        path: String,
-        #[serde(default = "ok")]
-        status: u16,
-        body: Option<String>,
-    },
-    /// After a login, `path` expires the ALB's session cookie and `/v1/secrets` asks again.
-    LogoutExpiresCookie {
-        user: String,
-        #[serde(default = "logout")]
-        path: String,
-        #[serde(default = "session_cookie")]
-        cookie: String,
-    },
-    /// After a login and `logout`, whether `/v1/secrets` logs straight back in without the form.
-    SilentRelogin {
-        user: String,
-        logout: String,
-        silent: bool,
-    },
-    /// After `user` opens `path`, the app's log shows the request's tokens, verified, with
-    /// these claims (of the ALB's `x-amzn-oidc-data` unless `token = "access"`).
-    TokenInLogs {
-        user: String,
-        #[serde(default = "secrets")]
-        path: String,
-        #[serde(default = "data")]
-        token: String,
-        #[serde(default)]
-        claims: BTreeMap<String, String>,
-    },
-    /// The instance is managed by SSM and online.
-    SsmOnline {
-        #[serde(default = "instance")]
-        instance: String,
-    },
-    /// One of the project's read-only commands, run on the instance through SSM.
-    SsmCommand {
-        #[serde(default = "instance")]
-        instance: String,
-        run: String,
-        stdout: Option<String>,
-    },
-    /// The log group exists.
-    LogGroupExists {
-        #[serde(default = "log_group")]
-        group: String,
-    },
-    /// A host name resolves (to at least `min_addresses` distinct addresses: an internet-facing
-    /// ALB has one per Availability Zone).
-    DnsResolves {
-        host: String,
-        #[serde(default = "one")]
-        min_addresses: usize,
-    },
-    /// `https://host/` presents a certificate valid for `host` that chains to a trusted root.
-    TlsCertificate { host: String },
-    /// Nothing answers at `url` any more: the name does not resolve, or the connection is
-    /// refused or times out (for checking a tear-down).
-    Unreachable { url: String },
-    /// The issuer's OpenID discovery document and its JWKS are valid for Cognito.
-    OidcDiscovery {
-        #[serde(default = "issuer")]
-        issuer: String,
-    },
-    /// The VPC (an id, or its `Name` tag) has public subnets in two or more Availability Zones
-    /// and a private one (cloud track).
-    Network {
-        #[serde(default = "vpc")]
-        vpc: String,
-    },
-    /// An available NAT gateway in a public subnet that a private subnet routes through.
-    NatGateway {
-        #[serde(default = "vpc")]
-        vpc: String,
-    },
-    /// The ALB is active in two or more zones and every target of its target groups is healthy.
-    TargetsHealthy {
-        #[serde(default = "alb_arn")]
-        alb_arn: String,
-    },
-    /// A V2 pipeline with source, build and deploy stages, whose latest build succeeded.
-    PipelineBuilds {
-        #[serde(default = "pipeline")]
-        pipeline: String,
-    },
-    /// The latest deployment of the pipeline's CodeDeploy action succeeded.
-    Deployed {
-        #[serde(default = "pipeline")]
-        pipeline: String,
-    },
-    /// ACM holds an issued certificate that covers `host`.
-    Certificate { host: String },
-    /// Lists what bills by the hour in the VPC (and unattached Elastic IPs); with `none`,
-    /// passes only when nothing does.
-    HourlyCosts {
-        #[serde(default = "vpc")]
-        vpc: String,
-        #[serde(default)]
-        none: bool,
-    },
-}
-
-fn get() -> String {
-    "GET".into()
-}
-fn secrets() -> String {
-    "/v1/secrets".into()
-}
-fn logout() -> String {
-    "/logout".into()
-}
-fn ok() -> u16 {
-    200
-}
-fn one() -> usize {
-    1
-}
-fn session_cookie() -> String {
-    "AWSELBAuthSessionCookie".into()
-}
-fn data() -> String {
-    "data".into()
-}
-fn instance() -> String {
-    "{instance}".into()
-}
-fn log_group() -> String {
-    "{log_group}".into()
-}
-fn issuer() -> String {
-    "{issuer}".into()
-}
-fn vpc() -> String {
-    "{vpc}".into()
-}
-fn alb_arn() -> String {
-    "{alb_arn}".into()
-}
-fn pipeline() -> String {
-    "{pipeline}".into()
 }
 
 /// A check as the guide runs it.
@@ -519,75 +325,10 @@ fn check(mut table: toml::Table, line: usize) -> Result<Check, String> {
     })
 }
 
-/// Every `{name}` in the strings of `v` (but not in `run`, a fixed shell command) is a variable.
-fn templates_known(v: &toml::Value, key: Option<&str>) -> Result<(), String> {
-    match v {
-        toml::Value::String(s) if key != Some("run") => {
-            for name in template_names(s) {
-                if !VARIABLES.iter().any(|(n, _)| *n == name) {
-                    let known: Vec<&str> = VARIABLES.iter().map(|(n, _)| *n).collect();
-                    return Err(format!(
-                        "{{{name}}} is not a variable; known: {}",
-                        known.join(", ")
-                    ));
-                }
-            }
-            Ok(())
-        }
-        toml::Value::Table(t) => t
-            .iter()
-            .try_for_each(|(k, v)| templates_known(v, Some(k.as_str()))),
-        toml::Value::Array(a) => a.iter().try_for_each(|v| templates_known(v, key)),
-        _ => Ok(()),
-    }
-}
-
-/// The `{name}`s in `s` (lower-case letters and `_` between braces). `%{name}` is curl's
-/// `--write-out` syntax, not a variable.
-pub fn template_names(s: &str) -> impl Iterator<Item = &str> {
-    s.match_indices('{').filter_map(move |(i, _)| {
-        if s[..i].ends_with('%') {
-            return None;
-        }
-        let rest = &s[i + 1..];
-        let end = rest.find('}')?;
-        let name = &rest[..end];
-        (!name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
-            .then_some(name)
-    })
-}
-
-/// `s` with its `{name}`s replaced; `Err` names the first one this target lacks.
-pub fn render(s: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find('{') {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
-        let name = after
-            .find('}')
-            .map(|e| &after[..e])
-            .filter(|n| VARIABLES.iter().any(|(v, _)| v == n))
-            .filter(|_| !out.ends_with('%'));
-        match name {
-            Some(n) => {
-                let value = vars.get(n).ok_or_else(|| format!("{{{n}}} is not set"))?;
-                out.push_str(value);
-                rest = &after[n.len() + 1..];
-            }
-            None => {
-                out.push('{');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     const GOOD: &str = r#"
 format_version = 1

@@ -3,21 +3,24 @@
 
 use std::time::Duration;
 
-use reqwest::Url;
 use serde::Serialize;
-use tokio::time::{Instant, timeout};
+use tokio::time::timeout;
 
-use crate::browser::{self, Browser, Page};
+mod logs;
+mod oidc;
+mod signin;
+mod text;
+
 use crate::lessons::{Check, Kind};
 use crate::resources;
-use crate::stream::{Cursor, Follower, TokenEvent};
 use crate::target::Target;
+use logs::token_in_logs;
+use oidc::oidc;
+use signin::{login, site};
+use text::*;
 
 /// No check takes longer than this; a login and a log poll fit easily.
 pub const LIMIT: Duration = Duration::from_secs(20);
-/// How long a token may take to reach CloudWatch Logs and come back.
-const LOG_WAIT: Duration = Duration::from_secs(8);
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Outcome {
     pub pass: bool,
@@ -40,7 +43,7 @@ impl Outcome {
     }
 }
 
-type Res = Result<String, String>;
+use text::Res;
 
 /// Runs `check`; never panics, never takes longer than [`LIMIT`].
 pub async fn run(check: &Check, t: &Target) -> Outcome {
@@ -325,248 +328,4 @@ fn account(t: &Target) -> Result<&crate::account::Account, String> {
     t.account.as_ref().ok_or_else(|| {
         "the local lab has no AWS resources to read: this check is for the cloud track".into()
     })
-}
-
-/// The site's URL.
-fn site(t: &Target) -> Result<Url, String> {
-    let site = t.render("{site}")?;
-    browser::url(&site).map_err(err)
-}
-
-/// Signs in as `user` in a fresh browser, from `path` on the site.
-async fn login(t: &Target, user: &str, path: &str) -> Result<(Browser, Page), String> {
-    let site = site(t)?;
-    let password = t.password(user)?;
-    let browser = Browser::new(t.http.clone());
-    let landing = browser
-        .login_to(&site, user, password, path)
-        .await
-        .map_err(|e| format!("signing in as {user}: {}", chain(&e)))?;
-    Ok((browser, landing))
-}
-
-async fn token_in_logs(
-    t: &Target,
-    user: &str,
-    path: &str,
-    token: &str,
-    claims: &std::collections::BTreeMap<String, String>,
-) -> Res {
-    let group = t.render("{log_group}")?;
-    let from = i64::try_from(cognito_learning_tokens::time::now_millis()).unwrap_or(0) - 1000;
-    let (_, landing) = login(t, user, path).await?;
-    let mut follower = Follower::new(t.logs.clone(), group.clone(), Cursor::from(from));
-    let deadline = Instant::now() + LOG_WAIT;
-    loop {
-        for line in follower.poll().await? {
-            let Some(ev) = TokenEvent::from_line(&line, &t.tokens).await else {
-                continue;
-            };
-            let seen = if token == "access" {
-                ev.access
-            } else {
-                ev.data
-            };
-            let Some(seen) = seen.filter(|_| ev.path == path) else {
-                continue;
-            };
-            let name = if token == "access" {
-                "the access token"
-            } else {
-                "x-amzn-oidc-data"
-            };
-            if let Err(why) = &seen.verdict {
-                return Err(format!("{name} in the log does not verify: {why}"));
-            }
-            let seen_claims = seen.claims();
-            for (claim, want) in claims {
-                let want = &t.render(want)?;
-                let got = seen_claims.get(claim);
-                let ok = match got {
-                    Some(serde_json::Value::String(s)) => s == want,
-                    Some(serde_json::Value::Array(a)) => a.iter().any(|v| v == want.as_str()),
-                    Some(v) => want.parse::<serde_json::Value>().ok().as_ref() == Some(v),
-                    None => false,
-                };
-                if !ok {
-                    return Err(format!(
-                        "{name} has {claim} = {}, expected {want:?}",
-                        got.map_or("nothing".into(), ToString::to_string)
-                    ));
-                }
-            }
-            let shown: Vec<String> = claims
-                .iter()
-                .map(|(k, v)| format!("{k}={}", t.render(v).unwrap_or_else(|_| v.clone())))
-                .collect();
-            return Ok(format!(
-                "{name} for {path} ({}) verified in {group}{}{}",
-                landing.status,
-                if shown.is_empty() { "" } else { "; " },
-                shown.join(", ")
-            ));
-        }
-        if Instant::now() > deadline {
-            return Err(format!(
-                "{user} opened {path} ({}), but no line with its tokens reached {group} within {}s: is the app shipping its log?",
-                landing.status,
-                LOG_WAIT.as_secs()
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-async fn oidc(t: &Target, issuer: &str) -> Res {
-    let url = format!("{issuer}/.well-known/openid-configuration");
-    let doc: serde_json::Value = get_json(t, &url).await?;
-    if doc["issuer"] != issuer {
-        return Err(format!(
-            "the discovery document names issuer {}, not {issuer}",
-            doc["issuer"]
-        ));
-    }
-    for field in [
-        "authorization_endpoint",
-        "token_endpoint",
-        "userinfo_endpoint",
-        "jwks_uri",
-    ] {
-        if !doc[field].is_string() {
-            return Err(format!("the discovery document has no {field}"));
-        }
-    }
-    let jwks_uri = doc["jwks_uri"].as_str().unwrap_or_default();
-    let jwks = get_json(t, jwks_uri).await?;
-    let keys = jwks["keys"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    if keys.is_empty()
-        || keys
-            .iter()
-            .any(|k| k["kty"] != "RSA" || k["alg"] != "RS256")
-    {
-        return Err(format!("{jwks_uri} does not list RS256 RSA keys"));
-    }
-    Ok(format!(
-        "discovery names {issuer}; {} RS256 key(s) at {}",
-        keys.len(),
-        without_query(jwks_uri)
-    ))
-}
-
-async fn get_json(t: &Target, url: &str) -> Result<serde_json::Value, String> {
-    let r = t
-        .http
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| unreachable(url, &e))?;
-    if !r.status().is_success() {
-        return Err(format!("GET {url} answered {}", r.status().as_u16()));
-    }
-    r.json()
-        .await
-        .map_err(|e| format!("{url} is not JSON: {e}"))
-}
-
-fn header(r: &reqwest::Response, name: &str) -> String {
-    r.headers()
-        .get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The names of the cookies an answer sets.
-fn cookie_names(r: &reqwest::Response) -> Vec<String> {
-    r.cookies().map(|c| c.name().to_owned()).collect()
-}
-
-fn list(names: &[String]) -> String {
-    if names.is_empty() {
-        "none".into()
-    } else {
-        names.join(", ")
-    }
-}
-
-/// `scheme://host:port` of a URL (the text itself when it does not parse).
-fn origin(url: &str) -> String {
-    Url::parse(url).map_or_else(|_| url.to_owned(), |u| browser::origin(&u))
-}
-
-/// The path and query of a URL.
-fn path_of(url: &str) -> String {
-    match Url::parse(url) {
-        Ok(u) => match u.query() {
-            Some(q) => format!("{}?{q}", u.path()),
-            None => u.path().to_owned(),
-        },
-        Err(_) => url.to_owned(),
-    }
-}
-
-/// A long URL cut to its origin and path.
-fn without_query(url: &str) -> String {
-    let cut = url.split('?').next().unwrap_or(url);
-    if cut.len() < url.len() {
-        format!("{cut}?…")
-    } else {
-        cut.to_owned()
-    }
-}
-
-fn err(e: anyhow::Error) -> String {
-    chain(&e)
-}
-
-fn chain(e: &anyhow::Error) -> String {
-    format!("{e:#}")
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        let text = inner.to_string();
-        if !s.contains(&text) {
-            s = format!("{s}: {text}");
-        }
-        src = inner.source();
-    }
-    s
-}
-
-fn unreachable(url: &str, e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        format!("nothing answers at {} (timed out)", origin(url))
-    } else if e.is_connect() {
-        format!(
-            "nothing answers at {} ({})",
-            origin(url),
-            crate::aws::root_cause(e).to_lowercase()
-        )
-    } else {
-        format!("{url}: {}", error_chain(e))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_split_into_origin_and_path() {
-        assert_eq!(
-            origin("http://localhost:8080/v1/x?y=1"),
-            "http://localhost:8080"
-        );
-        assert_eq!(path_of("http://localhost:8080/v1/x"), "/v1/x");
-        assert_eq!(origin("http://h"), "http://h");
-        assert_eq!(origin("http://[::1]:8080/x"), "http://[::1]:8080");
-        assert_eq!(without_query("http://h/a?b=c"), "http://h/a?…");
-    }
 }

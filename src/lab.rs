@@ -50,7 +50,7 @@ pub async fn run(args: LabArgs) -> anyhow::Result<()> {
         upstream: args.upstream,
         state_dir: args
             .state_dir
-            .unwrap_or_else(cognito_learning_emulator::state::default_dir),
+            .unwrap_or_else(cognito_learning_contract::lab::default_state_dir),
         required_group: (args.required_group != "none").then_some(args.required_group),
         check_signatures: !args.no_signature_check,
         ..LabOptions::default()

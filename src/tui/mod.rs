@@ -9,6 +9,7 @@
 
 pub mod app;
 mod flow_log;
+mod input;
 pub mod keys;
 pub mod markdown;
 pub mod theme;

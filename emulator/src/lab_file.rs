@@ -2,9 +2,9 @@
 
 use anyhow::Context;
 
-use crate::LabOptions;
 use crate::alb::rules::Rule;
 use crate::cognito;
+use crate::options::LabOptions;
 
 /// A lab config file (TOML): what a learner may change without touching code. Every key is
 /// optional; unknown keys are errors.

@@ -7,9 +7,9 @@ use std::time::Duration;
 use cognito_learning_contract::trace::TracePage;
 use tokio::sync::watch;
 
+use super::event::{Event, Sink};
 use super::probe::reachable;
 use super::watch::LabWatch;
-use super::{Event, Sink};
 use crate::lessons::Track;
 use crate::stream::{Checks, Cursor, Follower, TokenEvent, lab_client};
 use crate::target::Target;

@@ -6,9 +6,10 @@
 
 use jsonwebtoken::{Algorithm, DecodingKey};
 
+use crate::error::TokenError;
 use crate::jwt::{Jwt, numeric_date};
 use crate::keys::AlbKeys;
-use crate::{TokenError, Verified};
+use crate::verified::Verified;
 
 /// What a token must say to be accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]

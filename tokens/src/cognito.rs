@@ -1,8 +1,9 @@
 //! Verifying Cognito ID and access tokens (RS256, keys from the pool's JWKS).
 
+use crate::error::TokenError;
 use crate::jwt::{Jwt, numeric_date};
 use crate::keys::Jwks;
-use crate::{TokenError, Verified};
+use crate::verified::Verified;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
 

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::TokenError;
+use crate::error::TokenError;
 use crate::jwt::Jwt;
 use crate::time::{ago, left, utc};
 

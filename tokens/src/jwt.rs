@@ -5,7 +5,7 @@ use base64::alphabet::URL_SAFE;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde_json::{Map, Value};
 
-use crate::TokenError;
+use crate::error::TokenError;
 
 /// The largest token we look at. The ALB refuses user claims over 11 KB and Cognito tokens are a
 /// few KB, so anything near this is an attack or a paste error.

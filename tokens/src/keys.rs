@@ -15,7 +15,7 @@ use base64::Engine;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse};
 
-use crate::TokenError;
+use crate::error::TokenError;
 use crate::jwt::B64;
 
 /// How long an unknown `kid` is remembered before the endpoint is asked again. A forged token

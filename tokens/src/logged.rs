@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use cognito_learning_contract::log::{RequestRecord, TokenRecord};
 
-use crate::{AlbVerifier, CognitoVerifier, TokenUse};
+use crate::alb::AlbVerifier;
+use crate::cognito::{CognitoVerifier, TokenUse};
 
 /// A line of the app's log, wherever it was read from.
 pub trait LoggedLine {
@@ -130,7 +131,7 @@ impl SeenToken {
                 serde_json::from_slice(h).unwrap_or_default(),
                 serde_json::from_slice(p).unwrap_or_default(),
             ),
-            (Compact::Text(t), None) => crate::Decoded::parse(t, 0)
+            (Compact::Text(t), None) => crate::decoded::Decoded::parse(t, 0)
                 .map(|d| (d.header, d.claims))
                 .unwrap_or_default(),
             (Compact::Jwt { .. }, None) => Default::default(),
@@ -242,7 +243,7 @@ impl TokenEvent {
     }
 }
 
-fn seen<T>(raw: &str, res: Result<T, crate::TokenError>) -> SeenToken {
+fn seen<T>(raw: &str, res: Result<T, crate::error::TokenError>) -> SeenToken {
     SeenToken::new(raw, res.map(|_| ()).map_err(|e| e.to_string()))
 }
 

@@ -167,11 +167,11 @@ impl RsaSigner {
 
     /// Checks a token this key signed: `alg` RS256, this `kid`, a valid signature. Claims are
     /// the caller's to check.
-    pub fn verify(&self, token: &str) -> Result<Map<String, Value>, crate::TokenError> {
-        let jwt = crate::Jwt::parse(token)?;
+    pub fn verify(&self, token: &str) -> Result<Map<String, Value>, crate::error::TokenError> {
+        let jwt = crate::jwt::Jwt::parse(token)?;
         jwt.require_alg("RS256")?;
         if jwt.header_str("kid") != Some(self.kid.as_str()) {
-            return Err(crate::TokenError::UnknownKid {
+            return Err(crate::error::TokenError::UnknownKid {
                 kid: jwt.header_str("kid").unwrap_or_default().to_owned(),
                 reason: "not this pool's access-token key".into(),
             });
@@ -185,7 +185,7 @@ impl RsaSigner {
             Algorithm::RS256,
         );
         if !matches!(signed, Ok(true)) {
-            return Err(crate::TokenError::Signature { hint: None });
+            return Err(crate::error::TokenError::Signature { hint: None });
         }
         Ok(jwt.claims)
     }

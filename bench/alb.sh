@@ -102,7 +102,10 @@ measure_cpu() {
 }
 read -r ng_pub ng_pub50 ng_pub99 ng_pub_cpu < <(measure_cpu "$nginx_pid" "http://127.0.0.1:$nport/v1/public")
 read -r al_pub al_pub50 al_pub99 al_pub_cpu < <(measure_cpu "$lab_pid" "$alb/v1/public")
-read -r ng_sec ng_sec50 ng_sec99 ng_sec_cpu < <(measure_cpu "$nginx_pid" -H "x-amzn-oidc-data: $token" -H "x-amzn-oidc-accesstoken: $access" "http://127.0.0.1:$nport/v1/secrets")
+# nginx passes on what it is sent: the ALB's headers, and the session cookie a browser would
+# send, which the ALB forwards too; so the app behind either proxy does the same work (it logs
+# every cookie it receives).
+read -r ng_sec ng_sec50 ng_sec99 ng_sec_cpu < <(measure_cpu "$nginx_pid" -H "x-amzn-oidc-data: $token" -H "x-amzn-oidc-accesstoken: $access" -H "Cookie: $cookie" "http://127.0.0.1:$nport/v1/secrets")
 read -r al_sec al_sec50 al_sec99 al_sec_cpu < <(measure_cpu "$lab_pid" -H "Cookie: $cookie" "$alb/v1/secrets")
 
 field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$logins" "$1"; }
@@ -117,9 +120,9 @@ p50 **$(field login_p50_ms) ms**, p99 $(field login_p99_ms) ms (target: under 5 
 | --- | --- | ---: | ---: | ---: | ---: |
 | /v1/public | nginx proxy_pass | $ng_pub | $ng_pub50 | $ng_pub99 | $ng_pub_cpu µs |
 | /v1/public | ALB stand-in, forward rule | $al_pub | $al_pub50 | $al_pub99 | $al_pub_cpu µs |
-| /v1/secrets | nginx proxy_pass, the ALB's headers replayed | $ng_sec | $ng_sec50 | $ng_sec99 | $ng_sec_cpu µs |
+| /v1/secrets | nginx proxy_pass, the ALB's headers and the session cookie replayed | $ng_sec | $ng_sec50 | $ng_sec99 | $ng_sec_cpu µs |
 | /v1/secrets | ALB stand-in, session cookie, authenticate-cognito | $al_sec | $al_sec50 | $al_sec99 | $al_sec_cpu µs |
 
-- forwarding, ALB stand-in / nginx: **$(pct "$al_pub" "$ng_pub")** (target: at least 70%)
-- authenticated requests, ALB stand-in / nginx: **$(pct "$al_sec" "$ng_sec")**
+- forwarding, ALB stand-in / nginx: **$(pct "$al_pub" "$ng_pub")** (target: at least 75%)
+- authenticated requests, ALB stand-in / nginx: **$(pct "$al_sec" "$ng_sec")** (target: at least 75%)
 TABLE

@@ -14,6 +14,9 @@ use crate::lessons::Track;
 use crate::stream::{Checks, Cursor, Follower, TokenEvent, lab_client};
 use crate::target::Target;
 
+/// How long after switching to a new lab run a refused poll is taken for one still in flight.
+const SWITCH_GRACE: Duration = Duration::from_secs(3);
+
 /// Starts every follower of `t`; `probes` are the top line's addresses, in order.
 pub fn spawn_followers(t: &Arc<Target>, probes: Vec<String>, sink: Sink) {
     let lab = t.lab.as_ref().map(LabWatch::new);
@@ -54,8 +57,10 @@ async fn tokens(t: Arc<Target>, lab: Option<LabWatch>, sink: Sink) {
     let mut runs = lab.as_ref().map(LabWatch::subscribe);
     let mut checks: Arc<Checks> = t.tokens.clone();
     let mut seq = 0;
+    let mut switched: Option<std::time::Instant> = None;
     while let Some(res) = lines_rx.recv().await {
         if let Some(rx) = runs.as_mut().filter(|rx| rx.has_changed().unwrap_or(false)) {
+            switched = Some(std::time::Instant::now());
             let info = rx.borrow_and_update().clone();
             checks = Target::local(&info).tokens;
             let _ = clients_tx.send(lab_client(
@@ -89,9 +94,9 @@ async fn tokens(t: Arc<Target>, lab: Option<LabWatch>, sink: Sink) {
             }
             // A lab that restarted refuses the old credentials: that is the lab's news, not a
             // fault in the learner's AWS set-up, and the switch comes with the next poll.
-            Err(_) if lab.as_ref().is_some_and(|_| runs.is_some()) && restarted(&lab).await => {
-                continue;
-            }
+            Err(_) if lab.is_some() && restarted(&lab).await => continue,
+            // A poll sent with the old run's credentials just before the switch.
+            Err(_) if switched.is_some_and(|t| t.elapsed() < SWITCH_GRACE) => continue,
             Err(why) => Event::StreamStatus(why),
         };
         if !sink(event) {

@@ -8,10 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 
-need=()
-command -v wrk >/dev/null || need+=(wrk)
-command -v nginx >/dev/null || need+=(nginx-light)
-[ ${#need[@]} -eq 0 ] || { echo "installing ${need[*]}"; apt-get install -y -qq "${need[@]}" >/dev/null; }
+need wrk nginx:nginx-light
 
 cargo build -q --release --bin cognito-learning -p cognito-learning
 cargo build -q --release --bin cognito-learning-server -p cognito-learning-server

@@ -9,6 +9,14 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 
+# Installs the Debian packages named for the commands that are missing: `need wrk nginx:nginx-light`
+# (command, or command:package).
+need() {
+  local missing=() c
+  for c in "$@"; do command -v "${c%%:*}" >/dev/null || missing+=("${c#*:}"); done
+  [ ${#missing[@]} -eq 0 ] || { echo "installing ${missing[*]}"; apt-get install -y -qq "${missing[@]}" >/dev/null; }
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
 

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 
-command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
+need wrk
 python3 -c 'import moto.server' 2>/dev/null || python3 -m pip install -q 'moto[server]'
 cargo build -q --release --bin cognito-learning -p cognito-learning
 cargo build -q --release --bin cognito-learning-server -p cognito-learning-server

@@ -10,7 +10,7 @@ source bench/lib.sh
 LOGINS=${LOGINS:-100000}
 REQUESTS=${REQUESTS:-1000000}
 
-command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
+need wrk
 cargo build -q --release --bin cognito-learning -p cognito-learning
 cargo build -q --release -p cognito-learning --example login_bench
 

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 source bench/lib.sh
 TOKENS=${TOKENS:-8192}
 
-command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
+need wrk
 python3 -c 'import flask, waitress' 2>/dev/null || python3 -m pip install -q flask waitress
 
 cargo build -q --release -p cognito-learning-server --bin cognito-learning-server --example bench_fixture

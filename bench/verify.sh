@@ -11,7 +11,7 @@ source bench/lib.sh
 TOKENS=${TOKENS:-8192}
 ROUNDS=${ROUNDS:-3}
 
-command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
+need wrk
 cargo build -q --release -p cognito-learning-server --bin cognito-learning-server --example bench_fixture
 
 base=${BASE_SERVER:-}

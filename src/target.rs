@@ -93,8 +93,6 @@ pub struct Target {
     /// The account's other services, for the checks of resource state (cloud track).
     pub account: Option<Account>,
     pub tokens: Arc<Checks>,
-    /// The lab's trace endpoint, for the flow pane (local track).
-    pub trace_url: Option<String>,
     /// Whether the token stream follows with Live Tail (else it polls).
     pub live_tail: bool,
     /// The lab's details (local track), to notice when it restarts.
@@ -167,7 +165,6 @@ impl Target {
                 ),
                 cognito: CognitoVerifier::new(&i.issuer, &i.client_id),
             }),
-            trace_url: Some(i.trace_url()),
             // The lab serves Live Tail too, but polling it every 400 ms shows a request
             // sooner than an update a second can.
             live_tail: false,
@@ -255,7 +252,6 @@ impl Target {
                 ),
                 cognito: CognitoVerifier::new(issuer, client_id),
             }),
-            trace_url: None,
             live_tail: s.follow == "live-tail",
             lab: None,
         }

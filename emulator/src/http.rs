@@ -147,54 +147,32 @@ pub trait Service: Send + Sync + 'static {
     fn call(&self, req: Req) -> impl Future<Output = Resp> + Send;
 }
 
-/// Serves `listener` with `service` (shared) until `shutdown`, with `limits`.
+/// The largest request body a stand-in reads: above PutLogEvents' 1 MiB of events, so that
+/// the API itself can refuse an oversized batch the way AWS does.
+pub const MAX_BODY: usize = 8 << 20;
+
+/// Serves `listener` with `service` (shared) until `shutdown`, then lets open requests finish,
+/// with `limits` (the lab's are [`Limits::LAB`]): bodies are read whole, up to [`MAX_BODY`].
 pub async fn serve_service<S: Service>(
     listener: TcpListener,
     limits: Limits,
     service: Arc<S>,
     shutdown: impl Future<Output = ()>,
 ) {
-    serve_with(
-        listener,
-        limits,
-        move |req| {
-            let s = service.clone();
-            async move { s.call(req).await }
-        },
-        shutdown,
-    )
-    .await;
-}
-
-/// The largest request body a stand-in reads: above PutLogEvents' 1 MiB of events, so that
-/// the API itself can refuse an oversized batch the way AWS does.
-pub const MAX_BODY: usize = 8 << 20;
-
-/// Serves `listener` with `handler` until `shutdown`, then lets open requests finish, with
-/// `limits` (the lab's are [`Limits::LAB`]): bodies are read whole, up to [`MAX_BODY`].
-async fn serve_with<H, F>(
-    listener: TcpListener,
-    limits: Limits,
-    handler: H,
-    shutdown: impl Future<Output = ()>,
-) where
-    H: Fn(Req) -> F + Send + Sync + 'static,
-    F: Future<Output = Resp> + Send + 'static,
-{
-    let handler = Arc::new(handler);
     let note: Arc<dyn Fn(&str) + Send + Sync> = Arc::new(|m: &str| eprintln!("lab: {m}"));
     let answer = move |req: Request<Incoming>, peer: SocketAddr| {
-        let handler = handler.clone();
+        let service = service.clone();
         async move {
             let (parts, body) = req.into_parts();
             match Limited::new(body, MAX_BODY).collect().await {
                 Ok(b) => {
-                    handler(Req {
-                        parts,
-                        body: b.to_bytes(),
-                        peer,
-                    })
-                    .await
+                    service
+                        .call(Req {
+                            parts,
+                            body: b.to_bytes(),
+                            peer,
+                        })
+                        .await
                 }
                 Err(_) => response(
                     StatusCode::PAYLOAD_TOO_LARGE,

@@ -1,8 +1,8 @@
 //! What the I/O tasks report, where it goes, and the target the checks run against.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
-use cognito_learning_contract::lab::LabInfo;
 use cognito_learning_contract::trace::TraceEvent;
 
 use crate::stream::TokenEvent;
@@ -19,9 +19,9 @@ pub enum Event {
     Flow(Vec<TraceEvent>),
     /// Whether each service of the top line answers, in order.
     Health(Vec<Option<bool>>),
-    /// The lab was stopped and started again (another run in `running.json`): the target now
-    /// uses its credentials and URLs.
-    LabRestarted(Box<LabInfo>),
+    /// The lab was stopped and started again (another run in `running.json`): the target, now
+    /// the new run's, has these lesson variables.
+    LabRestarted { vars: BTreeMap<String, String> },
 }
 
 /// Where events go; `false` once nobody listens, and the task ends.

@@ -7,43 +7,66 @@ use std::time::Duration;
 use cognito_learning_contract::trace::TracePage;
 use tokio::sync::watch;
 
-use super::event::{Event, Sink};
+use super::event::{CurrentTarget, Event, Sink};
 use super::probe::reachable;
 use super::watch::LabWatch;
 use crate::lessons::Track;
-use crate::stream::{Checks, Cursor, Follower, TokenEvent, lab_client};
+use crate::stream::{Checks, Cursor, Follower, TokenEvent};
 use crate::target::Target;
 
 /// How long after switching to a new lab run a refused poll is taken for one still in flight.
 const SWITCH_GRACE: Duration = Duration::from_secs(3);
 
-/// Starts every follower of `t`; `probes` are the top line's addresses, in order.
-pub fn spawn_followers(t: &Arc<Target>, probes: Vec<String>, sink: Sink) {
+/// Starts every follower of the current target; `probes` are the top line's addresses, in
+/// order.
+pub fn spawn_followers(current: &Arc<CurrentTarget>, probes: Vec<String>, sink: Sink) {
+    let Some(t) = current.get() else { return };
     let lab = t.lab.as_ref().map(LabWatch::new);
+    let (targets_tx, targets) = watch::channel(t.clone());
     if let Some(lab) = &lab {
         tokio::spawn(lab.clone().run());
-        tokio::spawn(restarts(lab.clone(), sink.clone()));
+        tokio::spawn(restarts(
+            lab.clone(),
+            current.clone(),
+            targets_tx,
+            sink.clone(),
+        ));
     }
-    tokio::spawn(tokens(t.clone(), lab.clone(), sink.clone()));
+    tokio::spawn(tokens(t.clone(), targets, lab.clone(), sink.clone()));
     if let Some(lab) = lab {
         tokio::spawn(trace(t.http.clone(), lab, sink.clone()));
     }
     tokio::spawn(health(probes, sink));
 }
 
-/// Says once per new run that the lab restarted.
-async fn restarts(lab: LabWatch, sink: Sink) {
+/// For each new run of the lab: the target is made once, for the checks and the token
+/// stream both, and the learner is told once.
+async fn restarts(
+    lab: LabWatch,
+    current: Arc<CurrentTarget>,
+    targets: watch::Sender<Arc<Target>>,
+    sink: Sink,
+) {
     let mut rx = lab.subscribe();
     while rx.changed().await.is_ok() {
         let info = rx.borrow_and_update().clone();
-        if !sink(Event::LabRestarted(Box::new((*info).clone()))) {
+        let t = Arc::new(Target::local(&info));
+        current.set(t.clone());
+        let vars = t.vars.clone();
+        let _ = targets.send(t);
+        if !sink(Event::LabRestarted { vars }) {
             return;
         }
     }
 }
 
 /// The app's log group, each request's tokens verified again as of when it was logged.
-async fn tokens(t: Arc<Target>, lab: Option<LabWatch>, sink: Sink) {
+async fn tokens(
+    t: Arc<Target>,
+    mut targets: watch::Receiver<Arc<Target>>,
+    lab: Option<LabWatch>,
+    sink: Sink,
+) {
     let group = t.vars.get("log_group").cloned().unwrap_or_default();
     let from = i64::try_from(cognito_learning_tokens::time::now_millis()).unwrap_or(0) - 600_000;
     let (clients_tx, clients) = watch::channel(t.logs.clone());
@@ -54,21 +77,15 @@ async fn tokens(t: Arc<Target>, lab: Option<LabWatch>, sink: Sink) {
     // a burst never piles up in memory as raw lines.
     let (lines_tx, mut lines_rx) = tokio::sync::mpsc::channel(1);
     tokio::spawn(follower.run(Duration::from_millis(400), lines_tx));
-    let mut runs = lab.as_ref().map(LabWatch::subscribe);
     let mut checks: Arc<Checks> = t.tokens.clone();
     let mut seq = 0;
     let mut switched: Option<std::time::Instant> = None;
     while let Some(res) = lines_rx.recv().await {
-        if let Some(rx) = runs.as_mut().filter(|rx| rx.has_changed().unwrap_or(false)) {
+        if targets.has_changed().unwrap_or(false) {
             switched = Some(std::time::Instant::now());
-            let info = rx.borrow_and_update().clone();
-            checks = Target::local(&info).tokens;
-            let _ = clients_tx.send(lab_client(
-                &info.aws,
-                &info.region,
-                &info.aws_access_key_id,
-                &info.aws_secret_access_key,
-            ));
+            let now = targets.borrow_and_update().clone();
+            checks = now.tokens.clone();
+            let _ = clients_tx.send(now.logs.clone());
         }
         let event = match res {
             Ok(lines) => {
@@ -94,7 +111,7 @@ async fn tokens(t: Arc<Target>, lab: Option<LabWatch>, sink: Sink) {
             }
             // A lab that restarted refuses the old credentials: that is the lab's news, not a
             // fault in the learner's AWS set-up, and the switch comes with the next poll.
-            Err(_) if lab.is_some() && restarted(&lab).await => continue,
+            Err(_) if restarted(lab.as_ref()).await => continue,
             // A poll sent with the old run's credentials just before the switch.
             Err(_) if switched.is_some_and(|t| t.elapsed() < SWITCH_GRACE) => continue,
             Err(why) => Event::StreamStatus(why),
@@ -105,7 +122,8 @@ async fn tokens(t: Arc<Target>, lab: Option<LabWatch>, sink: Sink) {
     }
 }
 
-async fn restarted(lab: &Option<LabWatch>) -> bool {
+/// Whether a new run of the lab was found just now.
+async fn restarted(lab: Option<&LabWatch>) -> bool {
     match lab {
         Some(l) => l.refresh().await,
         None => false,

@@ -31,8 +31,8 @@ pub fn services(t: &Target) -> Vec<(Service, String)> {
     let var = |k: &str| t.vars.get(k).cloned().unwrap_or_default();
     let mut list = vec![("ALB", var("site")), ("Cognito", var("cognito"))];
     if t.track == Track::Local {
-        if let Some(aws) = t.trace_url.as_deref() {
-            list.push(("AWS", aws.trim_end_matches("/lab/trace").to_owned()));
+        if let Some(lab) = &t.lab {
+            list.push(("AWS", lab.aws.clone()));
         }
         list.push(("app", var("app")));
     }

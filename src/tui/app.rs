@@ -79,9 +79,7 @@ impl From<crate::io::Event> for Msg {
             Event::StreamStatus(s) => Msg::StreamStatus(s),
             Event::Flow(f) => Msg::Flow(f),
             Event::Health(h) => Msg::Health(h),
-            Event::LabRestarted(info) => Msg::LabRestarted {
-                vars: crate::target::Target::local(&info).vars,
-            },
+            Event::LabRestarted { vars } => Msg::LabRestarted { vars },
         }
     }
 }

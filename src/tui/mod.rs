@@ -30,7 +30,6 @@ use crate::io::{CurrentTarget, Sink, probe};
 pub use crate::io::{Start, Started, start};
 use crate::lessons::{self, Track};
 use crate::progress::Progress;
-use crate::target::Target;
 use app::{App, Effect, Msg};
 
 pub struct Options {
@@ -122,20 +121,11 @@ async fn drive(
                         vars: t.vars.clone(),
                     });
                     let sink: Sink = {
-                        let (tx, target) = (tx.clone(), target.clone());
-                        Arc::new(move |e: crate::io::Event| match e {
-                            crate::io::Event::LabRestarted(info) => {
-                                // Checks from now on run against the new run of the lab.
-                                let t = Target::local(&info);
-                                let vars = t.vars.clone();
-                                target.set(Arc::new(t));
-                                tx.send(Msg::LabRestarted { vars }).is_ok()
-                            }
-                            e => tx.send(Msg::from(e)).is_ok(),
-                        })
+                        let tx = tx.clone();
+                        Arc::new(move |e: crate::io::Event| tx.send(Msg::from(e)).is_ok())
                     };
                     crate::io::spawn_followers(
-                        &t,
+                        &target,
                         probes.into_iter().map(|(_, p)| p).collect(),
                         sink,
                     );

@@ -131,9 +131,8 @@ impl CognitoVerifier {
             TokenUse::Id => validation.set_audience(&[self.client_id.as_str()]),
             TokenUse::Access => validation.validate_aud = false,
         }
-        let text = format!("{}.{}", jwt.signing_input, jwt.signature_text);
         jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
-            &text,
+            token.trim(),
             &key,
             &validation,
         )

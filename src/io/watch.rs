@@ -59,7 +59,7 @@ impl LabWatch {
     pub async fn run(self) {
         loop {
             tokio::time::sleep(Duration::from_millis(500)).await;
-            if self.tx.receiver_count() == 0 && Arc::strong_count(&self.tx) == 1 {
+            if self.tx.is_closed() {
                 return;
             }
             self.refresh().await;

@@ -230,6 +230,9 @@ fn a_lab_restarted_under_the_guide_is_followed_and_said_once() {
     s.alb = info["alb"].as_str().unwrap().to_owned();
     let screen = s.wait_for("the lab restarted");
     assert_eq!(screen.matches("the lab restarted").count(), 1, "{screen}");
+    // The top line follows the new run's ports, and says they answer.
+    let port = s.alb.rsplit(':').next().unwrap().to_owned();
+    s.wait_for(&format!("● ALB :{port}"));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -20,8 +20,11 @@ pub enum Event {
     /// Whether each service of the top line answers, in order.
     Health(Vec<Option<bool>>),
     /// The lab was stopped and started again (another run in `running.json`): the target, now
-    /// the new run's, has these lesson variables.
-    LabRestarted { vars: BTreeMap<String, String> },
+    /// the new run's, has these lesson variables and top-line services.
+    LabRestarted {
+        vars: BTreeMap<String, String>,
+        services: Vec<super::Service>,
+    },
 }
 
 /// Where events go; `false` once nobody listens, and the task ends.

@@ -8,7 +8,7 @@ use cognito_learning_contract::trace::TracePage;
 use tokio::sync::watch;
 
 use super::event::{CurrentTarget, Event, Sink};
-use super::probe::reachable;
+use super::probe::{reachable, services};
 use super::watch::LabWatch;
 use crate::lessons::Track;
 use crate::stream::{Checks, Cursor, Follower, TokenEvent};
@@ -17,9 +17,8 @@ use crate::target::Target;
 /// How long after switching to a new lab run a refused poll is taken for one still in flight.
 const SWITCH_GRACE: Duration = Duration::from_secs(3);
 
-/// Starts every follower of the current target; `probes` are the top line's addresses, in
-/// order.
-pub fn spawn_followers(current: &Arc<CurrentTarget>, probes: Vec<String>, sink: Sink) {
+/// Starts every follower of the current target.
+pub fn spawn_followers(current: &Arc<CurrentTarget>, sink: Sink) {
     let Some(t) = current.get() else { return };
     let lab = t.lab.as_ref().map(LabWatch::new);
     let (targets_tx, targets) = watch::channel(t.clone());
@@ -32,11 +31,11 @@ pub fn spawn_followers(current: &Arc<CurrentTarget>, probes: Vec<String>, sink: 
             sink.clone(),
         ));
     }
+    tokio::spawn(health(targets.clone(), sink.clone()));
     tokio::spawn(tokens(t.clone(), targets, lab.clone(), sink.clone()));
     if let Some(lab) = lab {
-        tokio::spawn(trace(t.http.clone(), lab, sink.clone()));
+        tokio::spawn(trace(t.http.clone(), lab, sink));
     }
-    tokio::spawn(health(probes, sink));
 }
 
 /// For each new run of the lab: the target is made once, for the checks and the token
@@ -52,9 +51,12 @@ async fn restarts(
         let info = rx.borrow_and_update().clone();
         let t = Arc::new(Target::local(&info));
         current.set(t.clone());
-        let vars = t.vars.clone();
+        let (vars, services) = (
+            t.vars.clone(),
+            services(&t).into_iter().map(|(s, _)| s).collect(),
+        );
         let _ = targets.send(t);
-        if !sink(Event::LabRestarted { vars }) {
+        if !sink(Event::LabRestarted { vars, services }) {
             return;
         }
     }
@@ -166,9 +168,13 @@ async fn trace(http: reqwest::Client, lab: LabWatch, sink: Sink) {
     }
 }
 
-/// Each probe every two seconds.
-async fn health(probes: Vec<String>, sink: Sink) {
+/// Each service of the top line probed every two seconds, at the current target's addresses.
+async fn health(mut targets: watch::Receiver<Arc<Target>>, sink: Sink) {
     loop {
+        let probes: Vec<String> = services(&targets.borrow_and_update())
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
         let mut up = Vec::new();
         for p in &probes {
             up.push(Some(reachable(p, Duration::from_secs(1)).await));

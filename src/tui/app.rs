@@ -66,6 +66,7 @@ pub enum Msg {
     /// whose lesson variables these are.
     LabRestarted {
         vars: BTreeMap<String, String>,
+        services: Vec<Service>,
     },
     /// A signal asked the guide to end.
     Quit,
@@ -79,7 +80,7 @@ impl From<crate::io::Event> for Msg {
             Event::StreamStatus(s) => Msg::StreamStatus(s),
             Event::Flow(f) => Msg::Flow(f),
             Event::Health(h) => Msg::Health(h),
-            Event::LabRestarted { vars } => Msg::LabRestarted { vars },
+            Event::LabRestarted { vars, services } => Msg::LabRestarted { vars, services },
         }
     }
 }
@@ -225,7 +226,8 @@ impl App {
             }
             Msg::StreamStatus(s) => self.stream_status = s,
             Msg::Flow(events) => self.flow.add(events),
-            Msg::LabRestarted { vars } => {
+            Msg::LabRestarted { vars, services } => {
+                self.services = services;
                 // The new run's trace counts from 1 again: its flow starts on a clean pane.
                 self.flow.clear();
                 self.target_vars = Some(vars);
@@ -611,6 +613,7 @@ text = "two"
         // A restarted lab counts from 1 again: its flow starts on a clean pane, with a note.
         app.update(Msg::LabRestarted {
             vars: BTreeMap::new(),
+            services: Vec::new(),
         });
         assert!(app.flow.is_empty());
         assert!(app.note.contains("the lab restarted"));

@@ -114,21 +114,16 @@ async fn drive(
                     let t = Arc::new(s.target);
                     *lab.lock().await = s.lab;
                     target.set(t.clone());
-                    let probes = probe::services(&t);
                     let _ = tx.send(Msg::Ready {
                         label: t.label.clone(),
-                        services: probes.iter().map(|(s, _)| s.clone()).collect(),
+                        services: probe::services(&t).into_iter().map(|(s, _)| s).collect(),
                         vars: t.vars.clone(),
                     });
                     let sink: Sink = {
                         let tx = tx.clone();
                         Arc::new(move |e: crate::io::Event| tx.send(Msg::from(e)).is_ok())
                     };
-                    crate::io::spawn_followers(
-                        &target,
-                        probes.into_iter().map(|(_, p)| p).collect(),
-                        sink,
-                    );
+                    crate::io::spawn_followers(&target, sink);
                 }
                 Err(e) => {
                     let _ = tx.send(Msg::Failed(format!("cannot start: {e:#}")));

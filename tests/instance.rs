@@ -34,7 +34,7 @@ async fn instance_checks_pass_and_fail_with_reasons() {
     let out = run(
         &c,
         INSTANCE_ID,
-        "curl -s -o /dev/null -w '%{http_code}' https://aws.amazon.com",
+        "curl -s -o /dev/null -w %{http_code} https://aws.amazon.com",
         Duration::from_secs(5),
     )
     .await

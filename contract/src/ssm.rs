@@ -6,9 +6,11 @@ pub const INSTANCE_ID: &str = "i-0c1a2b3c4d5e6f708";
 
 /// Asks the instance metadata service (v2: a session token first) for the public IPv4 address
 /// and prints only the HTTP status.
-pub const IMDS_PUBLIC_IPV4: &str = "t=$(curl -s -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token) && curl -s -o /dev/null -w '%{http_code}' -H \"X-aws-ec2-metadata-token: $t\" http://169.254.169.254/latest/meta-data/public-ipv4";
+pub const IMDS_PUBLIC_IPV4: &str = "t=$(curl -s -X PUT -H \"X-aws-ec2-metadata-token-ttl-seconds: 60\" http://169.254.169.254/latest/api/token) && curl -s -o /dev/null -w %{http_code} -H \"X-aws-ec2-metadata-token: $t\" http://169.254.169.254/latest/meta-data/public-ipv4";
 
-/// The commands the lab's instance will run, and what each checks.
+/// The commands the lab's instance will run, and what each checks. None holds a single quote, so
+/// a lesson can show each inside the single-quoted JSON list that `aws ssm send-command
+/// --parameters` takes.
 pub const ALLOWED: &[(&str, &str)] = &[
     (
         "cat /etc/os-release",
@@ -19,7 +21,7 @@ pub const ALLOWED: &[(&str, &str)] = &[
         "whether the app's service is running",
     ),
     (
-        "curl -s -o /dev/null -w '%{http_code}' http://localhost:5000/v1/public",
+        "curl -s -o /dev/null -w %{http_code} http://localhost:5000/v1/public",
         "the app answering on port 5000",
     ),
     (
@@ -27,7 +29,7 @@ pub const ALLOWED: &[(&str, &str)] = &[
         "the app's last log lines",
     ),
     (
-        "curl -s -o /dev/null -w '%{http_code}' https://aws.amazon.com",
+        "curl -s -o /dev/null -w %{http_code} https://aws.amazon.com",
         "outbound internet through the NAT gateway",
     ),
     (

@@ -316,6 +316,16 @@ fn check(mut table: toml::Table, line: usize) -> Result<Check, String> {
             "check {name:?}: {run:?} is not one of the read-only commands the project allows on the instance"
         ));
     }
+    if let Kind::SsmCommand { run, .. } = &kind {
+        // What the learner types must send what the check runs, in the JSON list form that
+        // keeps its quotes (the CLI's shorthand breaks on a quote inside a value).
+        let list = serde_json::json!({ "commands": [run] }).to_string();
+        if !command.contains(&format!("--parameters '{list}'")) {
+            return Err(format!(
+                "check {name:?}: its command must send `run` as --parameters '{list}'"
+            ));
+        }
+    }
     Ok(Check {
         name,
         track,

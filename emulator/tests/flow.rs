@@ -337,8 +337,11 @@ async fn clearing_only_the_alb_cookies_logs_straight_back_in() {
     lab.stop().await;
 }
 
+/// AWS documents that an authenticate rule stops a request without a session before the app,
+/// and no stripping of a client's `x-amzn-oidc-*` headers on a rule that only forwards: there
+/// they reach the app, which refuses what it cannot verify.
 #[tokio::test]
-async fn a_forged_oidc_header_never_reaches_the_app() {
+async fn a_forged_oidc_header_is_stopped_by_the_rule_or_refused_by_the_app() {
     let lab = lab().await;
     let forged = [
         (
@@ -355,33 +358,46 @@ async fn a_forged_oidc_header_never_reaches_the_app() {
             .status,
         302
     );
-    // On a forward-only route, the app never sees the forged headers.
+    // On a forward-only route the forged headers reach the app, which does not trust them.
     assert_eq!(
         b.get_with(&format!("{}/v1/public?forged=1", lab.info.alb), &forged)
             .await
             .status,
         200
     );
-    // Logged in as bob, a forged header does not make him alice.
+    // Logged in as bob, the ALB's own headers replace the forged ones: he stays bob.
     assert_eq!(b.login(&lab, "bob").await.status, 403);
     let page = b
-        .get_with(&format!("{}/v1/secrets", lab.info.alb), &forged)
+        .get_with(&format!("{}/v1/secrets?as=bob", lab.info.alb), &forged)
         .await;
     assert_eq!(page.status, 403);
     let log_path = lab_log(&lab);
     lab.stop().await;
     let log = std::fs::read_to_string(log_path).unwrap();
-    let public: Value = log
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .find(|l| l["query"] == "forged=1")
-        .unwrap();
-    assert!(
-        public.get("alb").is_none(),
-        "the app saw no x-amzn-oidc-* header: {public}"
+    let line = |query: &str| -> Value {
+        log.lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|l| l["query"] == query)
+            .unwrap()
+    };
+    let public = line("forged=1");
+    assert_eq!(public["alb"]["data"]["raw"], forged[0].1, "{public}");
+    assert_eq!(public["alb"]["data"]["verdict"], "invalid", "{public}");
+    assert_eq!(
+        public["alb"]["identity"]["verdict"],
+        "unchecked: no verified x-amzn-oidc-data",
+        "{public}"
     );
     assert_eq!(public["request_headers"]["x-forwarded-proto"], "http");
     assert!(public["trace_id"].as_str().unwrap().starts_with("Root=1-"));
+    let bob = line("as=bob");
+    assert_eq!(bob["alb"]["data"]["verdict"], "valid", "{bob}");
+    assert_ne!(bob["alb"]["identity"]["raw"], "admin", "{bob}");
+    assert_eq!(
+        bob["alb"]["identity"]["verdict"],
+        "matches the verified sub",
+        "{bob}"
+    );
 }
 
 fn lab_log(lab: &Lab) -> std::path::PathBuf {

@@ -1,12 +1,22 @@
-//! Forwarding to a target: hop-by-hop headers dropped, the client's `x-amzn-oidc-*` removed,
-//! `X-Forwarded-*` and `X-Amzn-Trace-Id` set, and for an authenticated request the ALB's three
-//! headers added.
+//! Forwarding to a target: hop-by-hop headers dropped, `X-Forwarded-*` and `X-Amzn-Trace-Id`
+//! set, and on a rule that authenticates, the ALB's three headers in place of any the client
+//! sent under those names.
+//!
+//! On a rule that only forwards, a client's `x-amzn-oidc-*` headers reach the target as they
+//! came: AWS documents no stripping there, so the app must verify them wherever it reads them.
 
 use super::*;
 
 impl Alb {
-    /// Sends the request on to `target`, with the ALB's headers.
-    pub(super) async fn forward(&self, req: &Req, target: &str, user: Option<&Opened>) -> Resp {
+    /// Sends the request on to `target`, with the ALB's headers. `authenticates` says whether
+    /// the rule has an authenticate action, whose headers then replace the client's.
+    pub(super) async fn forward(
+        &self,
+        req: &Req,
+        target: &str,
+        authenticates: bool,
+        user: Option<&Opened>,
+    ) -> Resp {
         let pq = req.parts.uri.path_and_query().map_or("/", |p| p.as_str());
         let mut out = Request::builder()
             .method(req.parts.method.clone())
@@ -17,7 +27,7 @@ impl Alb {
             for (name, value) in &req.parts.headers {
                 let n = name.as_str();
                 if HOP_BY_HOP.contains(&n)
-                    || n.starts_with("x-amzn-oidc-")
+                    || (authenticates && n.starts_with("x-amzn-oidc-"))
                     || n == "x-forwarded-proto"
                     || n == "x-forwarded-port"
                 {

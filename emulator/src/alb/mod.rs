@@ -5,7 +5,8 @@
 //! `AWSALBAuthNonce` cookie); `/oauth2/idpresponse` checks both, swaps the code for tokens on the
 //! back channel, validates the ID token, calls userInfo and sets `AWSELBAuthSessionCookie-0…3`;
 //! later requests are forwarded with `x-amzn-oidc-accesstoken`, `x-amzn-oidc-identity` and an
-//! ES256-signed `x-amzn-oidc-data`. Headers a client sends under those names never pass.
+//! ES256-signed `x-amzn-oidc-data`, which replace any a client sent under those names. A rule
+//! that only forwards passes a client's such headers on, as AWS documents no stripping there.
 
 mod forward;
 mod idp;
@@ -220,6 +221,10 @@ impl Alb {
         let Some(rule) = rule else {
             return alb_page(500, "no rule matched and there is no default rule");
         };
+        let authenticates = rule
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::AuthenticateCognito { .. }));
         let mut user: Option<Arc<Opened>> = None;
         let mut cookies = Vec::new();
         for action in &rule.actions {
@@ -235,7 +240,8 @@ impl Alb {
                     }
                 }
                 Action::Forward { target } => {
-                    let mut resp = self.forward(req, target, user.as_deref()).await;
+                    let mut resp = self.forward(req, target, authenticates, user.as_deref())
+                        .await;
                     for c in &cookies {
                         add_cookie(&mut resp, c);
                     }

@@ -196,7 +196,10 @@ fn fences(text: &str) -> Vec<(String, String)> {
 /// Whether a line of shell calls the AWS CLI.
 fn calls_aws(line: &str) -> bool {
     let line = line.split(" #").next().unwrap_or(line).trim_start();
-    line.starts_with("aws ") || ["$(aws ", "&& aws ", "; aws ", "| aws "].iter().any(|p| line.contains(p))
+    line.starts_with("aws ")
+        || ["$(aws ", "&& aws ", "; aws ", "| aws "]
+            .iter()
+            .any(|p| line.contains(p))
 }
 
 /// How many times a snippet calls `aws`, counting continued lines once.
@@ -346,13 +349,15 @@ fn every_aws_cli_command_in_the_course_is_accepted_by_the_aws_cli() {
         std::fs::write(work.join(name), body).unwrap();
     }
     // Lesson 7 creates the pipeline from this repository's own file, filled in as it says.
-    let pipeline = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/pipeline.json"),
-    )
-    .unwrap();
+    let pipeline =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/pipeline.json"))
+            .unwrap();
     std::fs::write(
         work.join("deploy/pipeline.json"),
-        fill(&pipeline.replace("PIPELINE_ROLE_ARN", "arn:aws:iam::ACCOUNT:role/cognito-learning-pipeline")),
+        fill(&pipeline.replace(
+            "PIPELINE_ROLE_ARN",
+            "arn:aws:iam::ACCOUNT:role/cognito-learning-pipeline",
+        )),
     )
     .unwrap();
     let bin = sandbox(&root);
@@ -388,7 +393,10 @@ fn every_aws_cli_command_in_the_course_is_accepted_by_the_aws_cli() {
                                 .env("PROBE_ENDPOINT", endpoint)
                                 .env("OTHER_LOG", root.join(format!("other-{i}.txt")))
                                 .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-                                .env("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+                                .env(
+                                    "AWS_SECRET_ACCESS_KEY",
+                                    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                                )
                                 .env("AWS_DEFAULT_REGION", "us-east-1")
                                 .env("AWS_CONFIG_FILE", "/dev/null")
                                 .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
@@ -469,6 +477,9 @@ fn placeholders_are_filled_as_whole_words() {
         fill("--group-id SG_APP --source-group SG_ALB VPC_ID HTTP_301 CHOOSE-ONE"),
         "--group-id sg-0123456789abcdef0 --source-group sg-0123456789abcdef1 VPC_ID HTTP_301 CHOOSE-ONE"
     );
-    assert_eq!(aws_calls("aws a \\\n  --b\nid=$(aws c) && aws d # aws e\n# aws f\n"), 3);
+    assert_eq!(
+        aws_calls("aws a \\\n  --b\nid=$(aws c) && aws d # aws e\n# aws f\n"),
+        3
+    );
     assert!(!calls_aws("# aws commented"));
 }

@@ -384,8 +384,7 @@ async fn a_forged_oidc_header_is_stopped_by_the_rule_or_refused_by_the_app() {
     assert_eq!(public["alb"]["data"]["raw"], forged[0].1, "{public}");
     assert_eq!(public["alb"]["data"]["verdict"], "invalid", "{public}");
     assert_eq!(
-        public["alb"]["identity"]["verdict"],
-        "unchecked: no verified x-amzn-oidc-data",
+        public["alb"]["identity"]["verdict"], "unchecked: no verified x-amzn-oidc-data",
         "{public}"
     );
     assert_eq!(public["request_headers"]["x-forwarded-proto"], "http");
@@ -394,8 +393,7 @@ async fn a_forged_oidc_header_is_stopped_by_the_rule_or_refused_by_the_app() {
     assert_eq!(bob["alb"]["data"]["verdict"], "valid", "{bob}");
     assert_ne!(bob["alb"]["identity"]["raw"], "admin", "{bob}");
     assert_eq!(
-        bob["alb"]["identity"]["verdict"],
-        "matches the verified sub",
+        bob["alb"]["identity"]["verdict"], "matches the verified sub",
         "{bob}"
     );
 }

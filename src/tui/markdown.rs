@@ -1,5 +1,7 @@
 //! The small part of Markdown that lesson text uses: headings, paragraphs, bullet and numbered
-//! lists, fenced code, `inline code` and **bold**. Everything else is shown as written.
+//! lists, fenced code, `inline code` and **bold**. Everything else is shown as written. A fence
+//! whose info string names a file (```` ```actions.json ````) shows that name above the block,
+//! so a learner knows what to save it as; `sh` and other languages are not shown.
 
 use ratatui::text::{Line, Span};
 
@@ -21,9 +23,13 @@ pub fn render(text: &str, theme: Theme) -> Vec<Line<'static>> {
     for raw in text.trim_matches('\n').lines() {
         let line = raw.trim_end();
         let trimmed = line.trim_start();
-        if trimmed.starts_with("```") {
+        if let Some(info) = trimmed.strip_prefix("```") {
             flush(&mut para, &mut out);
             fenced = !fenced;
+            let info = info.trim();
+            if fenced && info.contains('.') {
+                out.push(Line::from(Span::styled(format!("  {info}:"), theme.dim())));
+            }
             continue;
         }
         if fenced {
@@ -125,6 +131,20 @@ mod tests {
         assert_eq!(lines[2].spans[3].style, t.bold());
         assert_eq!(lines[2].spans[1].content, "GET /");
         assert_eq!(lines[0].spans[0].style, t.heading());
+    }
+
+    #[test]
+    fn a_fence_naming_a_file_shows_the_name_and_a_language_does_not() {
+        let t = Theme { color: true };
+        let lines = render(
+            "```actions.json\n[1]\n```\n```sh\naws sts get-caller-identity\n```",
+            t,
+        );
+        assert_eq!(
+            text(&lines),
+            ["  actions.json:", "  [1]", "  aws sts get-caller-identity"]
+        );
+        assert_eq!(lines[0].spans[0].style, t.dim());
     }
 
     #[test]

@@ -240,7 +240,8 @@ impl Alb {
                     }
                 }
                 Action::Forward { target } => {
-                    let mut resp = self.forward(req, target, authenticates, user.as_deref())
+                    let mut resp = self
+                        .forward(req, target, authenticates, user.as_deref())
                         .await;
                     for c in &cookies {
                         add_cookie(&mut resp, c);

@@ -2,11 +2,16 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use anyhow::bail;
+use clap::{Args, Subcommand};
+use cognito_learning_contract::lab::{LabInfo, default_state_dir, read_running};
 use cognito_learning_emulator::{Lab, LabOptions};
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct LabArgs {
+    #[command(subcommand)]
+    pub action: Option<LabAction>,
     /// The ALB stand-in's port (browsers use http://localhost:PORT). 0 picks a free port.
     #[arg(long, default_value_t = 8080)]
     pub alb_port: u16,
@@ -41,7 +46,36 @@ pub struct LabArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum LabAction {
+    /// Print the `export` lines that point the AWS CLI and SDKs at a running lab:
+    /// `eval "$(cognito-learning lab env)"`.
+    Env {
+        /// The running lab's state directory [default: $XDG_STATE_HOME/cognito-learning/lab].
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+    },
+}
+
 pub async fn run(args: LabArgs) -> anyhow::Result<()> {
+    if let Some(LabAction::Env { state_dir }) = args.action {
+        let dir = state_dir.unwrap_or_else(default_state_dir);
+        let Some(info) = read_running(&dir) else {
+            bail!(
+                "no lab is running from {}: start one (`cognito-learning lab`, or the guide), then run this again",
+                dir.display()
+            );
+        };
+        if !cognito_learning::io::answers(&info.aws).await {
+            bail!(
+                "the lab recorded in {} does not answer at {}: it has stopped; start it again",
+                dir.display(),
+                info.aws
+            );
+        }
+        print!("{}", env_lines(&info));
+        return Ok(());
+    }
     let opts = LabOptions {
         alb_port: args.alb_port,
         cognito_port: args.cognito_port,
@@ -77,6 +111,9 @@ pub async fn run(args: LabArgs) -> anyhow::Result<()> {
             i.aws, i.alb_key_url
         );
         println!("  app        {}", i.server);
+        println!(
+            "  AWS CLI    eval \"$(cognito-learning lab env)\"   (then: aws logs describe-log-groups)"
+        );
         println!();
         for u in &i.users {
             let groups = if u.groups.is_empty() {
@@ -96,6 +133,27 @@ pub async fn run(args: LabArgs) -> anyhow::Result<()> {
     eprintln!("{signal}: stopping the lab (open requests finish, CloudWatch logs are saved)");
     lab.stop().await;
     Ok(())
+}
+
+/// Shell lines that make the AWS CLI and any SDK talk to the lab `info` describes: its endpoint,
+/// its keys and its Region, with a profile or session token that would take their place unset.
+pub fn env_lines(info: &LabInfo) -> String {
+    let quote = |v: &str| format!("'{}'", v.replace('\'', r"'\''"));
+    let mut out = format!(
+        "# the local lab at {} (undo: unset AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION AWS_DEFAULT_REGION)\n",
+        info.aws
+    );
+    for (name, value) in [
+        ("AWS_ENDPOINT_URL", info.aws.as_str()),
+        ("AWS_ACCESS_KEY_ID", info.aws_access_key_id.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", info.aws_secret_access_key.as_str()),
+        ("AWS_REGION", info.region.as_str()),
+        ("AWS_DEFAULT_REGION", info.region.as_str()),
+    ] {
+        out.push_str(&format!("export {name}={}\n", quote(value)));
+    }
+    out.push_str("unset AWS_PROFILE AWS_SESSION_TOKEN AWS_IGNORE_CONFIGURED_ENDPOINT_URLS\n");
+    out
 }
 
 /// Waits for Ctrl-C, SIGTERM or SIGHUP (a closed terminal, `kill`, a service manager): each

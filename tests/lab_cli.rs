@@ -69,3 +69,55 @@ fn lab_json_prints_what_a_script_needs_and_serves_it() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `eval "$(cognito-learning lab env)"` points the real AWS CLI (from PyPI) at a running lab,
+/// whatever profile the learner had set; with no lab running it says how to start one.
+#[test]
+fn lab_env_points_the_aws_cli_at_the_running_lab() {
+    let dir = std::env::temp_dir().join(format!("cl-lab-env-{}", std::process::id()));
+    let bin = env!("CARGO_BIN_EXE_cognito-learning");
+    let none = std::process::Command::new(bin)
+        .args(["lab", "env", "--state-dir"])
+        .arg(dir.join("nothing-here"))
+        .output()
+        .unwrap();
+    assert!(!none.status.success());
+    let said = String::from_utf8_lossy(&none.stderr);
+    assert!(said.contains("no lab is running from"), "{said}");
+
+    let (mut child, info) = start_lab(&dir);
+    let script = format!(
+        r#"set -e
+aws() {{ python3 -m awscli "$@"; }}
+eval "$('{bin}' lab env --state-dir '{}')"
+aws logs describe-log-groups --query 'logGroups[].logGroupName' --output text
+aws ssm describe-instance-information --query 'InstanceInformationList[].PingStatus' --output text
+echo "$AWS_ENDPOINT_URL ${{AWS_PROFILE:-no-profile}}"
+"#,
+        dir.display()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .env("AWS_PROFILE", "a-profile-the-learner-had")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    signal(&child, "-TERM");
+    child.wait().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0].trim(), "cognito-learning", "{stdout}");
+    assert_eq!(lines[1].trim(), "Online", "{stdout}");
+    assert_eq!(
+        lines[2],
+        format!("{} no-profile", info["aws"].as_str().unwrap())
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -4,6 +4,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use clap::Args;
+use cognito_learning_contract::lab::{LabInfo, default_state_dir, read_running};
 use cognito_learning_tokens::keys::{AlbKeys, Jwks};
 use cognito_learning_tokens::time::{left, now};
 use cognito_learning_tokens::{
@@ -34,6 +35,10 @@ pub struct DecodeArgs {
     /// The expected app client id; without it the token's own is used and not checked.
     #[arg(long)]
     pub client_id: Option<String>,
+    /// Where to look for a running local lab whose tokens need no flags
+    /// [default: $XDG_STATE_HOME/cognito-learning/lab].
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
     /// Verify as of this Unix time instead of now (to check an old token's signature).
     #[arg(long)]
     pub now: Option<u64>,
@@ -63,6 +68,8 @@ pub async fn run(args: DecodeArgs) -> i32 {
             return 2;
         }
     };
+    let lab = lab_for(&args, &decoded);
+    let args = with_lab(args, lab.as_ref());
     let verdict = verify(&args, &token, &decoded, at).await;
     if args.json {
         let (valid, detail) = match &verdict {
@@ -71,10 +78,16 @@ pub async fn run(args: DecodeArgs) -> i32 {
         };
         println!(
             "{}",
-            json!({"token": decoded, "valid": valid, "verdict": detail, "unchecked": unchecked(&args, &decoded)})
+            json!({"token": decoded, "valid": valid, "verdict": detail, "unchecked": unchecked(&args, &decoded), "lab": lab.is_some()})
         );
     } else {
         print!("{}", decoded.to_text());
+        if let Some(lab) = &lab {
+            println!(
+                "checked   against the running local lab: its keys, ALB {}, issuer {}, client {}",
+                lab.alb_arn, lab.issuer, lab.client_id
+            );
+        }
         match &verdict {
             Ok(v) => println!("verdict   ✓ valid: {v}"),
             Err(e) => println!("verdict   ✗ {e}"),
@@ -84,6 +97,38 @@ pub async fn run(args: DecodeArgs) -> i32 {
         }
     }
     i32::from(verdict.is_err())
+}
+
+/// The running local lab, when this token is one of its own: its ALB signed it, or its pool
+/// issued it.
+fn lab_for(args: &DecodeArgs, d: &Decoded) -> Option<LabInfo> {
+    let dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
+    let info = read_running(&dir)?;
+    let text = |m: &serde_json::Map<String, serde_json::Value>, k: &str| {
+        m.get(k).and_then(|v| v.as_str()).map(str::to_owned)
+    };
+    let mine = match d.kind {
+        TokenKind::AlbData => text(&d.header, "signer").as_deref() == Some(info.alb_arn.as_str()),
+        TokenKind::CognitoAccess | TokenKind::CognitoId => {
+            text(&d.claims, "iss").as_deref() == Some(info.issuer.as_str())
+        }
+        TokenKind::Jwt => false,
+    };
+    mine.then_some(info)
+}
+
+/// `args` with what the lab knows in place of what was not given: where its ALB's keys are,
+/// and the ALB, issuer and client its tokens must name.
+fn with_lab(mut args: DecodeArgs, lab: Option<&LabInfo>) -> DecodeArgs {
+    if let Some(lab) = lab {
+        if args.alb_key_file.is_none() && args.alb_key_url.is_none() {
+            args.alb_key_url = Some(lab.alb_key_url.clone());
+        }
+        args.alb_arn.get_or_insert_with(|| lab.alb_arn.clone());
+        args.issuer.get_or_insert_with(|| lab.issuer.clone());
+        args.client_id.get_or_insert_with(|| lab.client_id.clone());
+    }
+    args
 }
 
 fn read_token(arg: Option<&str>) -> Result<String, String> {

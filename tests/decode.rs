@@ -123,3 +123,65 @@ async fn cognito_tokens_are_verified_against_the_issuers_jwks() {
     assert_eq!(code, 1);
     assert!(out.contains("✗ wrong client c, expected other"), "{out}");
 }
+
+#[path = "fixtures/lab_process.rs"]
+mod lab_process;
+
+/// A token the lab issued decodes with no flags: `decode` finds the running lab, fetches its
+/// ALB key and checks the signer, issuer and client against it.
+#[test]
+fn a_lab_token_needs_no_flags_while_its_lab_runs() {
+    let home = std::env::temp_dir().join(format!("cl-decode-lab-{}", std::process::id()));
+    let state = home.join("cognito-learning/lab");
+    let (mut child, info) = lab_process::start_lab(&state);
+    // alice signs in through the lab, as lesson 10's check does, so the app logs her tokens.
+    let check = Command::new(BIN)
+        .args(["check", "--lesson", "10"])
+        .env("XDG_STATE_HOME", &home)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let log = std::fs::read_to_string(state.join("server.log")).unwrap();
+    let line: Value = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["path"] == "/v1/secrets" && l["alb"]["data"]["verdict"] == "valid")
+        .expect("alice's request in server.log");
+    for record in [&line["alb"]["data"], &line["alb"]["accesstoken"]] {
+        // As of a minute before its expiry, so a slow machine cannot let the data token lapse.
+        let at = (record["claims"]["exp"].as_u64().unwrap() - 60).to_string();
+        let out = Command::new(BIN)
+            .args(["decode", record["raw"].as_str().unwrap(), "--now", &at])
+            .env("XDG_STATE_HOME", &home)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        assert!(text.contains("✓ valid"), "{text}");
+        assert!(
+            text.contains("against the running local lab")
+                && text.contains(info["alb_arn"].as_str().unwrap()),
+            "{text}"
+        );
+        assert!(!text.contains("not checked"), "{text}");
+    }
+    // Another client's expectation still fails: the lab fills in only what was not given.
+    let out = Command::new(BIN)
+        .args([
+            "decode",
+            line["alb"]["accesstoken"]["raw"].as_str().unwrap(),
+            "--client-id",
+            "someone-else",
+        ])
+        .env("XDG_STATE_HOME", &home)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    lab_process::signal(&child, "-TERM");
+    child.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&home);
+}

@@ -146,6 +146,12 @@ impl Browser {
         ]);
         let r = self.send(post, &action).await?;
         if r.status() == 200 {
+            let page = r.text().await.unwrap_or_default();
+            if page.contains(r#"name="challenge""#) {
+                bail!(
+                    "Cognito asks {user} to choose a new password (FORCE_CHANGE_PASSWORD): sign in once in a browser and choose one, or make the password permanent with admin-set-user-password --permanent"
+                );
+            }
             bail!("Cognito showed the sign-in form again: wrong user name or password for {user}");
         }
         let callback = next(&action, &r)?;

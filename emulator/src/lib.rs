@@ -45,7 +45,7 @@ use tokio::task::JoinSet;
 
 use alb::rules::Rule;
 use alb::{Alb, Idp};
-use cognito::{Cognito, PoolConfig};
+use cognito::{Cognito, Directory, PoolConfig};
 use state::LabKeys;
 use trace::Trace;
 
@@ -131,9 +131,10 @@ impl Lab {
             session_key,
             ..
         } = keys;
+        let directory = Arc::new(Directory::open(Some(&opts.state_dir), &pool)?);
         let cognito = Arc::new(Cognito::new(
             &cognito_url,
-            pool.clone(),
+            directory,
             id,
             access,
             trace.clone(),
@@ -185,6 +186,7 @@ impl Lab {
                 alb.public_key_pem().unwrap_or_default(),
             ),
             aws::ssm::Ssm::new(&server_url, opts.state_dir.join("server.log")),
+            aws::cognito_idp::CognitoIdp::new(cognito.clone()),
         ));
         let journal = {
             let logs = aws_api.logs.clone();

@@ -2,10 +2,11 @@
 //!
 //! `POST /` with `X-Amz-Target: <service prefix>.<Operation>`, a SigV4-signed request with the
 //! credentials the lab made at start, a JSON body; errors are `{"__type", "message"}` with HTTP
-//! 400. Serves CloudWatch Logs ([`logs`], with Live Tail's event stream in [`tail`]) and SSM for
-//! the lab's one instance ([`ssm`]), and the ALB's public keys by `kid`, unsigned, as the real key
+//! 400. Serves CloudWatch Logs ([`logs`], with Live Tail's event stream in [`tail`]), SSM for
+//! the lab's one instance ([`ssm`]), Cognito's control plane ([`cognito_idp`]), and the ALB's public keys by `kid`, unsigned, as the real key
 //! endpoint does.
 
+pub mod cognito_idp;
 pub mod filter;
 pub mod journal;
 pub mod logs;
@@ -81,6 +82,7 @@ pub struct AwsApi {
     pub check_signatures: bool,
     pub logs: std::sync::Arc<logs::Logs>,
     pub ssm: ssm::Ssm,
+    pub cognito_idp: cognito_idp::CognitoIdp,
     /// The region requests must be signed for.
     region: String,
     alb_key: (String, String),
@@ -94,12 +96,14 @@ impl AwsApi {
         region: &str,
         alb_key: (String, String),
         ssm: ssm::Ssm,
+        cognito_idp: cognito_idp::CognitoIdp,
     ) -> Self {
         Self {
             credentials,
             check_signatures,
             logs: std::sync::Arc::new(logs::Logs::new(region, "123456789012")),
             ssm,
+            cognito_idp,
             region: region.to_owned(),
             alb_key,
         }
@@ -135,13 +139,16 @@ impl AwsApi {
             return Err(ApiError::new("InvalidAction", "use POST"));
         }
         let target = req.header("x-amz-target");
-        if self.check_signatures {
+        // RevokeToken is called without a signature, as on AWS: the client secret proves who asks.
+        let unsigned = target == Some("AWSCognitoIdentityProviderService.RevokeToken");
+        if self.check_signatures && !unsigned {
             let service =
                 target
                     .and_then(|t| t.split_once('.'))
                     .and_then(|(prefix, _)| match prefix {
                         "Logs_20140328" => Some("logs"),
                         "AmazonSSM" => Some("ssm"),
+                        "AWSCognitoIdentityProviderService" => Some("cognito-idp"),
                         _ => None,
                     });
             let expect = sigv4::Expect {
@@ -184,6 +191,9 @@ impl AwsApi {
             }
             Some(("Logs_20140328", op)) => self.logs.call(op, &body).map(Reply::Json),
             Some(("AmazonSSM", op)) => self.ssm.call(op, &body).await.map(Reply::Json),
+            Some(("AWSCognitoIdentityProviderService", op)) => {
+                self.cognito_idp.call(op, &body).map(Reply::Json)
+            }
             Some((_, op)) => Err(ApiError::unknown_operation(op)),
             None => Err(ApiError::new(
                 "MissingAction",

@@ -14,6 +14,10 @@ pub struct User {
     /// Stable across restarts; derived from the username when not given.
     #[serde(default)]
     pub sub: Option<String>,
+    /// `FORCE_CHANGE_PASSWORD`: made by AdminCreateUser, or given a password that is not
+    /// permanent; the hosted UI asks for a new password after the temporary one.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 impl User {
@@ -44,6 +48,23 @@ pub struct AppClient {
     pub allowed_oauth_scopes: Vec<String>,
     /// `code`, `implicit`, `client_credentials`.
     pub allowed_oauth_flows: Vec<String>,
+    /// `AllowedOAuthFlowsUserPoolClient`: without it the client has no OAuth at all.
+    #[serde(default = "yes")]
+    pub oauth_enabled: bool,
+    /// `SupportedIdentityProviders`: the hosted UI offers its own form only with `COGNITO`.
+    #[serde(default = "cognito_provider")]
+    pub identity_providers: Vec<String>,
+    /// Whether the client has a managed-login branding style (needed on a version 2 domain).
+    #[serde(default = "yes")]
+    pub branded: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn cognito_provider() -> Vec<String> {
+    vec!["COGNITO".into()]
 }
 
 /// Token lifetimes in seconds (AWS defaults: 1 h, 1 h, 30 days; hosted-UI session 1 h).
@@ -76,6 +97,17 @@ pub struct PoolConfig {
     pub clients: Vec<AppClient>,
     pub users: Vec<User>,
     pub lifetimes: Lifetimes,
+    /// The managed-login version of the pool's domain; `None` when the pool has no domain (or,
+    /// deleted, no longer exists), and then the hosted UI has nothing to serve.
+    #[serde(default = "classic")]
+    pub domain_version: Option<u8>,
+    /// `false` once the pool is deleted: its issuer's discovery and keys are gone too.
+    #[serde(default = "yes")]
+    pub exists: bool,
+}
+
+fn classic() -> Option<u8> {
+    Some(1)
 }
 
 impl PoolConfig {
@@ -88,6 +120,7 @@ impl PoolConfig {
             email: format!("{name}@example.com"),
             groups: groups.iter().map(|g| (*g).to_owned()).collect(),
             sub: None,
+            must_change_password: false,
         };
         Self {
             region: "eu-west-1".into(),
@@ -99,9 +132,14 @@ impl PoolConfig {
                 logout_urls: vec![format!("{site}/logout")],
                 allowed_oauth_scopes: vec!["openid".into(), "email".into(), "profile".into()],
                 allowed_oauth_flows: vec!["code".into()],
+                oauth_enabled: true,
+                identity_providers: cognito_provider(),
+                branded: true,
             }],
             users: vec![user("alice", &["secret-readers"]), user("bob", &[])],
             lifetimes: Lifetimes::default(),
+            domain_version: classic(),
+            exists: true,
         }
     }
 

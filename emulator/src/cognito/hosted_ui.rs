@@ -8,12 +8,24 @@ impl Cognito {
     /// Validates an authorize-style query. `Err` is the response to send instead.
     pub(super) fn check_authz(&self, q: &HashMap<String, String>) -> Result<Authz, Resp> {
         let get = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
-        let Some(client) = get("client_id").and_then(|id| self.config.client(&id)) else {
+        let pool = self.pool();
+        let Some(client) = get("client_id").and_then(|id| pool.client(&id)) else {
             return Err(html(
                 StatusCode::BAD_REQUEST,
                 pages::error("client_id is missing or not a client of this user pool"),
             ));
         };
+        let error_page = |error: &str| {
+            Err(redirect(&format!(
+                "{}/error?{}",
+                self.base,
+                query_string(&[("error", error), ("client_id", &client.client_id)])
+            )))
+        };
+        // A client without AllowedOAuthFlowsUserPoolClient has no OAuth settings in force.
+        if !client.oauth_enabled {
+            return error_page("unauthorized_client");
+        }
         let redirect_uri = get("redirect_uri").unwrap_or_default();
         if !client.callback_urls.contains(&redirect_uri) {
             return Err(redirect(&format!(
@@ -87,6 +99,21 @@ impl Cognito {
         if needs_openid && !scopes.iter().any(|s| s == "openid") {
             return back("invalid_scope", "email, phone and profile need openid");
         }
+        // The hosted UI's own form is the COGNITO provider; without it there is nothing to show.
+        if !client.identity_providers.iter().any(|p| p == "COGNITO") {
+            return Err(html(
+                StatusCode::BAD_REQUEST,
+                pages::error("Login option is not available. Please try another one"),
+            ));
+        }
+        if pool.domain_version == Some(2) && !client.branded {
+            return Err(html(
+                StatusCode::BAD_REQUEST,
+                pages::error(
+                    "This app client has no managed login branding style, so its sign-in pages cannot be shown (create-managed-login-branding makes one).",
+                ),
+            ));
+        }
         Ok(Authz {
             client_id: client.client_id.clone(),
             redirect_uri,
@@ -104,14 +131,14 @@ impl Cognito {
         let t = now();
         let s = st.sessions.live(sid, t)?;
         // Continuing a session refreshes it to a full hour.
-        s.expires = t + self.config.lifetimes.hosted_ui_session;
+        s.expires = t + self.pool().lifetimes.hosted_ui_session;
         Some((sid.to_owned(), s.username.clone(), s.auth_time))
     }
 
     pub(super) fn session_cookie(&self, sid: &str) -> String {
         format!(
             "{SESSION_COOKIE}={sid}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{}",
-            self.config.lifetimes.hosted_ui_session,
+            self.pool().lifetimes.hosted_ui_session,
             self.secure()
         )
     }
@@ -194,8 +221,12 @@ impl Cognito {
             );
         }
         let t = now();
+        if form.contains_key("challenge") {
+            return self.new_password_submit(req, &authz, &form, t);
+        }
         let t_ms = now_millis();
-        let known = self.config.user(field("username"));
+        let pool = self.pool();
+        let known = pool.user(field("username"));
         let user = match known {
             Some(u) => {
                 let mut st = self.state();
@@ -228,25 +259,107 @@ impl Cognito {
                 field("username"),
             );
         };
+        if user.must_change_password {
+            let challenge = random_token(32);
+            self.state().new_passwords.insert(
+                challenge.clone(),
+                NewPassword {
+                    username: user.username.clone(),
+                    expires: t + NEW_PASSWORD_WINDOW,
+                },
+                t,
+            );
+            return self.new_password_form(req, &challenge, None);
+        }
+        self.signed_in(&authz, &user.username, t)
+    }
+
+    /// The hosted-UI session and the grant for a user who has just signed in.
+    fn signed_in(&self, authz: &Authz, username: &str, t: u64) -> Resp {
+        let user = username;
         let sid = random_token(32);
         self.state().sessions.insert(
             sid.clone(),
             HostedSession {
-                username: user.username.clone(),
+                username: user.to_owned(),
                 auth_time: t,
-                expires: t + self.config.lifetimes.hosted_ui_session,
+                expires: t + self.pool().lifetimes.hosted_ui_session,
             },
             t,
         );
-        let mut resp = self.grant(&authz, &user.username, t, &sid);
+        let mut resp = self.grant(authz, user, t, &sid);
         add_cookie(&mut resp, &self.session_cookie(&sid));
         resp
+    }
+
+    fn new_password_form(&self, req: &Req, challenge: &str, error: Option<&str>) -> Resp {
+        let csrf = req.cookie(CSRF_COOKIE).unwrap_or_default();
+        let query = req.parts.uri.query().unwrap_or("");
+        html(
+            StatusCode::OK,
+            pages::new_password(query, csrf, challenge, error),
+        )
+    }
+
+    /// The second step of a first sign-in: the new password replaces the temporary one, in
+    /// the user pool itself, and the user is signed in.
+    fn new_password_submit(
+        &self,
+        req: &Req,
+        authz: &Authz,
+        form: &HashMap<String, String>,
+        t: u64,
+    ) -> Resp {
+        let field = |k: &str| form.get(k).map_or("", String::as_str);
+        let challenge = field("challenge");
+        let username = self
+            .state()
+            .new_passwords
+            .live(challenge, t)
+            .map(|c| c.username.clone());
+        let Some(username) = username else {
+            return self.form(
+                req,
+                StatusCode::OK,
+                Some("Your session has expired. Please sign in again."),
+                "",
+            );
+        };
+        let new = field("new_password");
+        let problem = if new != field("confirm_password") {
+            Some("Password does not match the confirm password.")
+        } else {
+            crate::aws::cognito_idp::password_problem(new)
+        };
+        if let Some(why) = problem {
+            return self.new_password_form(req, challenge, Some(why));
+        }
+        let pool_id = self.directory.served_id.clone();
+        let set = self.directory.write(|pools| {
+            let user = pools
+                .iter_mut()
+                .find(|p| p.id == pool_id)
+                .and_then(|p| p.users.iter_mut().find(|u| u.username == username))
+                .ok_or_else(|| {
+                    crate::aws::ApiError::new("UserNotFoundException", "User does not exist.")
+                })?;
+            new.clone_into(&mut user.password);
+            user.status = "CONFIRMED".into();
+            user.modified = directory::epoch();
+            Ok(())
+        });
+        if set.is_err() {
+            return self.form(req, StatusCode::OK, Some("User does not exist."), "");
+        }
+        self.state().new_passwords.map.remove(challenge);
+        self.signed_in(authz, &username, t)
     }
 
     /// The successful end of authorize: a code (or, for the implicit flow, tokens) for the client.
     pub(super) fn grant(&self, a: &Authz, username: &str, auth_time: u64, session: &str) -> Resp {
         if a.response_type == "token" {
-            let Some(user) = self.config.user(username) else {
+            let pool = self.pool();
+            let Some(user) = pool.user(username) else {
                 return html(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     pages::error("user vanished"),
@@ -260,7 +373,7 @@ impl Cognito {
                 a.nonce.as_deref(),
                 &uuid(),
             );
-            let expires = self.config.lifetimes.access_token.to_string();
+            let expires = self.pool().lifetimes.access_token.to_string();
             let mut pairs = vec![("access_token", access.as_str())];
             if let Some(id) = &id {
                 pairs.push(("id_token", id));
@@ -284,7 +397,7 @@ impl Cognito {
                 nonce: a.nonce.clone(),
                 auth_time,
                 session: session.to_owned(),
-                expires: t + self.config.lifetimes.auth_code,
+                expires: t + self.pool().lifetimes.auth_code,
             },
             t,
         );

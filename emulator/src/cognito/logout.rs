@@ -7,7 +7,8 @@ impl Cognito {
     pub(super) fn logout(&self, req: &Req) -> Resp {
         let q = req.query();
         let get = |k: &str| q.get(k).filter(|v| !v.is_empty());
-        let client = get("client_id").and_then(|id| self.config.client(id));
+        let pool = self.pool();
+        let client = get("client_id").and_then(|id| pool.client(id));
         let missing = || {
             redirect(&format!(
                 "{}/error?{}",

@@ -8,6 +8,7 @@
 //! an hour: while it lives, `/oauth2/authorize` issues a new code without showing the form.
 
 pub mod config;
+pub mod directory;
 mod hosted_ui;
 mod lockout;
 mod logout;
@@ -29,6 +30,7 @@ use cognito_learning_tokens::sign::RsaSigner;
 use cognito_learning_tokens::time::{now, now_millis};
 
 pub use config::{AppClient, Lifetimes, PoolConfig, User};
+pub use directory::Directory;
 
 use crate::http::{Req, Resp, add_cookie, html, json as json_resp, query_string, redirect};
 use crate::state::{random_token, uuid};
@@ -59,6 +61,23 @@ struct HostedSession {
     auth_time: u64,
     expires: u64,
 }
+
+/// A user who gave a temporary password and must now choose one (`NEW_PASSWORD_REQUIRED`).
+#[derive(Debug)]
+struct NewPassword {
+    username: String,
+    expires: u64,
+}
+
+impl Expiring for NewPassword {
+    fn expires(&self) -> u64 {
+        self.expires
+    }
+}
+
+/// How long the hosted UI waits for the new password (an auth session, `AuthSessionValidity`'s
+/// 3-minute default).
+const NEW_PASSWORD_WINDOW: u64 = 180;
 
 #[derive(Debug, Clone)]
 struct RefreshGrant {
@@ -94,6 +113,7 @@ struct State {
     codes: Store<CodeGrant>,
     sessions: Store<HostedSession>,
     refresh: Store<RefreshGrant>,
+    new_passwords: Store<NewPassword>,
     /// By username; only users of the pool are counted, so it is as bounded as the pool.
     failures: HashMap<String, Failures>,
 }
@@ -103,7 +123,8 @@ struct State {
 pub struct Cognito {
     /// The domain, e.g. `http://127.0.0.1:9229`.
     pub base: String,
-    pub config: PoolConfig,
+    /// The pools the control plane holds; the data plane serves one of them.
+    pub directory: Arc<Directory>,
     id_key: RsaSigner,
     access_key: RsaSigner,
     trace: Arc<Trace>,
@@ -134,14 +155,14 @@ fn oauth_error(error: &str, description: Option<&str>) -> Resp {
 impl Cognito {
     pub fn new(
         base: &str,
-        config: PoolConfig,
+        directory: Arc<Directory>,
         id_key: RsaSigner,
         access_key: RsaSigner,
         trace: Arc<Trace>,
     ) -> Self {
         Self {
             base: base.trim_end_matches('/').to_owned(),
-            config,
+            directory,
             id_key,
             access_key,
             trace,
@@ -151,7 +172,37 @@ impl Cognito {
 
     /// `<domain>/<pool id>`: on AWS this is `https://cognito-idp.<region>.amazonaws.com/<pool id>`.
     pub fn issuer(&self) -> String {
-        format!("{}/{}", self.base, self.config.pool_id)
+        format!("{}/{}", self.base, self.directory.served_id)
+    }
+
+    /// The served pool as it is now: what the last control-plane change left.
+    pub fn pool(&self) -> Arc<PoolConfig> {
+        self.directory.served()
+    }
+
+    /// Revokes every refresh token issued to `username` (a global sign-out, a deleted user):
+    /// an ALB holding one is sent to sign in at its next refresh. The hosted-UI session is not
+    /// a token, and stays.
+    pub fn sign_out_everywhere(&self, username: &str) {
+        self.state()
+            .refresh
+            .map
+            .retain(|_, g| g.username != username);
+    }
+
+    /// `RevokeToken`: the refresh token, and every one issued from the same sign-in, if it was
+    /// issued to `client`.
+    pub fn revoke_refresh_token(&self, token: &str, client: &str) {
+        let mut st = self.state();
+        let origin = st
+            .refresh
+            .map
+            .get(token)
+            .filter(|g| g.client_id == client)
+            .map(|g| g.origin_jti.clone());
+        if let Some(origin) = origin {
+            st.refresh.map.retain(|_, g| g.origin_jti != origin);
+        }
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -164,9 +215,23 @@ impl Cognito {
     /// Answers one request.
     pub async fn handle(&self, req: Req) -> Resp {
         let began = self.trace.begin();
-        let pool = format!("/{}", self.config.pool_id);
+        let pool = format!("/{}", self.directory.served_id);
         let path = req.path().to_owned();
+        let served = self.pool();
+        let under_issuer = path.starts_with(&format!("{pool}/"));
         let resp = match (&req.parts.method, path.as_str()) {
+            // A deleted pool has no issuer; a pool without a domain has no hosted UI or OAuth
+            // endpoints (on AWS its domain name would not resolve at all).
+            _ if under_issuer && !served.exists => json_resp(
+                StatusCode::BAD_REQUEST,
+                &json!({"__type": "ResourceNotFoundException", "message": format!("User pool {} does not exist.", self.directory.served_id)}),
+            ),
+            _ if !under_issuer && served.domain_version.is_none() => html(
+                StatusCode::NOT_FOUND,
+                pages::error(
+                    "This user pool has no domain, so it has no sign-in pages or OAuth 2.0 endpoints (aws cognito-idp create-user-pool-domain gives it one).",
+                ),
+            ),
             (&Method::GET, p) if p == format!("{pool}/.well-known/openid-configuration") => {
                 json_resp(StatusCode::OK, &self.discovery())
             }
@@ -276,10 +341,13 @@ mod tests {
             logout_urls: vec![],
             allowed_oauth_scopes: vec!["lab/read".into(), "lab/write".into()],
             allowed_oauth_flows: vec!["client_credentials".into()],
+            oauth_enabled: true,
+            identity_providers: vec![],
+            branded: true,
         });
         Cognito::new(
             "http://127.0.0.1:9229",
-            config,
+            Arc::new(Directory::open(None, &config).unwrap()),
             RsaSigner::generate("id=").unwrap(),
             RsaSigner::generate("access=").unwrap(),
             Arc::new(Trace::default()),

@@ -28,12 +28,48 @@ pub fn login(query: &str, csrf: &str, error: Option<&str>, username: &str) -> St
 <input name="signInSubmitButton" type="submit" value="Sign in">
 </form>
 {error}
-<p class="hint">Local lab: users <b>alice</b> and <b>bob</b>, password <b>Passw0rd!</b></p>
+<p class="hint">Local lab: the demo users <b>alice</b> and <b>bob</b> start with the password <b>Passw0rd!</b></p>
 </div></body></html>
 "#,
         query = esc(query),
         csrf = esc(csrf),
         username = esc(username),
+    )
+}
+
+/// The hosted UI's "Change password" form, after a temporary password: it posts back to
+/// `/login` with the same query string and the challenge that names the user.
+pub fn new_password(query: &str, csrf: &str, challenge: &str, error: Option<&str>) -> String {
+    let error = error
+        .map(|e| {
+            format!(
+                r#"<p class="error" id="changePasswordErrorMessage">{}</p>"#,
+                esc(e)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Change Password</title><style>{STYLE}</style></head>
+<body><div class="box">
+<h1>Change Password</h1>
+<p>Please enter a new password.</p>
+<form name="cognitoNewPasswordForm" method="post" action="/login?{query}">
+<input type="hidden" name="_csrf" value="{csrf}">
+<input type="hidden" name="challenge" value="{challenge}">
+<label for="new_password">New Password</label>
+<input id="new_password" name="new_password" type="password" required>
+<label for="confirm_password">Enter New Password Again</label>
+<input id="confirm_password" name="confirm_password" type="password" required>
+<input name="reset_my_password" type="submit" value="Send">
+</form>
+{error}
+<p class="hint">At least 8 characters, with upper- and lower-case letters, a digit and a symbol.</p>
+</div></body></html>
+"#,
+        query = esc(query),
+        csrf = esc(csrf),
+        challenge = esc(challenge),
     )
 }
 

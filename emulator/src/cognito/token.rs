@@ -32,7 +32,7 @@ impl Cognito {
         access.insert("auth_time".into(), auth_time.into());
         access.insert(
             "exp".into(),
-            (t + self.config.lifetimes.access_token).into(),
+            (t + self.pool().lifetimes.access_token).into(),
         );
         access.insert("iat".into(), t.into());
         access.insert("jti".into(), uuid().into());
@@ -58,7 +58,7 @@ impl Cognito {
         id.insert("event_id".into(), event_id.into());
         id.insert("token_use".into(), "id".into());
         id.insert("auth_time".into(), auth_time.into());
-        id.insert("exp".into(), (t + self.config.lifetimes.id_token).into());
+        id.insert("exp".into(), (t + self.pool().lifetimes.id_token).into());
         id.insert("iat".into(), t.into());
         id.insert("jti".into(), uuid().into());
         id.insert("email".into(), user.email.clone().into());
@@ -70,7 +70,7 @@ impl Cognito {
         &self,
         req: &Req,
         form: &HashMap<String, String>,
-    ) -> Result<&AppClient, Resp> {
+    ) -> Result<AppClient, Resp> {
         let basic = req
             .header("authorization")
             .and_then(|h| h.strip_prefix("Basic "))
@@ -86,7 +86,7 @@ impl Cognito {
         };
         let client = id
             .as_deref()
-            .and_then(|i| self.config.client(i))
+            .and_then(|i| self.pool().client(i).cloned())
             .ok_or_else(|| oauth_error("invalid_client", None))?;
         match (&client.client_secret, secret.as_deref()) {
             (Some(want), Some(got)) if constant_time_eq(want, got) => Ok(client),
@@ -152,7 +152,7 @@ impl Cognito {
                 );
             }
         }
-        let Some(user) = self.config.user(&g.username).cloned() else {
+        let Some(user) = self.pool().user(&g.username).cloned() else {
             return oauth_error("invalid_grant", None);
         };
         let origin_jti = uuid();
@@ -178,7 +178,7 @@ impl Cognito {
                 auth_time: g.auth_time,
                 origin_jti,
                 session: g.session,
-                expires: t + self.config.lifetimes.refresh_token,
+                expires: t + self.pool().lifetimes.refresh_token,
             },
             t,
         );
@@ -202,7 +202,7 @@ impl Cognito {
         }
         body.insert(
             "expires_in".into(),
-            self.config.lifetimes.access_token.into(),
+            self.pool().lifetimes.access_token.into(),
         );
         body.insert("token_type".into(), "Bearer".into());
         json_resp(StatusCode::OK, &Value::Object(body))
@@ -216,7 +216,7 @@ impl Cognito {
         let Some(g) = grant else {
             return oauth_error("invalid_grant", Some("Invalid Refresh Token"));
         };
-        let Some(user) = self.config.user(&g.username).cloned() else {
+        let Some(user) = self.pool().user(&g.username).cloned() else {
             return oauth_error("invalid_grant", None);
         };
         let (access, id) = self.tokens(
@@ -262,7 +262,7 @@ impl Cognito {
         let t = now();
         let claims = json!({
             "sub": client.client_id, "token_use": "access", "scope": scopes.join(" "),
-            "auth_time": t, "iss": self.issuer(), "exp": t + self.config.lifetimes.access_token,
+            "auth_time": t, "iss": self.issuer(), "exp": t + self.pool().lifetimes.access_token,
             "iat": t, "version": 2, "jti": uuid(), "client_id": client.client_id,
         });
         let access = claims
@@ -271,7 +271,7 @@ impl Cognito {
             .unwrap_or_default();
         json_resp(
             StatusCode::OK,
-            &json!({"access_token": access, "expires_in": self.config.lifetimes.access_token, "token_type": "Bearer"}),
+            &json!({"access_token": access, "expires_in": self.pool().lifetimes.access_token, "token_type": "Bearer"}),
         )
     }
 }

@@ -49,7 +49,8 @@ impl Cognito {
         {
             return invalid();
         }
-        let Some(user) = self.config.user_by_sub(str_claim("sub")) else {
+        let pool = self.pool();
+        let Some(user) = pool.user_by_sub(str_claim("sub")) else {
             return invalid();
         };
         // Cognito's userInfo sends booleans as strings, and the username alongside.

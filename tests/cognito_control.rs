@@ -1,0 +1,294 @@
+//! The lab's Cognito control plane, driven by the real AWS CLI (from PyPI) after
+//! `eval "$(cognito-learning lab env)"`, and what the hosted UI then does for a browser: the
+//! lessons' commands change the lab the way they change AWS.
+#![allow(clippy::unwrap_used)]
+
+#[path = "fixtures/lab_process.rs"]
+mod lab_process;
+
+use std::path::Path;
+use std::process::Command;
+
+use cognito_learning::browser::{self, Browser, next};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_cognito-learning");
+
+/// A lab process that is stopped however the test ends, so a failed assertion leaves none behind.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(dir: &Path) -> (Running, Value) {
+    let (child, info) = lab_process::start_lab(dir);
+    (Running(child), info)
+}
+
+/// The AWS CLI with the lab's `lab env`: `Ok(json)` or `Err(stderr)`.
+fn aws(state: &Path, args: &str) -> Result<Value, String> {
+    let script = format!(
+        "eval \"$('{BIN}' lab env --state-dir '{}')\" && python3 -m awscli {args} --output json",
+        state.display()
+    );
+    let out = Command::new("bash")
+        .args(["-c", &script])
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .output()
+        .unwrap();
+    if out.status.success() {
+        let text = String::from_utf8_lossy(&out.stdout);
+        Ok(if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+        })
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// What follows `marker` in a page, up to the next quote, unescaped.
+fn attr(page: &str, marker: &str) -> String {
+    let s = page
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker} in {page}"))
+        + marker.len();
+    page[s..s + page[s..].find('"').unwrap()].replace("&amp;", "&")
+}
+
+/// The value of a form's hidden field.
+fn field(page: &str, name: &str) -> String {
+    attr(page, &format!(r#"name="{name}" value=""#))
+}
+
+/// A fresh browser's first sign-in as `user`: the page Cognito answers the password with.
+async fn sign_in(site: &str, user: &str, password: &str) -> (Browser, reqwest::Url, u16, String) {
+    let b = Browser::new(browser::client().unwrap());
+    let start = browser::url(&format!("{site}/v1/secrets")).unwrap();
+    let r = b.get(&start).await.unwrap();
+    let authorize = next(&start, &r).unwrap();
+    let r = b.get(&authorize).await.unwrap();
+    let login = next(&authorize, &r).unwrap();
+    let form = b.get(&login).await.unwrap().text().await.unwrap();
+    let action = login.join(&attr(&form, r#"action=""#)).unwrap();
+    let post = b.http().post(action.clone()).form(&[
+        ("_csrf", field(&form, "_csrf").as_str()),
+        ("username", user),
+        ("password", password),
+    ]);
+    let r = b.send(post, &action).await.unwrap();
+    let status = r.status().as_u16();
+    let answer = if status == 200 {
+        r.text().await.unwrap()
+    } else {
+        next(&action, &r).unwrap().to_string()
+    };
+    (b, action, status, answer)
+}
+
+/// Follows a redirect chain from `url` to where it lands: `(status, final URL, body)`.
+async fn land(b: &Browser, url: &str) -> (u16, String, String) {
+    let page = b.follow(&browser::url(url).unwrap()).await.unwrap();
+    (page.status, page.url.to_string(), page.body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_builds_users_and_clients_and_the_hosted_ui_follows() {
+    let dir = std::env::temp_dir().join(format!("cl-cognito-cp-{}", std::process::id()));
+    let (lab, info) = start(&dir);
+    let pool = info["user_pool_id"].as_str().unwrap().to_owned();
+    let client = info["client_id"].as_str().unwrap().to_owned();
+    let site = info["alb"].as_str().unwrap().to_owned();
+    let st = dir.clone();
+    let cli = move |args: String| {
+        let st = st.clone();
+        async move {
+            tokio::task::spawn_blocking(move || aws(&st, &args))
+                .await
+                .unwrap()
+        }
+    };
+
+    // The lab's pool, as describe shows it: admin-only sign-up, the ALB's confidential client.
+    let p = cli(format!(
+        "cognito-idp describe-user-pool --user-pool-id {pool}"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        p["UserPool"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"],
+        true
+    );
+    assert_eq!(p["UserPool"]["Domain"], "cognito-learning-lab");
+    let c = cli(format!(
+        "cognito-idp describe-user-pool-client --user-pool-id {pool} --client-id {client}"
+    ))
+    .await
+    .unwrap();
+    let c = &c["UserPoolClient"];
+    assert_eq!(c["AllowedOAuthFlows"], serde_json::json!(["code"]));
+    assert_eq!(c["ClientSecret"], info["client_secret"]);
+    assert_eq!(
+        c["CallbackURLs"],
+        serde_json::json!([format!("{site}/oauth2/idpresponse")])
+    );
+    let dup = cli(format!(
+        "cognito-idp create-group --user-pool-id {pool} --group-name secret-readers"
+    ))
+    .await
+    .unwrap_err();
+    assert!(dup.contains("GroupExistsException"), "{dup}");
+    let missing = cli("cognito-idp describe-user-pool --user-pool-id eu-west-1_NoSuchOne".into())
+        .await
+        .unwrap_err();
+    assert!(missing.contains("ResourceNotFoundException"), "{missing}");
+
+    // A new user with a temporary password, in the group: the first sign-in asks for a new one.
+    let u = cli(format!(
+        "cognito-idp admin-create-user --user-pool-id {pool} --username carol \
+         --user-attributes Name=email,Value=carol@example.com Name=email_verified,Value=true \
+         --temporary-password Temp-Passw0rd! --message-action SUPPRESS"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(u["User"]["UserStatus"], "FORCE_CHANGE_PASSWORD");
+    cli(format!(
+        "cognito-idp admin-add-user-to-group --user-pool-id {pool} --username carol --group-name secret-readers"
+    ))
+    .await
+    .unwrap();
+    let (b, action, status, page) = sign_in(&site, "carol", "Temp-Passw0rd!").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Change Password"), "{page}");
+    let post = |new: &str, confirm: &str| {
+        b.http().post(action.clone()).form(&[
+            ("_csrf", field(&page, "_csrf")),
+            ("challenge", field(&page, "challenge")),
+            ("new_password", new.to_owned()),
+            ("confirm_password", confirm.to_owned()),
+        ])
+    };
+    let r = b
+        .send(post("Carol-Passw0rd!", "other"), &action)
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("does not match"));
+    let r = b.send(post("short", "short"), &action).await.unwrap();
+    assert!(r.text().await.unwrap().contains("Password not long enough"));
+    let r = b
+        .send(post("Carol-Passw0rd!", "Carol-Passw0rd!"), &action)
+        .await
+        .unwrap();
+    let callback = next(&action, &r).unwrap();
+    let (status, _, body) = land(&b, callback.as_str()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("carol"), "{body}");
+    let g = cli(format!(
+        "cognito-idp admin-get-user --user-pool-id {pool} --username carol"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(g["UserStatus"], "CONFIRMED");
+
+    // Out of the group: signed in, but the app answers 403.
+    cli(format!(
+        "cognito-idp admin-remove-user-from-group --user-pool-id {pool} --username alice --group-name secret-readers"
+    ))
+    .await
+    .unwrap();
+    let landing = Browser::new(browser::client().unwrap())
+        .login_to(
+            &browser::url(&site).unwrap(),
+            "alice",
+            "Passw0rd!",
+            "/v1/secrets",
+        )
+        .await
+        .unwrap();
+    assert_eq!(landing.status, 403, "{}", landing.body);
+
+    // update-user-pool-client resets what it is not given: OAuth off, then a wrong callback.
+    let u = cli(format!(
+        "cognito-idp update-user-pool-client --user-pool-id {pool} --client-id {client} \
+         --callback-urls '[\"{site}/oauth2/idpresponse\"]'"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        u["UserPoolClient"]["AllowedOAuthFlowsUserPoolClient"],
+        false
+    );
+    assert!(u["UserPoolClient"].get("AllowedOAuthFlows").is_none());
+    let fresh = Browser::new(browser::client().unwrap());
+    let (status, url, _) = land(&fresh, &format!("{site}/v1/secrets")).await;
+    assert_eq!(status, 400);
+    assert!(url.contains("/error?error=unauthorized_client"), "{url}");
+    cli(format!(
+        "cognito-idp update-user-pool-client --user-pool-id {pool} --client-id {client} \
+         --allowed-o-auth-flows code --allowed-o-auth-flows-user-pool-client --allowed-o-auth-scopes openid email \
+         --supported-identity-providers COGNITO --callback-urls '[\"https://app.example.com/oauth2/idpresponse\"]'"
+    ))
+    .await
+    .unwrap();
+    let (status, url, _) = land(&fresh, &format!("{site}/v1/secrets")).await;
+    assert_eq!(status, 400);
+    assert!(url.contains("/error?error=redirect_mismatch"), "{url}");
+
+    // A pool with a domain cannot be deleted; without its domain the hosted UI is gone.
+    let refused = cli(format!(
+        "cognito-idp delete-user-pool --user-pool-id {pool}"
+    ))
+    .await
+    .unwrap_err();
+    assert!(refused.contains("has a domain configured"), "{refused}");
+    cli(format!(
+        "cognito-idp delete-user-pool-domain --user-pool-id {pool} --domain cognito-learning-lab"
+    ))
+    .await
+    .unwrap();
+    let (status, _, body) = land(&fresh, &format!("{site}/v1/secrets")).await;
+    assert_eq!(status, 404);
+    assert!(body.contains("has no domain"), "{body}");
+
+    // What was built survives a restart of the lab, on other ports.
+    drop(lab);
+    let (lab, _) = start(&dir);
+    let p = cli(format!(
+        "cognito-idp describe-user-pool --user-pool-id {pool}"
+    ))
+    .await
+    .unwrap();
+    assert!(
+        p["UserPool"].get("Domain").is_none_or(Value::is_null),
+        "{p}"
+    );
+    let g = cli(format!(
+        "cognito-idp admin-list-groups-for-user --user-pool-id {pool} --username alice"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(g["Groups"], serde_json::json!([]));
+    let c = cli(format!(
+        "cognito-idp describe-user-pool-client --user-pool-id {pool} --client-id {client}"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        c["UserPoolClient"]["CallbackURLs"],
+        serde_json::json!(["https://app.example.com/oauth2/idpresponse"]),
+        "a URL the learner set is kept as it is"
+    );
+    drop(lab);
+    let mode = std::fs::metadata(dir.join("cognito-idp.json")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(mode.permissions().mode() & 0o777, 0o600);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -203,6 +203,12 @@ impl CognitoIdp {
             "Policies": {"PasswordPolicy": {"MinimumLength": 8, "RequireUppercase": true, "RequireLowercase": true, "RequireNumbers": true, "RequireSymbols": true, "TemporaryPasswordValidityDays": 7}},
             "MfaConfiguration": "OFF",
             "SchemaAttributes": [],
+            "AccountRecoverySetting": {"RecoveryMechanisms": [{"Priority": 1, "Name": "verified_email"}, {"Priority": 2, "Name": "verified_phone_number"}]},
+            "EmailConfiguration": {"EmailSendingAccount": "COGNITO_DEFAULT"},
+            "EmailVerificationMessage": "Your verification code is {####}. ",
+            "EmailVerificationSubject": "Your verification code",
+            "SmsVerificationMessage": "Your verification code is {####}. ",
+            "VerificationMessageTemplate": {"DefaultEmailOption": "CONFIRM_WITH_CODE", "EmailMessage": "Your verification code is {####}. ", "EmailSubject": "Your verification code", "SmsMessage": "Your verification code is {####}. "},
         })
     }
 

@@ -65,6 +65,15 @@ pub const ACM: Service = Service {
         target: "CertificateManager",
     },
 };
+pub const COGNITO_IDP: Service = Service {
+    name: "Cognito",
+    id: "Cognito Identity Provider",
+    signing: "cognito-idp",
+    env: "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+    api: Api::Json {
+        target: "AWSCognitoIdentityProviderService",
+    },
+};
 pub const CODEPIPELINE: Service = Service {
     name: "CodePipeline",
     id: "CodePipeline",

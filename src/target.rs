@@ -153,7 +153,10 @@ impl Target {
             http: http_client(),
             logs: crate::stream::lab_client(&i.aws, &i.region, key, secret),
             ssm: crate::instance::lab_client(&i.aws, &i.region, key, secret),
-            account: None,
+            // The lab's control plane answers the calls that say why a sign-in failed.
+            account: Some(Account::new(crate::aws::lab_config(
+                &i.aws, &i.region, key, secret,
+            ))),
             tokens: Arc::new(Checks {
                 alb: AlbVerifier::new(
                     AlbKeys::new(&i.alb_key_url),

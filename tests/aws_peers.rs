@@ -352,7 +352,10 @@ async fn the_cognito_build_runs_alike_on_the_lab_and_on_moto() {
     for (label, code) in [
         ("create_group (again)", "GroupExistsException"),
         ("describe_user_pool (unknown)", "ResourceNotFoundException"),
-        ("delete_user_pool (with a domain)", "InvalidParameterException"),
+        (
+            "delete_user_pool (with a domain)",
+            "InvalidParameterException",
+        ),
     ] {
         assert_eq!(calls[label]["error"], code, "{label}");
     }

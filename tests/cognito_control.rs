@@ -292,3 +292,68 @@ async fn the_cli_builds_users_and_clients_and_the_hosted_ui_follows() {
     assert_eq!(mode.permissions().mode() & 0o777, 0o600);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `check` output, with the state home holding `dir` as its lab's state directory.
+fn check(home: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = Command::new(BIN)
+        .arg("check")
+        .args(args)
+        .env("XDG_STATE_HOME", home)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// A sign-in check that fails says why, from the app client as the lab's control plane holds it.
+#[test]
+fn a_failed_sign_in_check_names_what_is_wrong_with_the_app_client() {
+    let home = std::env::temp_dir().join(format!("cl-diagnose-{}", std::process::id()));
+    let dir = home.join("cognito-learning/lab");
+    let (_lab, info) = start(&dir);
+    let pool = info["user_pool_id"].as_str().unwrap();
+    let client = info["client_id"].as_str().unwrap();
+    let site = info["alb"].as_str().unwrap();
+    let passed = check(&home, &["--lesson", "10"], &[]);
+    assert!(passed.contains("passed, 0 failed"), "{passed}");
+
+    // update-user-pool-client with only the callback URL: everything else back to defaults.
+    aws(
+        &dir,
+        &format!(
+            "cognito-idp update-user-pool-client --user-pool-id {pool} --client-id {client} \
+             --callback-urls '[\"{site}/oauth2/idpresponse\"]'"
+        ),
+    )
+    .unwrap();
+    let said = check(&home, &["--lesson", "10"], &[]);
+    for finding in [
+        "Why: AllowedOAuthFlowsUserPoolClient is off",
+        "does not allow the authorization code grant",
+        "openid, which the ALB asks for",
+        "COGNITO is not among",
+    ] {
+        assert!(said.contains(finding), "{finding}: {said}");
+    }
+    assert!(!said.contains("callback URLs"), "{said}");
+
+    // Every setting back but the callback URL, which names another host.
+    aws(
+        &dir,
+        &format!(
+            "cognito-idp update-user-pool-client --user-pool-id {pool} --client-id {client} \
+             --allowed-o-auth-flows code --allowed-o-auth-flows-user-pool-client \
+             --allowed-o-auth-scopes openid email --supported-identity-providers COGNITO \
+             --callback-urls '[\"https://app.example.com/oauth2/idpresponse\"]'"
+        ),
+    )
+    .unwrap();
+    let said = check(&home, &["--lesson", "10"], &[]);
+    assert!(
+        said.contains(&format!(
+            "the ALB sends redirect_uri {site}/oauth2/idpresponse, which is not one of the app client's callback URLs (https://app.example.com/oauth2/idpresponse)"
+        )),
+        "{said}"
+    );
+    let _ = std::fs::remove_dir_all(&home);
+}

@@ -206,3 +206,66 @@ async fn an_unreachable_endpoint_is_named() {
     let err = resources::pipeline_builds(&a, "x").await.unwrap_err();
     assert!(err.starts_with("cannot reach CodePipeline at"), "{err}");
 }
+
+/// On the cloud track, a failed sign-in is explained from the learner's own app client, read
+/// with DescribeUserPoolClient (here from moto, where boto3 made a client the ALB cannot use).
+#[test]
+fn a_failed_sign_in_on_the_cloud_track_reads_the_app_client() {
+    let moto = Moto::start();
+    let made = std::process::Command::new("python3")
+        .args([
+            "-c",
+            r#"
+import boto3, json, sys
+c = boto3.client("cognito-idp", endpoint_url=sys.argv[1], region_name="us-east-1",
+                 aws_access_key_id="testing", aws_secret_access_key="testing")
+pool = c.create_user_pool(PoolName="cognito-learning")["UserPool"]["Id"]
+client = c.create_user_pool_client(UserPoolId=pool, ClientName="alb", AllowedOAuthFlows=["implicit"],
+    AllowedOAuthFlowsUserPoolClient=True, AllowedOAuthScopes=["email"], SupportedIdentityProviders=["COGNITO"],
+    CallbackURLs=["https://app.example.com/oauth2/idpresponse"])["UserPoolClient"]["ClientId"]
+print(json.dumps({"pool": pool, "client": client}))
+"#,
+            &moto.1,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let ids: serde_json::Value = serde_json::from_slice(&made.stdout).unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cognito-learning"))
+        .args(["check", "--target", "aws", "--lesson", "9", "--step", "2"])
+        .args(["--site", &format!("http://127.0.0.1:{closed}")])
+        .args(["--user-pool-id", ids["pool"].as_str().unwrap()])
+        .args(["--client-id", ids["client"].as_str().unwrap()])
+        .env("AWS_ENDPOINT_URL", &moto.1)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("COGNITO_LEARNING_PASSWORD_ALICE", "Passw0rd!")
+        .env(
+            "XDG_STATE_HOME",
+            std::env::temp_dir().join("cl-cloud-diagnose"),
+        )
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{said}");
+    for finding in [
+        "Why: the app client has no secret",
+        "its flows: implicit",
+        "openid, which the ALB asks for, is not among the app client's scopes (email)",
+        &format!("the ALB sends redirect_uri http://127.0.0.1:{closed}/oauth2/idpresponse"),
+    ] {
+        assert!(said.contains(finding), "{finding}: {said}");
+    }
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::timeout;
 
+mod diagnose;
 mod logs;
 mod oidc;
 mod signin;
@@ -45,12 +46,36 @@ impl Outcome {
 
 use text::Res;
 
-/// Runs `check`; never panics, never takes longer than [`LIMIT`].
+/// Runs `check`; never panics, never takes longer than [`LIMIT`] (and a few seconds more to
+/// say why a sign-in failed).
 pub async fn run(check: &Check, t: &Target) -> Outcome {
-    match timeout(LIMIT, run_kind(&check.kind, t)).await {
+    let mut outcome = match timeout(LIMIT, run_kind(&check.kind, t)).await {
         Ok(Ok(seen)) => Outcome::pass(seen),
         Ok(Err(why)) => Outcome::fail(why),
         Err(_) => Outcome::fail(format!("no answer within {}s", LIMIT.as_secs())),
+    };
+    if !outcome.pass
+        && let Some(logout) = signs_in(&check.kind)
+        && let Ok(found) = timeout(DIAGNOSIS, diagnose::app_client(t, logout)).await
+        && !found.is_empty()
+    {
+        outcome.detail = format!("{}. Why: {}", outcome.detail, found.join("; "));
+    }
+    outcome
+}
+
+/// How long reading the app client back may take after a failed sign-in.
+const DIAGNOSIS: Duration = Duration::from_secs(5);
+
+/// Whether a check signs in through the ALB, and whether it also needs Cognito's /logout to
+/// send the browser back (`Some(true)`).
+fn signs_in(kind: &Kind) -> Option<bool> {
+    match kind {
+        Kind::Login { .. } | Kind::LogoutExpiresCookie { .. } | Kind::TokenInLogs { .. } => {
+            Some(false)
+        }
+        Kind::SilentRelogin { logout, .. } => Some(logout.contains("/logout?")),
+        _ => None,
     }
 }
 
@@ -323,9 +348,12 @@ async fn run_kind(kind: &Kind, t: &Target) -> Res {
     }
 }
 
-/// The account's services, which only the cloud track has.
+/// The account's services, for the resource checks of the cloud track.
 fn account(t: &Target) -> Result<&crate::account::Account, String> {
-    t.account.as_ref().ok_or_else(|| {
-        "the local lab has no AWS resources to read: this check is for the cloud track".into()
-    })
+    t.account
+        .as_ref()
+        .filter(|_| t.track == crate::lessons::Track::Cloud)
+        .ok_or_else(|| {
+            "the local lab has no AWS resources to read: this check is for the cloud track".into()
+        })
 }

@@ -85,6 +85,17 @@ fn user_mut<'a>(pool: &'a mut Pool, name: &str) -> Result<&'a mut PoolUser, ApiE
         .ok_or_else(no_user)
 }
 
+/// `LimitExceededException` once a list holds `max` things: every store the lab keeps is bounded.
+fn within(len: usize, max: usize, what: &str) -> Result<(), ApiError> {
+    if len >= max {
+        return Err(ApiError::new(
+            "LimitExceededException",
+            format!("the lab holds at most {max} {what}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Cognito's default password policy: 8 characters or more, with a lower-case and an
 /// upper-case letter, a digit and a symbol.
 pub fn password_problem(p: &str) -> Option<&'static str> {
@@ -229,12 +240,7 @@ impl CognitoIdp {
         }
         let region = self.dir().region.clone();
         let pool = self.dir().write(|pools| {
-            if pools.len() >= MAX_POOLS {
-                return Err(ApiError::new(
-                    "LimitExceededException",
-                    format!("the lab holds at most {MAX_POOLS} user pools"),
-                ));
-            }
+            within(pools.len(), MAX_POOLS, "user pools")?;
             let t = epoch();
             let pool = Pool {
                 id: format!("{region}_{}", random_alnum(9)),
@@ -511,12 +517,7 @@ impl CognitoIdp {
         Self::oauth_settings(req, &mut c)?;
         self.dir().write(|pools| {
             let p = pool_mut(pools, id)?;
-            if p.clients.len() >= MAX_CLIENTS {
-                return Err(ApiError::new(
-                    "LimitExceededException",
-                    format!("the lab holds at most {MAX_CLIENTS} app clients a pool"),
-                ));
-            }
+            within(p.clients.len(), MAX_CLIENTS, "app clients a pool")?;
             p.clients.push(c.clone());
             Ok(json!({"UserPoolClient": Self::client_json(id, &c)}))
         })
@@ -633,12 +634,7 @@ impl CognitoIdp {
                     "A group with the name already exists.",
                 ));
             }
-            if p.groups.len() >= MAX_GROUPS {
-                return Err(ApiError::new(
-                    "LimitExceededException",
-                    format!("the lab holds at most {MAX_GROUPS} groups a pool"),
-                ));
-            }
+            within(p.groups.len(), MAX_GROUPS, "groups a pool")?;
             let t = epoch();
             let g = Group {
                 name,
@@ -736,12 +732,7 @@ impl CognitoIdp {
                     "User account already exists",
                 ));
             }
-            if p.users.len() >= MAX_USERS {
-                return Err(ApiError::new(
-                    "LimitExceededException",
-                    format!("the lab holds at most {MAX_USERS} users a pool"),
-                ));
-            }
+            within(p.users.len(), MAX_USERS, "users a pool")?;
             let t = epoch();
             let u = PoolUser {
                 username,

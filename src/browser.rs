@@ -131,20 +131,7 @@ impl Browser {
         password: &str,
         path: &str,
     ) -> anyhow::Result<Page> {
-        let start = site.join(path)?;
-        let r = self.get(&start).await?;
-        let authorize = next(&start, &r)?;
-        let r = self.get(&authorize).await?;
-        let login = next(&authorize, &r)?;
-        let form = self.get(&login).await?.text().await?;
-        let (action, csrf) = sign_in_form(&form).with_context(|| format!("the page at {login}"))?;
-        let action = login.join(&action)?;
-        let post = self.http.post(action.clone()).form(&[
-            ("_csrf", csrf.as_str()),
-            ("username", user),
-            ("password", password),
-        ]);
-        let r = self.send(post, &action).await?;
+        let (action, r) = self.submit_sign_in(site, user, password, path).await?;
         if r.status() == 200 {
             let page = r.text().await.unwrap_or_default();
             if page.contains(r#"name="challenge""#) {
@@ -165,6 +152,32 @@ impl Browser {
             status,
             body,
         })
+    }
+
+    /// Opens `path` on the site, follows it to the hosted UI's form and submits it as `user`:
+    /// the form's URL and Cognito's answer (a redirect back, or a page such as the form again).
+    pub async fn submit_sign_in(
+        &self,
+        site: &Url,
+        user: &str,
+        password: &str,
+        path: &str,
+    ) -> anyhow::Result<(Url, Response)> {
+        let start = site.join(path)?;
+        let r = self.get(&start).await?;
+        let authorize = next(&start, &r)?;
+        let r = self.get(&authorize).await?;
+        let login = next(&authorize, &r)?;
+        let form = self.get(&login).await?.text().await?;
+        let (action, csrf) = sign_in_form(&form).with_context(|| format!("the page at {login}"))?;
+        let action = login.join(&action)?;
+        let post = self.http.post(action.clone()).form(&[
+            ("_csrf", csrf.as_str()),
+            ("username", user),
+            ("password", password),
+        ]);
+        let r = self.send(post, &action).await?;
+        Ok((action, r))
     }
 
     /// A complete login as `user` that must end on a 200.

@@ -55,36 +55,23 @@ fn aws(state: &Path, args: &str) -> Result<Value, String> {
     }
 }
 
-/// What follows `marker` in a page, up to the next quote, unescaped.
-fn attr(page: &str, marker: &str) -> String {
-    let s = page
-        .find(marker)
-        .unwrap_or_else(|| panic!("no {marker} in {page}"))
-        + marker.len();
-    page[s..s + page[s..].find('"').unwrap()].replace("&amp;", "&")
-}
-
 /// The value of a form's hidden field.
 fn field(page: &str, name: &str) -> String {
-    attr(page, &format!(r#"name="{name}" value=""#))
+    let marker = format!(r#"name="{name}" value=""#);
+    let s = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
+        + marker.len();
+    page[s..s + page[s..].find('"').unwrap()].replace("&amp;", "&")
 }
 
 /// A fresh browser's first sign-in as `user`: the page Cognito answers the password with.
 async fn sign_in(site: &str, user: &str, password: &str) -> (Browser, reqwest::Url, u16, String) {
     let b = Browser::new(browser::client().unwrap());
-    let start = browser::url(&format!("{site}/v1/secrets")).unwrap();
-    let r = b.get(&start).await.unwrap();
-    let authorize = next(&start, &r).unwrap();
-    let r = b.get(&authorize).await.unwrap();
-    let login = next(&authorize, &r).unwrap();
-    let form = b.get(&login).await.unwrap().text().await.unwrap();
-    let action = login.join(&attr(&form, r#"action=""#)).unwrap();
-    let post = b.http().post(action.clone()).form(&[
-        ("_csrf", field(&form, "_csrf").as_str()),
-        ("username", user),
-        ("password", password),
-    ]);
-    let r = b.send(post, &action).await.unwrap();
+    let (action, r) = b
+        .submit_sign_in(&browser::url(site).unwrap(), user, password, "/v1/secrets")
+        .await
+        .unwrap();
     let status = r.status().as_u16();
     let answer = if status == 200 {
         r.text().await.unwrap()

@@ -78,6 +78,55 @@ fn pool_ref<'a>(pools: &'a [Pool], id: &str) -> Result<&'a Pool, ApiError> {
         .ok_or_else(|| not_found(format!("User pool {id} does not exist.")))
 }
 
+fn user_ref<'a>(pool: &'a Pool, name: &str) -> Result<&'a PoolUser, ApiError> {
+    pool.users
+        .iter()
+        .find(|u| u.username == name)
+        .ok_or_else(no_user)
+}
+
+fn no_client(id: &str) -> ApiError {
+    not_found(format!("User pool client {id} does not exist."))
+}
+
+fn client_ref<'a>(pool: &'a Pool, id: &str) -> Result<&'a Client, ApiError> {
+    pool.clients
+        .iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| no_client(id))
+}
+
+fn client_mut<'a>(pool: &'a mut Pool, id: &str) -> Result<&'a mut Client, ApiError> {
+    pool.clients
+        .iter_mut()
+        .find(|c| c.id == id)
+        .ok_or_else(|| no_client(id))
+}
+
+/// One page of `items` at most `size` long, from where the request's `token` field (a token
+/// this lab gave) says, and the token for the next page when there is one.
+fn page<T>(
+    req: &Map<String, Value>,
+    token: &str,
+    items: &[T],
+    size: u64,
+    render: impl Fn(&T) -> Value,
+) -> Result<(Vec<Value>, Option<String>), ApiError> {
+    let start: usize = req
+        .get(token)
+        .and_then(Value::as_str)
+        .map(|t| {
+            t.parse()
+                .map_err(|_| invalid(format!("{token} is not one this lab gave")))
+        })
+        .transpose()?
+        .unwrap_or(0);
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    let list = items.iter().skip(start).take(size).map(render).collect();
+    let next = start.saturating_add(size);
+    Ok((list, (next < items.len()).then(|| next.to_string())))
+}
+
 fn user_mut<'a>(pool: &'a mut Pool, name: &str) -> Result<&'a mut PoolUser, ApiError> {
     pool.users
         .iter_mut()
@@ -272,26 +321,13 @@ impl CognitoIdp {
         if !(1..=60).contains(&max) {
             return Err(invalid("MaxResults must be from 1 to 60"));
         }
-        let start: usize = req
-            .get("NextToken")
-            .and_then(Value::as_str)
-            .map(|t| {
-                t.parse()
-                    .map_err(|_| invalid("NextToken is not one this lab gave"))
-            })
-            .transpose()?
-            .unwrap_or(0);
         self.dir().read(|pools| {
-            let page: Vec<Value> = pools
-                .iter()
-                .skip(start)
-                .take(max as usize)
-                .map(|p| json!({"Id": p.id, "Name": p.name, "CreationDate": p.created, "LastModifiedDate": p.modified, "LambdaConfig": {}}))
-                .collect();
-            let mut out = json!({"UserPools": page});
-            let next = start + max as usize;
-            if next < pools.len() {
-                out["NextToken"] = next.to_string().into();
+            let (list, next) = page(req, "NextToken", pools, max, |p| {
+                json!({"Id": p.id, "Name": p.name, "CreationDate": p.created, "LastModifiedDate": p.modified, "LambdaConfig": {}})
+            })?;
+            let mut out = json!({"UserPools": list});
+            if let Some(next) = next {
+                out["NextToken"] = next.into();
             }
             Ok(out)
         })
@@ -528,10 +564,7 @@ impl CognitoIdp {
         let client = need(req, "ClientId")?;
         self.dir().read(|pools| {
             let p = pool_ref(pools, id)?;
-            let c =
-                p.clients.iter().find(|c| c.id == client).ok_or_else(|| {
-                    not_found(format!("User pool client {client} does not exist."))
-                })?;
+            let c = client_ref(p, client)?;
             Ok(json!({"UserPoolClient": Self::client_json(id, c)}))
         })
     }
@@ -542,16 +575,15 @@ impl CognitoIdp {
         let client = need(req, "ClientId")?;
         self.dir().write(|pools| {
             let p = pool_mut(pools, id)?;
-            let c = p
-                .clients
-                .iter_mut()
-                .find(|c| c.id == client)
-                .ok_or_else(|| not_found(format!("User pool client {client} does not exist.")))?;
+            let c = client_mut(p, client)?;
+            // Checked on a copy, so a refused update leaves the client as it was.
+            let mut next = c.clone();
             if let Some(n) = req.get("ClientName").and_then(Value::as_str) {
-                n.clone_into(&mut c.name);
+                n.clone_into(&mut next.name);
             }
-            Self::oauth_settings(req, c)?;
-            c.modified = epoch();
+            Self::oauth_settings(req, &mut next)?;
+            next.modified = epoch();
+            *c = next;
             Ok(json!({"UserPoolClient": Self::client_json(id, c)}))
         })
     }
@@ -577,9 +609,7 @@ impl CognitoIdp {
             let before = p.clients.len();
             p.clients.retain(|c| c.id != client);
             if p.clients.len() == before {
-                return Err(not_found(format!(
-                    "User pool client {client} does not exist."
-                )));
+                return Err(no_client(client));
             }
             Ok(json!({}))
         })
@@ -590,11 +620,7 @@ impl CognitoIdp {
         let client = need(req, "ClientId")?;
         self.dir().write(|pools| {
             let p = pool_mut(pools, id)?;
-            let c = p
-                .clients
-                .iter_mut()
-                .find(|c| c.id == client)
-                .ok_or_else(|| not_found(format!("User pool client {client} does not exist.")))?;
+            let c = client_mut(p, client)?;
             if c.branding.is_some() {
                 return Err(ApiError::new(
                     "ManagedLoginBrandingExistsException",
@@ -778,11 +804,7 @@ impl CognitoIdp {
         let name = need(req, "Username")?;
         self.dir().read(|pools| {
             let p = pool_ref(pools, id)?;
-            let u = p
-                .users
-                .iter()
-                .find(|u| u.username == name)
-                .ok_or_else(no_user)?;
+            let u = user_ref(p, name)?;
             Ok(Self::user_json(u, "UserAttributes"))
         })
     }
@@ -802,49 +824,19 @@ impl CognitoIdp {
         if !(1..=60).contains(&limit) {
             return Err(invalid("Limit must be from 1 to 60"));
         }
-        let start: usize = req
-            .get("PaginationToken")
-            .and_then(Value::as_str)
-            .map(|t| {
-                t.parse()
-                    .map_err(|_| invalid("PaginationToken is not one this lab gave"))
-            })
-            .transpose()?
-            .unwrap_or(0);
         self.dir().read(|pools| {
             let p = pool_ref(pools, id)?;
             let matching: Vec<&PoolUser> = p
                 .users
                 .iter()
-                .filter(|u| {
-                    filter.as_ref().is_none_or(|(attr, prefix, value)| {
-                        let have = match attr.as_str() {
-                            "username" => Some(u.username.as_str()),
-                            "sub" => Some(u.sub.as_str()),
-                            "status" => Some(if u.enabled { "Enabled" } else { "Disabled" }),
-                            "cognito:user_status" => Some(u.status.as_str()),
-                            a => u.attribute(a),
-                        };
-                        have.is_some_and(|h| {
-                            if *prefix {
-                                h.starts_with(value.as_str())
-                            } else {
-                                h == value
-                            }
-                        })
-                    })
-                })
+                .filter(|u| filter.as_ref().is_none_or(|f| f.matches(u)))
                 .collect();
-            let page: Vec<Value> = matching
-                .iter()
-                .skip(start)
-                .take(limit as usize)
-                .map(|u| Self::user_json(u, "Attributes"))
-                .collect();
-            let mut out = json!({"Users": page});
-            let next = start + limit as usize;
-            if next < matching.len() {
-                out["PaginationToken"] = next.to_string().into();
+            let (list, next) = page(req, "PaginationToken", &matching, limit, |u| {
+                Self::user_json(u, "Attributes")
+            })?;
+            let mut out = json!({"Users": list});
+            if let Some(next) = next {
+                out["PaginationToken"] = next.into();
             }
             Ok(out)
         })
@@ -887,11 +879,7 @@ impl CognitoIdp {
         let name = need(req, "Username")?;
         self.dir().read(|pools| {
             let p = pool_ref(pools, id)?;
-            let u = p
-                .users
-                .iter()
-                .find(|u| u.username == name)
-                .ok_or_else(no_user)?;
+            let u = user_ref(p, name)?;
             let list: Vec<Value> = p
                 .groups
                 .iter()
@@ -908,11 +896,7 @@ impl CognitoIdp {
         let name = need(req, "Username")?;
         self.dir().read(|pools| {
             let p = pool_ref(pools, id)?;
-            p.users
-                .iter()
-                .find(|u| u.username == name)
-                .ok_or_else(no_user)
-                .map(|_| ())
+            user_ref(p, name).map(|_| ())
         })?;
         if id == self.dir().served_id {
             self.cognito.sign_out_everywhere(name);
@@ -929,12 +913,7 @@ impl CognitoIdp {
         let Some(c) = pool.client(client) else {
             return Err(ApiError::new("UnauthorizedException", "Invalid client id"));
         };
-        let ok = match (&c.client_secret, secret) {
-            (None, None) => true,
-            (Some(want), Some(got)) => want == got,
-            _ => false,
-        };
-        if !ok {
+        if !c.secret_matches(secret) {
             return Err(ApiError::new(
                 "UnauthorizedException",
                 "Invalid client secret",
@@ -962,8 +941,33 @@ fn admin_only(req: &Map<String, Value>) -> bool {
         .unwrap_or(false)
 }
 
-/// `name = "value"` or `name ^= "value"`.
-fn parse_filter(f: &str) -> Result<(String, bool, String), ApiError> {
+/// A `ListUsers` filter: `name = "value"`, or `name ^= "prefix"` when `prefix`.
+struct Filter {
+    name: String,
+    prefix: bool,
+    value: String,
+}
+
+impl Filter {
+    fn matches(&self, u: &PoolUser) -> bool {
+        let have = match self.name.as_str() {
+            "username" => Some(u.username.as_str()),
+            "sub" => Some(u.sub.as_str()),
+            "status" => Some(if u.enabled { "Enabled" } else { "Disabled" }),
+            "cognito:user_status" => Some(u.status.as_str()),
+            a => u.attribute(a),
+        };
+        have.is_some_and(|h| {
+            if self.prefix {
+                h.starts_with(&self.value)
+            } else {
+                h == self.value
+            }
+        })
+    }
+}
+
+fn parse_filter(f: &str) -> Result<Filter, ApiError> {
     let bad = || invalid(format!("Invalid filter: {f}"));
     let (name, rest, prefix) = match f.split_once("^=") {
         Some((n, r)) => (n, r, true),
@@ -977,5 +981,9 @@ fn parse_filter(f: &str) -> Result<(String, bool, String), ApiError> {
         .strip_prefix('"')
         .and_then(|v| v.strip_suffix('"'))
         .ok_or_else(bad)?;
-    Ok((name.trim().to_owned(), prefix, value.to_owned()))
+    Ok(Filter {
+        name: name.trim().to_owned(),
+        prefix,
+        value: value.to_owned(),
+    })
 }

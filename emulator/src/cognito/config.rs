@@ -110,6 +110,18 @@ fn classic() -> Option<u8> {
     Some(1)
 }
 
+impl AppClient {
+    /// Whether `given` is this client's secret (compared in constant time), or both are absent
+    /// for a public client.
+    pub fn secret_matches(&self, given: Option<&str>) -> bool {
+        match (&self.client_secret, given) {
+            (Some(want), Some(got)) => super::constant_time_eq(want, got),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
+
 impl PoolConfig {
     /// The demo pool: users alice (in `secret-readers`) and bob, one confidential client whose
     /// callback and sign-out URLs point at `site` (the ALB stand-in's URL).

@@ -197,25 +197,18 @@ impl Directory {
         f(&saved.pools)
     }
 
-    /// Runs a change; when it succeeds, the directory is saved and the data plane sees it.
+    /// Runs a change; when it succeeds, the directory is saved and the data plane sees it. A
+    /// change checks what it is given before it changes anything, so a refused one changes
+    /// nothing.
     pub fn write<R>(
         &self,
         f: impl FnOnce(&mut Vec<Pool>) -> Result<R, ApiError>,
     ) -> Result<R, ApiError> {
-        let r = {
-            let mut saved = self
-                .saved
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let before = saved.pools.clone();
-            match f(&mut saved.pools) {
-                Ok(r) => r,
-                Err(e) => {
-                    saved.pools = before;
-                    return Err(e);
-                }
-            }
-        };
+        let r = f(&mut self
+            .saved
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pools)?;
         self.rebuild();
         if let Err(e) = self.save() {
             eprintln!("the lab could not save its user pools: {e:#}");

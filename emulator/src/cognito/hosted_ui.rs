@@ -275,8 +275,7 @@ impl Cognito {
     }
 
     /// The hosted-UI session and the grant for a user who has just signed in.
-    fn signed_in(&self, authz: &Authz, username: &str, t: u64) -> Resp {
-        let user = username;
+    fn signed_in(&self, authz: &Authz, user: &str, t: u64) -> Resp {
         let sid = random_token(32);
         self.state().sessions.insert(
             sid.clone(),

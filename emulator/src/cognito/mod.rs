@@ -318,7 +318,7 @@ fn verifier_shaped(v: &str) -> bool {
 }
 
 /// Secrets compared without leaking, through timing, how much of them matched.
-fn constant_time_eq(a: &str, b: &str) -> bool {
+pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
     aws_lc_rs::constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
 }
 

@@ -88,15 +88,15 @@ impl Cognito {
             .as_deref()
             .and_then(|i| self.pool().client(i).cloned())
             .ok_or_else(|| oauth_error("invalid_client", None))?;
-        match (&client.client_secret, secret.as_deref()) {
-            (Some(want), Some(got)) if constant_time_eq(want, got) => Ok(client),
-            (None, None) => Ok(client),
-            (Some(_), _) => Err(oauth_error("invalid_client", Some("invalid_client_secret"))),
-            (None, Some(_)) => Err(oauth_error(
-                "invalid_client",
-                Some("this client has no secret"),
-            )),
+        if client.secret_matches(secret.as_deref()) {
+            return Ok(client);
         }
+        let why = if client.client_secret.is_some() {
+            "invalid_client_secret"
+        } else {
+            "this client has no secret"
+        };
+        Err(oauth_error("invalid_client", Some(why)))
     }
 
     pub(super) fn token(&self, req: &Req) -> Resp {

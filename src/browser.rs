@@ -168,6 +168,15 @@ impl Browser {
         let authorize = next(&start, &r)?;
         let r = self.get(&authorize).await?;
         let login = next(&authorize, &r)?;
+        if login.path() == "/error" {
+            let error = login
+                .query_pairs()
+                .find(|(k, _)| k == "error")
+                .map_or_else(String::new, |(_, v)| v.into_owned());
+            bail!(
+                "Cognito sent the browser to its error page ({error}) instead of the sign-in form"
+            );
+        }
         let form = self.get(&login).await?.text().await?;
         let (action, csrf) = sign_in_form(&form).with_context(|| format!("the page at {login}"))?;
         let action = login.join(&action)?;

@@ -247,7 +247,11 @@ async fn the_cli_builds_users_and_clients_and_the_hosted_ui_follows() {
 
     // What was built survives a restart of the lab, on other ports.
     drop(lab);
-    let (lab, _) = start(&dir);
+    let (lab, again) = start(&dir);
+    assert_eq!(
+        again["aws_access_key_id"], info["aws_access_key_id"],
+        "a shell set up with lab env keeps working"
+    );
     let p = cli(format!(
         "cognito-idp describe-user-pool --user-pool-id {pool}"
     ))

@@ -216,7 +216,7 @@ fn a_killed_lab_shows_as_down_and_the_failure_is_explained() {
     );
 }
 
-/// The lab stopped and started again (on other ports, with new credentials) under a running
+/// The lab stopped and started again (on other ports, with the credentials it keeps) under a running
 /// guide: the guide says so once, and the learner's next login shows in the Flow pane and,
 /// verified, in the Tokens pane, with no word against the learner's AWS set-up.
 #[test]

@@ -16,8 +16,8 @@ async fn start(dir: &std::path::Path, ports: Option<&LabInfo>) -> Lab {
     start_checking(dir, ports, true).await
 }
 
-/// A lab whose API checks signatures or not: a restarted lab makes new credentials, which a
-/// running follower cannot be given.
+/// A lab whose API checks signatures or not. A restarted lab keeps its credentials
+/// (`keys.json`); the ports are kept when `ports` names a lab.
 async fn start_checking(dir: &std::path::Path, ports: Option<&LabInfo>, check: bool) -> Lab {
     let p = |f: fn(&LabInfo) -> &String| ports.map_or(0, |i| port(f(i)));
     Lab::start(LabOptions {
@@ -105,10 +105,10 @@ async fn a_login_reaches_the_stream_verified_and_a_restart_loses_nothing() {
     assert_eq!(ev.access.unwrap().verdict, Ok(()));
     assert_eq!(ev.identity.as_deref(), data.claims()["sub"].as_str());
 
-    // A restart: the logs are saved and reloaded; the credentials are new.
+    // A restart: the logs are saved and reloaded; the credentials are kept.
     lab.stop().await;
     let lab = start(&dir, Some(&info)).await;
-    assert_ne!(lab.info.aws_access_key_id, info.aws_access_key_id);
+    assert_eq!(lab.info.aws_access_key_id, info.aws_access_key_id);
     f.set_client(lab_client(
         &lab.info.aws,
         &lab.info.region,
@@ -192,10 +192,19 @@ async fn an_unreachable_endpoint_is_explained_and_the_follower_resumes() {
     let err = f.poll().await.unwrap_err();
     assert!(err.starts_with("cannot reach CloudWatch Logs"), "{err}");
     let lab = start(&dir, Some(&info)).await;
+    // The restarted lab keeps its keys: the same follower resumes as it was.
+    mark(&mut f, &lab.info.alb, "restarted").await;
+    // Keys the lab does not know are refused, and said so; the right ones resume.
+    f.set_client(lab_client(
+        &lab.info.aws,
+        &lab.info.region,
+        "AKIANOTTHELABSKEY000",
+        "not-the-secret",
+    ));
     let stale = f.poll().await.unwrap_err();
     assert!(
         stale.contains("credentials were refused"),
-        "the old credentials are gone: {stale}"
+        "keys the lab does not know: {stale}"
     );
     f.set_client(lab_client(
         &lab.info.aws,

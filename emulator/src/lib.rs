@@ -129,6 +129,8 @@ impl Lab {
             id,
             access,
             session_key,
+            api_key_id,
+            api_secret,
             ..
         } = keys;
         let directory = Arc::new(Directory::open(Some(&opts.state_dir), &pool)?);
@@ -174,8 +176,8 @@ impl Lab {
         let alb = Arc::new(alb);
         let alb_key_url = format!("{api_url}/elb-public-keys");
         let credentials = aws::sigv4::Credentials {
-            access_key_id: format!("AKIA{}", state::random_alnum(16).to_ascii_uppercase()),
-            secret_access_key: state::random_alnum(40),
+            access_key_id: api_key_id,
+            secret_access_key: api_secret,
         };
         let aws_api = Arc::new(aws::AwsApi::new(
             credentials.clone(),

@@ -19,6 +19,10 @@ pub struct LabKeys {
     pub access: RsaSigner,
     pub session_key: [u8; 32],
     pub client_secret: String,
+    /// The credentials the lab's AWS API accepts: kept, so that a shell which ran
+    /// `eval "$(cognito-learning lab env)"` still works after the lab restarts.
+    pub api_key_id: String,
+    pub api_secret: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -31,6 +35,11 @@ struct Stored {
     access_pkcs8: String,
     session_key: String,
     client_secret: String,
+    /// Absent from a file written before the lab kept them: made then, and saved.
+    #[serde(default)]
+    api_key_id: Option<String>,
+    #[serde(default)]
+    api_secret: Option<String>,
 }
 
 impl LabKeys {
@@ -40,7 +49,13 @@ impl LabKeys {
         let path = dir.join("keys.json");
         if let Ok(text) = std::fs::read_to_string(&path) {
             match Self::parse(&text) {
-                Ok(k) => return Ok(k),
+                Ok((k, complete)) => {
+                    if !complete {
+                        k.save(&path)
+                            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                    }
+                    return Ok(k);
+                }
                 Err(e) => eprintln!("{}: {e}; making new lab keys", path.display()),
             }
         }
@@ -60,10 +75,13 @@ impl LabKeys {
             access: RsaSigner::generate(cognito_kid()).map_err(err)?,
             session_key,
             client_secret: random_alnum(51).to_ascii_lowercase(),
+            api_key_id: api_key_id(),
+            api_secret: random_alnum(40),
         })
     }
 
-    fn parse(text: &str) -> anyhow::Result<Self> {
+    /// The keys in `text`, and whether it held all of them.
+    fn parse(text: &str) -> anyhow::Result<(Self, bool)> {
         let s: Stored = serde_json::from_str(text)?;
         let b = |v: &str| STANDARD.decode(v);
         let err = |_| anyhow::anyhow!("a stored key does not load");
@@ -71,13 +89,17 @@ impl LabKeys {
         let sk = b(&s.session_key)?;
         anyhow::ensure!(sk.len() == 32, "session key is not 32 bytes");
         session_key.copy_from_slice(&sk);
-        Ok(Self {
+        let complete = s.api_key_id.is_some() && s.api_secret.is_some();
+        let keys = Self {
             alb: AlbSigner::from_pkcs8(s.alb_kid, &b(&s.alb_pkcs8)?).map_err(err)?,
             id: RsaSigner::from_pkcs8(s.id_kid, &b(&s.id_pkcs8)?).map_err(err)?,
             access: RsaSigner::from_pkcs8(s.access_kid, &b(&s.access_pkcs8)?).map_err(err)?,
             session_key,
             client_secret: s.client_secret,
-        })
+            api_key_id: s.api_key_id.unwrap_or_else(api_key_id),
+            api_secret: s.api_secret.unwrap_or_else(|| random_alnum(40)),
+        };
+        Ok((keys, complete))
     }
 
     fn save(&self, path: &Path) -> anyhow::Result<()> {
@@ -91,12 +113,19 @@ impl LabKeys {
             access_pkcs8: STANDARD.encode(self.access.pkcs8().map_err(err)?),
             session_key: STANDARD.encode(self.session_key),
             client_secret: self.client_secret.clone(),
+            api_key_id: Some(self.api_key_id.clone()),
+            api_secret: Some(self.api_secret.clone()),
         };
         let tmp = path.with_extension("tmp");
         write_private(&tmp, serde_json::to_string_pretty(&stored)?.as_bytes())?;
         std::fs::rename(&tmp, path)?;
         Ok(())
     }
+}
+
+/// An access key id of AWS's shape (`AKIA` and 16 upper-case letters and digits).
+fn api_key_id() -> String {
+    format!("AKIA{}", random_alnum(16).to_ascii_uppercase())
 }
 
 /// Makes the lab's state directory, readable by its owner only (0700): it holds keys, live
@@ -210,6 +239,32 @@ mod tests {
         assert_ne!(a.id.kid, a.access.kid);
         assert_eq!(a.session_key, b.session_key);
         assert_eq!(a.client_secret, b.client_secret);
+        assert_eq!(
+            (&a.api_key_id, &a.api_secret),
+            (&b.api_key_id, &b.api_secret)
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_keys_file_from_before_the_api_keys_gains_them_once() {
+        let dir = std::env::temp_dir().join(format!("cl-state-{}", uuid()));
+        let a = LabKeys::load_or_create(&dir).unwrap();
+        let path = dir.join("keys.json");
+        let mut old: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let map = old.as_object_mut().unwrap();
+        map.remove("api_key_id");
+        map.remove("api_secret");
+        std::fs::write(&path, old.to_string()).unwrap();
+        let b = LabKeys::load_or_create(&dir).unwrap();
+        let c = LabKeys::load_or_create(&dir).unwrap();
+        assert_eq!(a.alb.kid, b.alb.kid, "the other keys are kept");
+        assert!(b.api_key_id.starts_with("AKIA") && b.api_key_id.len() == 20);
+        assert_eq!(
+            (&b.api_key_id, &b.api_secret),
+            (&c.api_key_id, &c.api_secret)
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

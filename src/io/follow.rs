@@ -111,8 +111,9 @@ async fn tokens(
                 }
                 Event::Tokens(events)
             }
-            // A lab that restarted refuses the old credentials: that is the lab's news, not a
-            // fault in the learner's AWS set-up, and the switch comes with the next poll.
+            // A lab that restarted (on other ports, or from a state directory with other keys)
+            // refuses or misses the old client: that is the lab's news, not a fault in the
+            // learner's AWS set-up, and the switch comes with the next poll.
             Err(_) if restarted(lab.as_ref()).await => continue,
             // A poll sent with the old run's credentials just before the switch.
             Err(_) if switched.is_some_and(|t| t.elapsed() < SWITCH_GRACE) => continue,

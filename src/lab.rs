@@ -44,6 +44,11 @@ pub struct LabArgs {
     /// Print one JSON line with the lab's URLs, ids and users instead of prose.
     #[arg(long)]
     pub json: bool,
+    /// Start with only what cannot be local (the load balancer, the app's instance and its
+    /// log group): the learner builds the user pool, target group, listener and rules with
+    /// the AWS CLI. Switching between a blank and a built lab starts its state afresh.
+    #[arg(long)]
+    pub blank: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +92,7 @@ pub async fn run(args: LabArgs) -> anyhow::Result<()> {
             .unwrap_or_else(cognito_learning_contract::lab::default_state_dir),
         required_group: (args.required_group != "none").then_some(args.required_group),
         check_signatures: !args.no_signature_check,
+        blank: args.blank,
         ..LabOptions::default()
     };
     let mut opts = opts;
@@ -97,6 +103,22 @@ pub async fn run(args: LabArgs) -> anyhow::Result<()> {
     let i = &lab.info;
     if args.json {
         println!("{}", serde_json::to_string(i)?);
+    } else if i.blank {
+        println!("cognito-learning local lab, blank: build it with the AWS CLI; Ctrl-C stops it");
+        println!();
+        println!("  AWS CLI      eval \"$(cognito-learning lab env)\"");
+        println!("  ALB          {}   ({})", i.alb, i.alb_arn);
+        println!(
+            "  instance     {}   (the app listens on its port 5000)",
+            cognito_learning_contract::ssm::INSTANCE_ID
+        );
+        println!("  certificate  {}", i.certificate_arn);
+        println!(
+            "  hosted UI    {}   (serves the pool whose domain is newest)",
+            i.cognito
+        );
+        println!();
+        println!("  Nothing else exists yet: no user pool, target group, listener or users.");
     } else {
         println!("cognito-learning local lab: every service on loopback, Ctrl-C stops it");
         println!();

@@ -43,6 +43,13 @@ pub struct LabInfo {
     pub server: String,
     pub users: Vec<LabUser>,
     pub state_dir: PathBuf,
+    /// The lab's one certificate (for `localhost`), for an HTTPS listener.
+    #[serde(default)]
+    pub certificate_arn: String,
+    /// Started with `--blank`: the pool, client and users above are not built yet, and what
+    /// the learner builds is read from the lab's control plane.
+    #[serde(default)]
+    pub blank: bool,
 }
 
 impl LabInfo {

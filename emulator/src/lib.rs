@@ -22,6 +22,7 @@ pub mod alb;
 mod api_port;
 pub mod aws;
 pub mod cognito;
+pub mod elb;
 pub mod http;
 mod lab_file;
 mod options;
@@ -43,8 +44,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use alb::Alb;
 use alb::rules::Rule;
-use alb::{Alb, Idp};
 use cognito::{Cognito, Directory, PoolConfig};
 use state::LabKeys;
 use trace::Trace;
@@ -63,10 +64,10 @@ pub struct Lab {
     _lock: std::fs::File,
     /// The built-in app, stopped first so that it can still ship its last lines to the lab's
     /// CloudWatch Logs.
-    app: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
+    app: Option<AppRunner>,
 }
 
-pub const ALB_ARN: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/cognito-learning-lab/4c2a8f6e1b3d5a79";
+pub const ALB_ARN: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/cognito-learning/4c2a8f6e1b3d5a79";
 
 async fn bind(port: u16, flag: &str) -> anyhow::Result<TcpListener> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
@@ -133,40 +134,46 @@ impl Lab {
             api_secret,
             ..
         } = keys;
-        let directory = Arc::new(Directory::open(Some(&opts.state_dir), &pool)?);
+        let directory = Arc::new(Directory::open_as(
+            Some(&opts.state_dir),
+            &pool,
+            opts.blank,
+        )?);
         let cognito = Arc::new(Cognito::new(
             &cognito_url,
-            directory,
+            directory.clone(),
             id,
             access,
             trace.clone(),
         ));
         let issuer = cognito.issuer();
-        let idp = Idp {
-            authorization_endpoint: format!("{cognito_url}/oauth2/authorize"),
-            token_endpoint: format!("{cognito_url}/oauth2/token"),
-            userinfo_endpoint: format!("{cognito_url}/oauth2/userInfo"),
-            issuer: issuer.clone(),
-            client_id: client.client_id.clone(),
-            client_secret: client.client_secret.clone().unwrap_or_default(),
-        };
-        let rules = match opts.rules.clone() {
-            Some(mut rules) => {
-                for action in rules.iter_mut().flat_map(|r| r.actions.iter_mut()) {
-                    if let alb::rules::Action::Forward { target } = action
-                        && target == "{app}"
-                    {
-                        target.clone_from(&server_url);
-                    }
-                }
-                rules
+        let seed = if opts.blank {
+            elb::Seed::Blank
+        } else {
+            let rules = opts.rules.clone().unwrap_or_else(Rule::defaults);
+            elb::Seed::Built {
+                rules,
+                pool_arn: format!(
+                    "arn:aws:cognito-idp:{}:{}:userpool/{}",
+                    pool.region,
+                    elb::ACCOUNT,
+                    pool.pool_id
+                ),
+                client_id: client.client_id.clone(),
+                domain: cognito::directory::LAB_DOMAIN.into(),
             }
-            None => Rule::defaults(&server_url),
         };
+        let lb = Arc::new(elb::LoadBalancing::open(
+            Some(&opts.state_dir),
+            &pool.region,
+            &seed,
+        )?);
         let mut alb = Alb::new(
             ALB_ARN.into(),
-            rules,
-            idp,
+            lb.clone(),
+            directory.clone(),
+            &cognito_url,
+            &server_url,
             port(&alb_l)?,
             alb_key,
             &session_key,
@@ -187,8 +194,12 @@ impl Lab {
                 alb.key_id().to_owned(),
                 alb.public_key_pem().unwrap_or_default(),
             ),
-            aws::ssm::Ssm::new(&server_url, opts.state_dir.join("server.log")),
-            aws::cognito_idp::CognitoIdp::new(cognito.clone()),
+            aws::Services {
+                ssm: aws::ssm::Ssm::new(&server_url, opts.state_dir.join("server.log")),
+                cognito_idp: aws::cognito_idp::CognitoIdp::new(cognito.clone()),
+                elbv2: aws::elbv2::Elbv2::new(lb.clone(), directory.clone(), &server_url),
+                acm: aws::acm::Acm::new(lb.clone()),
+            },
         ));
         let journal = {
             let logs = aws_api.logs.clone();
@@ -256,15 +267,12 @@ impl Lab {
             until_stopped(),
         ));
         if let Some(listener) = srv_l {
-            let settings = cognito_learning_server::Settings {
+            let base = cognito_learning_server::Settings {
                 site_url: Some(alb_url.clone()),
                 cognito_domain: Some(cognito_url.clone()),
-                client_id: Some(client.client_id.clone()),
                 region: Some(pool.region.clone()),
-                cognito_issuer: Some(issuer.clone()),
                 alb_arn: Some(ALB_ARN.into()),
                 alb_key_url: Some(alb_key_url.clone()),
-                required_group: opts.required_group.clone(),
                 log_file: Some(opts.state_dir.join("server.log")),
                 // The app ships its lines to the lab's CloudWatch Logs, as it would on AWS.
                 cloudwatch: Some(true),
@@ -275,29 +283,30 @@ impl Lab {
                 }),
                 ..Default::default()
             };
-            let config = settings
-                .validate()
-                .map_err(|e| anyhow::anyhow!("built-in server: {e}"))?;
-            let (stop_app, mut app_stopped) = watch::channel(false);
-            let stopped = async move {
-                let _ = app_stopped.wait_for(|s| *s).await;
-            };
-            let handle = tokio::spawn(async move {
-                if let Err(e) = cognito_learning_server::run(listener, config, stopped).await {
-                    eprintln!("cognito-learning-server stopped: {e:#}");
-                }
-            });
-            app = Some((stop_app, handle));
+            app = Some(AppRunner::start(
+                listener.into_std()?,
+                base,
+                opts.required_group.clone(),
+                alb.clone(),
+            )?);
         }
+        // A blank lab has no pool, client or users until the learner makes them.
+        let built = |s: &str| {
+            if opts.blank {
+                String::new()
+            } else {
+                s.to_owned()
+            }
+        };
         let info = LabInfo {
             run: run.clone(),
             alb: alb_url,
             cognito: cognito_url,
-            issuer,
-            client_id: client.client_id.clone(),
-            client_secret: client.client_secret.clone().unwrap_or_default(),
+            issuer: built(&issuer),
+            client_id: built(&client.client_id),
+            client_secret: built(client.client_secret.as_deref().unwrap_or_default()),
             region: pool.region.clone(),
-            user_pool_id: pool.pool_id.clone(),
+            user_pool_id: built(&pool.pool_id),
             alb_arn: ALB_ARN.into(),
             alb_key_url,
             aws: api_url,
@@ -307,6 +316,7 @@ impl Lab {
             users: pool
                 .users
                 .iter()
+                .filter(|_| !opts.blank)
                 .map(|u| LabUser {
                     username: u.username.clone(),
                     groups: u.groups.clone(),
@@ -314,6 +324,8 @@ impl Lab {
                 })
                 .collect(),
             state_dir: opts.state_dir.clone(),
+            certificate_arn: elb::certificate_arn(&pool.region),
+            blank: opts.blank,
         };
         if let Err(e) = running::write(&info) {
             eprintln!(
@@ -336,9 +348,8 @@ impl Lab {
     /// Stops every stand-in and the app; open requests finish first, then the CloudWatch logs
     /// are compacted into the state directory for the next start.
     pub async fn stop(mut self) {
-        if let Some((stop_app, handle)) = self.app.take() {
-            let _ = stop_app.send(true);
-            let _ = handle.await;
+        if let Some(app) = self.app.take() {
+            app.stop().await;
         }
         self.aws.logs.end_live_tails();
         let _ = self.stop.send(true);
@@ -384,4 +395,82 @@ fn client_id_for(secret: &str) -> String {
         .take(26)
         .map(|b| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[usize::from(*b) % 36]))
         .collect()
+}
+
+/// The built-in app on the lab's instance, configured with the user pool and app client the
+/// ALB's authenticate action names (on AWS a learner writes them into the app's `server.env`;
+/// here the lab does it, and restarts the app when the rule names another pool or client).
+#[derive(Debug)]
+struct AppRunner {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+type Identity = Option<(String, String)>;
+type Running = (watch::Sender<bool>, tokio::task::JoinHandle<()>);
+
+impl AppRunner {
+    fn start(
+        listener: std::net::TcpListener,
+        base: cognito_learning_server::Settings,
+        required_group: Option<String>,
+        alb: Arc<Alb>,
+    ) -> anyhow::Result<Self> {
+        listener.set_nonblocking(true)?;
+        let run = move |identity: &Identity| -> anyhow::Result<Running> {
+            let mut s = base.clone();
+            if let Some((issuer, client)) = identity {
+                s.cognito_issuer = Some(issuer.clone());
+                s.client_id = Some(client.clone());
+                s.required_group.clone_from(&required_group);
+            }
+            let config = s
+                .validate()
+                .map_err(|e| anyhow::anyhow!("built-in server: {e}"))?;
+            let listener = TcpListener::from_std(listener.try_clone()?)?;
+            let (stop, mut stopped) = watch::channel(false);
+            let handle = tokio::spawn(async move {
+                let stopped = async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                };
+                if let Err(e) = cognito_learning_server::run(listener, config, stopped).await {
+                    eprintln!("cognito-learning-server stopped: {e:#}");
+                }
+            });
+            Ok((stop, handle))
+        };
+        let mut identity = alb.identity();
+        let mut current = run(&identity)?;
+        let (stop, mut stopping) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stopping.wait_for(|s| *s) => break,
+                    () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+                }
+                let now = alb.identity();
+                if now == identity {
+                    continue;
+                }
+                identity = now;
+                let _ = current.0.send(true);
+                let _ = (&mut current.1).await;
+                match run(&identity) {
+                    Ok(next) => current = next,
+                    Err(e) => {
+                        eprintln!("lab: the app cannot restart: {e:#}");
+                        return;
+                    }
+                }
+            }
+            let _ = current.0.send(true);
+            let _ = current.1.await;
+        });
+        Ok(Self { stop, task })
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
 }

@@ -30,6 +30,9 @@ pub struct LabOptions {
     pub check_signatures: bool,
     /// Seconds a login may take (AWS: 15 minutes, not configurable; tests shorten it).
     pub login_window: u64,
+    /// Start with only the load balancer, the instance and its log group: no user pool,
+    /// target group, listener or users (`lab --blank`), for a learner who builds the rest.
+    pub blank: bool,
 }
 
 impl LabOptions {
@@ -61,6 +64,7 @@ impl Default for LabOptions {
             users: None,
             check_signatures: true,
             login_window: alb::LOGIN_WINDOW,
+            blank: false,
         }
     }
 }

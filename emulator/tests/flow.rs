@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use cognito_learning_emulator::alb::rules::{Action, AuthConfig, OnUnauthenticated, Rule};
+use cognito_learning_emulator::alb::rules::{AuthConfig, OnUnauthenticated, Rule};
 use cognito_learning_emulator::{Lab, LabOptions};
 use reqwest::StatusCode;
 use reqwest::header::{LOCATION, SET_COOKIE};
@@ -783,15 +783,15 @@ async fn discovery_jwks_and_userinfo_are_cognitos() {
 }
 
 fn rule(priority: u32, path: &str, config: AuthConfig) -> Rule {
-    let mut r = Rule::defaults("{app}").remove(0);
+    let mut r = Rule::defaults().remove(0);
     r.priority = Some(priority);
     r.conditions[0].values = vec![path.into()];
-    r.actions[0] = Action::AuthenticateCognito { config };
+    r.actions[0].authenticate_cognito_config = Some(config);
     r
 }
 
 fn with_default(mut rules: Vec<Rule>) -> Vec<Rule> {
-    rules.push(Rule::defaults("{app}").remove(1));
+    rules.push(Rule::defaults().remove(1));
     rules
 }
 
@@ -915,7 +915,7 @@ Actions = [{ Type = "fixed-response", FixedResponseConfig = { StatusCode = 418, 
 [[rules]]
 Priority = 2
 Conditions = [{ Field = "path-pattern", Values = ["/old/*"] }]
-Actions = [{ Type = "redirect", RedirectConfig = { Location = "#{protocol}://#{host}:#{port}/v1/public?from=#{path}", StatusCode = "HTTP_301" } }]
+Actions = [{ Type = "redirect", RedirectConfig = { Path = "/v1/public", Query = "from=#{path}", StatusCode = "HTTP_301" } }]
 [[rules]]
 Priority = 10
 Conditions = [{ Field = "path-pattern", Values = ["/v1/secrets*"] }]
@@ -933,6 +933,14 @@ Actions = [{ Type = "forward", Target = "{app}" }]
     assert_eq!(
         (tea.status.as_u16(), tea.body.as_str()),
         (418, "short and stout")
+    );
+    // The socket stands in for the HTTPS listener, so a redirect to its own protocol and port
+    // stays on the lab's origin.
+    let moved = b.get(&format!("{}/old/x", lab.info.alb)).await;
+    assert_eq!(moved.status, 301);
+    assert_eq!(
+        moved.location.as_deref(),
+        Some(format!("{}/v1/public?from=old/x", lab.info.alb).as_str())
     );
     let start = b.get(&format!("{}/v1/secrets", lab.info.alb)).await;
     assert_eq!(

@@ -14,9 +14,10 @@ impl Alb {
         &self,
         req: &Req,
         target: &str,
-        authenticates: bool,
+        auth: Option<&AuthStep>,
         user: Option<&Opened>,
     ) -> Resp {
+        let authenticates = auth.is_some();
         let pq = req.parts.uri.path_and_query().map_or("/", |p| p.as_str());
         let mut out = Request::builder()
             .method(req.parts.method.clone())
@@ -55,8 +56,8 @@ impl Alb {
             set("x-amzn-trace-id", trace_header(trace_id.as_deref()));
             h.insert("x-forwarded-proto", HeaderValue::from_static("http"));
             h.insert("x-forwarded-port", self.forwarded_port.clone());
-            if let Some(o) = user {
-                if let Some(data) = self.data_token(o) {
+            if let (Some(o), Some(auth)) = (user, auth) {
+                if let Some(data) = self.data_token(o, auth) {
                     h.insert("x-amzn-oidc-data", data);
                 }
                 if let Some(v) = &o.access {

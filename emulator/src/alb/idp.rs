@@ -9,9 +9,10 @@ impl Alb {
         &self,
         form: String,
         what: &str,
+        auth: &AuthStep,
     ) -> Result<Map<String, Value>, Resp> {
-        let basic = STANDARD.encode(format!("{}:{}", self.idp.client_id, self.idp.client_secret));
-        let req = Request::post(&self.idp.token_endpoint)
+        let basic = STANDARD.encode(format!("{}:{}", auth.client_id, auth.client_secret));
+        let req = Request::post(auth.token_endpoint())
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::AUTHORIZATION, format!("Basic {basic}"))
             .body(Full::new(Bytes::from(form)));
@@ -51,8 +52,12 @@ impl Alb {
         }
     }
 
-    pub(super) async fn userinfo(&self, access: &str) -> Result<Map<String, Value>, Resp> {
-        let req = Request::get(&self.idp.userinfo_endpoint)
+    pub(super) async fn userinfo(
+        &self,
+        access: &str,
+        auth: &AuthStep,
+    ) -> Result<Map<String, Value>, Resp> {
+        let req = Request::get(auth.userinfo_endpoint())
             .header(header::AUTHORIZATION, format!("Bearer {access}"))
             .body(Full::new(Bytes::new()));
         let began = self.trace.begin();

@@ -6,7 +6,8 @@ use super::*;
 
 impl Alb {
     /// The authenticate-cognito action for one request.
-    pub(super) async fn authenticate(&self, req: &Req, cfg: &AuthConfig) -> Auth {
+    pub(super) async fn authenticate(&self, req: &Req, auth: &Arc<AuthStep>) -> Auth {
+        let cfg = &auth.config;
         let name = &cfg.session_cookie_name;
         let session = self.open_session(req, name);
         let t = now();
@@ -20,22 +21,22 @@ impl Alb {
                     // No refresh token: the session simply lasts until its timeout.
                     return Auth::User(o, Vec::new());
                 };
-                match self.refresh(s, &refresh).await {
+                match self.refresh(s, &refresh, auth).await {
                     Ok(fresh) => match self.session_cookies(req, name, &fresh) {
                         Ok(set) => Auth::User(Arc::new(Opened::new(fresh)), set),
                         Err(r) => Auth::Respond(r),
                     },
                     // The IdP says no (say, the user logged out): log in again.
-                    Err(_) => Auth::Respond(self.start_login(req, cfg)),
+                    Err(_) => Auth::Respond(self.start_login(req, auth)),
                 }
             }
             // Expired authentication information is sent to the IdP even under `deny`.
             Some(_) => match cfg.on_unauthenticated_request {
                 OnUnauthenticated::Allow => Auth::Anonymous,
-                _ => Auth::Respond(self.start_login(req, cfg)),
+                _ => Auth::Respond(self.start_login(req, auth)),
             },
             None => match cfg.on_unauthenticated_request {
-                OnUnauthenticated::Authenticate => Auth::Respond(self.start_login(req, cfg)),
+                OnUnauthenticated::Authenticate => Auth::Respond(self.start_login(req, auth)),
                 OnUnauthenticated::Allow => Auth::Anonymous,
                 OnUnauthenticated::Deny => {
                     Auth::Respond(alb_page(401, "unauthenticated request under deny"))
@@ -45,7 +46,8 @@ impl Alb {
     }
 
     /// 302 to the authorization endpoint, with the nonce cookie that ties the answer back.
-    pub(super) fn start_login(&self, req: &Req, cfg: &AuthConfig) -> Resp {
+    pub(super) fn start_login(&self, req: &Req, auth: &AuthStep) -> Resp {
+        let cfg = &auth.config;
         let Some(host) = req.header("host").filter(|h| !h.is_empty()) else {
             return alb_page(401, "no Host header: unable to generate a redirect URL");
         };
@@ -60,6 +62,7 @@ impl Alb {
                 .to_owned(),
             started: now(),
             cookie: cfg.session_cookie_name.clone(),
+            client: auth.client_id.clone(),
         };
         let Some(state) = self.sealer.seal(&state, "state") else {
             return alb_page(500, "AuthUnhandledException");
@@ -67,13 +70,13 @@ impl Alb {
         let redirect_uri = format!("http://{host}/oauth2/idpresponse");
         let mut location = format!(
             "{}?client_id={}&redirect_uri={}&response_type=code&scope={}&state={}",
-            self.idp.authorization_endpoint,
-            encode(&self.idp.client_id),
+            auth.authorization_endpoint(),
+            encode(&auth.client_id),
             encode(&redirect_uri),
             encode(&cfg.scope),
             encode(&state),
         );
-        for (k, v) in cfg.authentication_request_extra_params.iter().take(10) {
+        for (k, v) in cfg.extra_params().take(10) {
             location.push_str(&format!("&{}={}", encode(k), encode(v)));
         }
         let mut r = redirect(&location);
@@ -90,7 +93,7 @@ impl Alb {
     }
 
     /// `/oauth2/idpresponse`: finish the login.
-    pub(super) async fn callback(&self, req: &Req) -> Resp {
+    pub(super) async fn callback(&self, req: &Req, served: &Served) -> Resp {
         let q = req.query();
         if let Some(err) = q.get("error") {
             return alb_page(561, &format!("the IdP returned error={err}"));
@@ -110,6 +113,12 @@ impl Alb {
                 "AuthInvalidCookie: the AWSALBAuthNonce cookie does not match the state",
             );
         }
+        let Some(auth) = served.auth_for(&state.cookie, &state.client) else {
+            return alb_page(
+                401,
+                "AuthInvalidStateParam: no rule on this listener started that login",
+            );
+        };
         if now().saturating_sub(state.started) > self.login_window {
             return alb_page(
                 401,
@@ -124,24 +133,20 @@ impl Alb {
             "grant_type=authorization_code&code={}&redirect_uri={}&client_id={}",
             encode(code),
             encode(&redirect_uri),
-            encode(&self.idp.client_id)
+            encode(&auth.client_id)
         );
-        let tokens = match self.token_request(form, "code → tokens").await {
+        let tokens = match self.token_request(form, "code → tokens", auth).await {
             Ok(t) => t,
             Err(r) => return r,
         };
         let Some(id_token) = tokens.get("id_token").and_then(Value::as_str) else {
             return alb_page(401, "the scope returned no ID token (it needs openid)");
         };
-        if let Err(e) = self.id_tokens.verify(id_token, TokenUse::Id, now()).await {
+        if let Err(e) = auth.verifier.verify(id_token, TokenUse::Id, now()).await {
             return alb_page(401, &format!("AuthInvalidIdToken: {e}"));
         }
         let session = match self
-            .session_from(
-                &tokens,
-                None,
-                now() + cookie_timeout(&self.rules, &state.cookie),
-            )
+            .session_from(&tokens, None, now() + auth.config.session_timeout, auth)
             .await
         {
             Ok(s) => s,
@@ -170,11 +175,12 @@ impl Alb {
         tokens: &Map<String, Value>,
         refresh: Option<String>,
         session_exp: u64,
+        auth: &AuthStep,
     ) -> Result<Session, Resp> {
         let Some(access) = tokens.get("access_token").and_then(Value::as_str) else {
             return Err(alb_page(561, "AuthTokenEpRequestFailed: no access_token"));
         };
-        let userinfo = self.userinfo(access).await?;
+        let userinfo = self.userinfo(access, auth).await?;
         let Some(sub) = userinfo
             .get("sub")
             .and_then(Value::as_str)
@@ -210,14 +216,19 @@ impl Alb {
         })
     }
 
-    pub(super) async fn refresh(&self, old: &Session, refresh: &str) -> Result<Session, Resp> {
+    pub(super) async fn refresh(
+        &self,
+        old: &Session,
+        refresh: &str,
+        auth: &AuthStep,
+    ) -> Result<Session, Resp> {
         let form = format!(
             "grant_type=refresh_token&refresh_token={}&client_id={}",
             encode(refresh),
-            encode(&self.idp.client_id)
+            encode(&auth.client_id)
         );
-        let tokens = self.token_request(form, "refresh").await?;
-        self.session_from(&tokens, Some(refresh.to_owned()), old.session_exp)
+        let tokens = self.token_request(form, "refresh", auth).await?;
+        self.session_from(&tokens, Some(refresh.to_owned()), old.session_exp, auth)
             .await
     }
 
@@ -264,30 +275,16 @@ impl Alb {
     /// `x-amzn-oidc-data` for a session: `exp` is the request time plus 120 s, as captured from
     /// real ALBs. Within one second a session's token is signed once and reused; its claims
     /// would be the same anyway, and signing is the dearest step of a forwarded request.
-    pub(super) fn data_token(&self, o: &Opened) -> Option<HeaderValue> {
+    pub(super) fn data_token(&self, o: &Opened, auth: &AuthStep) -> Option<HeaderValue> {
         let t = now();
         o.data_token(t, || {
             let header = AlbHeader {
-                issuer: &self.idp.issuer,
-                client: &self.idp.client_id,
+                issuer: &auth.issuer,
+                client: &auth.client_id,
                 signer: &self.arn,
                 exp: t + DATA_TTL,
             };
             self.signer.sign(&header, &o.session.userinfo).ok()
         })
     }
-}
-
-/// `SessionTimeout` of the rule whose cookie this is.
-pub(super) fn cookie_timeout(rules: &[Rule], cookie: &str) -> u64 {
-    rules
-        .iter()
-        .flat_map(|r| &r.actions)
-        .find_map(|a| match a {
-            Action::AuthenticateCognito { config } if config.session_cookie_name == cookie => {
-                Some(config.session_timeout)
-            }
-            _ => None,
-        })
-        .unwrap_or(604_800)
 }

@@ -13,9 +13,10 @@ mod idp;
 mod login;
 mod opened;
 pub mod rules;
+pub mod served;
 pub mod session;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use base64::Engine;
@@ -31,14 +32,17 @@ use serde_json::{Map, Value};
 use cognito_learning_server::escape_html;
 use cognito_learning_tokens::sign::{AlbHeader, AlbSigner};
 use cognito_learning_tokens::time::{http_date, now};
-use cognito_learning_tokens::{CognitoVerifier, Jwt, TokenUse};
+use cognito_learning_tokens::{Jwt, TokenUse};
 
+use crate::cognito::Directory;
+use crate::elb::LoadBalancing;
 use crate::http::{Req, Resp, add_cookie, encode, redirect, response};
 use crate::state::random_alnum;
 use crate::trace::short;
 use crate::trace::{Actor, Trace};
 use opened::{Opened, OpenedCache};
-use rules::{Action, AuthConfig, OnUnauthenticated, Rule};
+use rules::OnUnauthenticated;
+use served::{AuthStep, Served, Step, Upstream};
 use session::{LoginState, MAX_CLAIMS, MAX_SHARDS, Sealer, Session, shard, unshard};
 
 pub const NONCE_COOKIE: &str = "AWSALBAuthNonce";
@@ -50,30 +54,23 @@ const DATA_TTL: u64 = 120;
 const COOKIE_DAYS: u64 = 7;
 const BACK_CHANNEL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The IdP endpoints and client the rule uses (the ALB reads the secret from Cognito).
-#[derive(Debug, Clone)]
-pub struct Idp {
-    pub authorization_endpoint: String,
-    pub token_endpoint: String,
-    pub userinfo_endpoint: String,
-    pub issuer: String,
-    pub client_id: String,
-    pub client_secret: String,
-}
-
 #[derive(Debug)]
 pub struct Alb {
     pub arn: String,
-    rules: Vec<Rule>,
-    idp: Idp,
-    /// Port the browser connects to, for `X-Forwarded-Port`.
-    port: u16,
+    /// The listeners, rules and target groups the ALB runs, and the user pools its
+    /// authenticate actions name.
+    lb: Arc<LoadBalancing>,
+    directory: Arc<Directory>,
+    /// The hosted UI's origin, and the app behind the lab's instance.
+    cognito_url: String,
+    app: String,
+    /// What the ALB runs, with the generations of the state it was built from.
+    served: RwLock<(u64, u64, Arc<Served>)>,
     /// Seconds a login may take from the redirect to the callback: 15 minutes on AWS, fixed;
     /// shorter only in tests.
     pub login_window: u64,
     signer: AlbSigner,
     sealer: Sealer,
-    id_tokens: CognitoVerifier,
     http: Client<HttpConnector, Full<Bytes>>,
     trace: Arc<Trace>,
     /// Sessions already opened, by their cookie text (which always opens to the same session),
@@ -126,29 +123,30 @@ fn alb_page(status: u16, reason: &str) -> Resp {
 }
 
 impl Alb {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         arn: String,
-        rules: Vec<Rule>,
-        idp: Idp,
+        lb: Arc<LoadBalancing>,
+        directory: Arc<Directory>,
+        cognito_url: &str,
+        app: &str,
         port: u16,
         signer: AlbSigner,
         session_key: &[u8; 32],
         trace: Arc<Trace>,
     ) -> Self {
-        let mut rules = rules;
-        rules.sort_by_key(|r| r.priority.unwrap_or(u32::MAX));
-        let id_tokens = CognitoVerifier::new(&idp.issuer, &idp.client_id);
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         Self {
             arn,
-            rules,
-            idp,
-            port,
+            lb,
+            directory,
+            cognito_url: cognito_url.to_owned(),
+            app: app.to_owned(),
+            served: RwLock::new((0, 0, Arc::new(Served::default()))),
             login_window: LOGIN_WINDOW,
             signer,
             sealer: Sealer::new(session_key),
-            id_tokens,
             http: Client::builder(TokioExecutor::new())
                 .pool_idle_timeout(Duration::from_secs(60))
                 .build(connector),
@@ -156,6 +154,37 @@ impl Alb {
             sessions: OpenedCache::new(SESSION_CACHE),
             forwarded_port: HeaderValue::from(port),
         }
+    }
+
+    /// What the ALB runs now, rebuilt first if the load balancer or the pools changed.
+    pub fn served(&self) -> Arc<Served> {
+        let generations = (self.lb.generation(), self.directory.generation());
+        {
+            let s = self
+                .served
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if (s.0, s.1) == generations {
+                return s.2.clone();
+            }
+        }
+        let built = Arc::new(Served::build(
+            &self.lb,
+            &self.directory,
+            &self.cognito_url,
+            &self.app,
+        ));
+        *self
+            .served
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            (generations.0, generations.1, built.clone());
+        built
+    }
+
+    /// The issuer and app client the ALB's first authenticate action uses.
+    pub fn identity(&self) -> Option<(String, String)> {
+        self.served().identity.clone()
     }
 
     pub fn key_id(&self) -> &str {
@@ -210,27 +239,51 @@ impl Alb {
         if req.parts.method == Method::TRACE {
             return alb_page(405, "TRACE is not allowed");
         }
-        if req.path() == "/oauth2/idpresponse" {
-            return self.callback(req).await;
+        let served = self.served();
+        if served.rules.is_empty() {
+            return lab_note(
+                "The lab's load balancer has no listener yet: create one with `aws elbv2 create-listener` (see `aws elbv2 describe-listeners`).",
+            );
+        }
+        let authenticates = || {
+            served
+                .rules
+                .iter()
+                .flat_map(|r| &r.steps)
+                .any(|s| matches!(s, Step::Authenticate(_)))
+        };
+        if req.path() == "/oauth2/idpresponse" && authenticates() {
+            return self.callback(req, &served).await;
         }
         let host = req.header("host").unwrap_or("");
-        let rule = self
+        let query: Vec<(String, String)> = req
+            .parts
+            .uri
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        let view = rules::Request {
+            method: req.parts.method.as_str(),
+            host,
+            path: req.path(),
+            headers: &req.parts.headers,
+            query: &query,
+        };
+        let Some(rule) = served
             .rules
             .iter()
-            .find(|r| r.matches(req.parts.method.as_str(), host, req.path()));
-        let Some(rule) = rule else {
+            .find(|r| r.conditions.iter().all(|c| c.matches(&view)))
+        else {
             return alb_page(500, "no rule matched and there is no default rule");
         };
-        let authenticates = rule
-            .actions
-            .iter()
-            .any(|a| matches!(a, Action::AuthenticateCognito { .. }));
+        let mut auth: Option<&AuthStep> = None;
         let mut user: Option<Arc<Opened>> = None;
         let mut cookies = Vec::new();
-        for action in &rule.actions {
-            match action {
-                Action::AuthenticateCognito { config } => {
-                    match self.authenticate(req, config).await {
+        for step in &rule.steps {
+            match step {
+                Step::Authenticate(a) => {
+                    auth = Some(a);
+                    match self.authenticate(req, a).await {
                         Auth::User(s, set) => {
                             user = Some(s);
                             cookies = set;
@@ -239,38 +292,45 @@ impl Alb {
                         Auth::Respond(r) => return r,
                     }
                 }
-                Action::Forward { target } => {
-                    let mut resp = self
-                        .forward(req, target, authenticates, user.as_deref())
-                        .await;
+                Step::Forward(upstream) => {
+                    let target = match upstream {
+                        Upstream::Url(u) => u,
+                        Upstream::NoTargets => {
+                            return alb_page(503, "the target group has no registered targets");
+                        }
+                        Upstream::Nowhere(t) => {
+                            return alb_page(
+                                502,
+                                &format!(
+                                    "the target {t} refused the connection: nothing listens there in the lab (the app is port 5000 of the lab's instance)"
+                                ),
+                            );
+                        }
+                    };
+                    let mut resp = self.forward(req, target, auth, user.as_deref()).await;
                     for c in &cookies {
                         add_cookie(&mut resp, c);
                     }
                     return resp;
                 }
-                Action::Redirect { config } => {
-                    let proto = "http";
-                    let (path, query) = (req.path(), req.parts.uri.query().unwrap_or(""));
-                    let location = config
-                        .location
-                        .replace("#{protocol}", proto)
-                        .replace("#{host}", host.split(':').next().unwrap_or(host))
-                        .replace("#{port}", &self.port.to_string())
-                        .replace("#{path}", path)
-                        .replace("#{query}", query);
-                    let mut r = redirect(&location);
-                    if config.status_code == "HTTP_301" {
-                        *r.status_mut() = StatusCode::MOVED_PERMANENTLY;
-                    }
-                    r.headers_mut()
-                        .insert(header::SERVER, HeaderValue::from_static("awselb/2.0"));
-                    return r;
-                }
-                Action::FixedResponse { config } => {
-                    let mut r = response(StatusCode::OK, "text/plain", config.message_body.clone());
-                    *r.status_mut() =
-                        StatusCode::from_u16(config.status_code).unwrap_or(StatusCode::OK);
-                    if let Ok(v) = HeaderValue::from_str(&config.content_type) {
+                Step::Redirect(config) => return self.redirect(req, host, config, &served),
+                Step::Fixed(config) => {
+                    let mut r = response(
+                        StatusCode::OK,
+                        "text/plain",
+                        config.message_body.clone().unwrap_or_default(),
+                    );
+                    *r.status_mut() = config
+                        .status_code
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|c| StatusCode::from_u16(c).ok())
+                        .unwrap_or(StatusCode::OK);
+                    if let Some(v) = config
+                        .content_type
+                        .as_deref()
+                        .and_then(|c| HeaderValue::from_str(c).ok())
+                    {
                         r.headers_mut().insert(header::CONTENT_TYPE, v);
                     }
                     r.headers_mut()
@@ -281,6 +341,75 @@ impl Alb {
         }
         alb_page(500, "the rule has no terminal action")
     }
+
+    /// A redirect action. The lab's socket is plain HTTP standing in for the served listener,
+    /// so a redirect to that listener's own protocol and port stays on the lab's origin.
+    fn redirect(
+        &self,
+        req: &Req,
+        host: &str,
+        config: &rules::RedirectConfig,
+        served: &Served,
+    ) -> Resp {
+        let host_only = host.split(':').next().unwrap_or(host);
+        let listener_port = if served.protocol == "HTTPS" {
+            "443"
+        } else {
+            "80"
+        };
+        let fill = |s: &str| {
+            s.replace("#{protocol}", &served.protocol.to_ascii_lowercase())
+                .replace("#{host}", host_only)
+                .replace("#{port}", listener_port)
+                .replace("#{path}", req.path().trim_start_matches('/'))
+                .replace("#{query}", req.parts.uri.query().unwrap_or(""))
+        };
+        let protocol = fill(&config.protocol).to_ascii_lowercase();
+        let port = fill(&config.port);
+        let to_host = fill(&config.host);
+        let path = fill(&config.path);
+        let query = fill(&config.query);
+        let same_listener = protocol == served.protocol.to_ascii_lowercase()
+            && port == listener_port
+            && to_host.eq_ignore_ascii_case(host_only);
+        let origin = if same_listener {
+            format!("http://{host}")
+        } else {
+            let default_port =
+                (protocol == "https" && port == "443") || (protocol == "http" && port == "80");
+            if default_port {
+                format!("{protocol}://{to_host}")
+            } else {
+                format!("{protocol}://{to_host}:{port}")
+            }
+        };
+        let mut location = format!("{origin}{path}");
+        if !query.is_empty() {
+            location.push('?');
+            location.push_str(&query);
+        }
+        let mut r = redirect(&location);
+        if config.status_code == "HTTP_301" {
+            *r.status_mut() = StatusCode::MOVED_PERMANENTLY;
+        }
+        r.headers_mut()
+            .insert(header::SERVER, HeaderValue::from_static("awselb/2.0"));
+        r
+    }
+}
+
+/// A page in the lab's own voice, for what has no AWS counterpart on this socket.
+fn lab_note(text: &str) -> Resp {
+    let mut r = response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "text/plain; charset=utf-8",
+        format!("{text}\n"),
+    );
+    r.headers_mut().insert(
+        header::SERVER,
+        HeaderValue::from_static("cognito-learning-lab"),
+    );
+    r
 }
 
 impl crate::http::Service for Alb {

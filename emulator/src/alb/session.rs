@@ -41,8 +41,10 @@ pub struct LoginState {
     pub uri: String,
     /// When the login started (the ALB allows 15 minutes).
     pub started: u64,
-    /// The rule's session cookie name, which says which rule to finish.
+    /// The rule's session cookie name and app client, which say which rule to finish.
     pub cookie: String,
+    #[serde(default)]
+    pub client: String,
 }
 
 pub struct Sealer {

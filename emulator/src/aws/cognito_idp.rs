@@ -401,6 +401,7 @@ impl CognitoIdp {
             p.domain = Some(Domain {
                 prefix,
                 managed_login_version: version,
+                created: epoch(),
             });
             Ok(json!({"ManagedLoginVersion": version}))
         })
@@ -898,7 +899,7 @@ impl CognitoIdp {
             let p = pool_ref(pools, id)?;
             user_ref(p, name).map(|_| ())
         })?;
-        if id == self.dir().served_id {
+        if id == self.dir().served_id() {
             self.cognito.sign_out_everywhere(name);
         }
         Ok(json!({}))

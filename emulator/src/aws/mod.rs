@@ -3,10 +3,13 @@
 //! `POST /` with `X-Amz-Target: <service prefix>.<Operation>`, a SigV4-signed request with the
 //! credentials the lab made at start, a JSON body; errors are `{"__type", "message"}` with HTTP
 //! 400. Serves CloudWatch Logs ([`logs`], with Live Tail's event stream in [`tail`]), SSM for
-//! the lab's one instance ([`ssm`]), Cognito's control plane ([`cognito_idp`]), and the ALB's public keys by `kid`, unsigned, as the real key
-//! endpoint does.
+//! the lab's one instance ([`ssm`]), Cognito's control plane ([`cognito_idp`]), ACM's one
+//! certificate ([`acm`]), and the ALB's public keys by `kid`, unsigned, as the real key
+//! endpoint does. ELBv2 ([`elbv2`]) speaks the Query protocol instead: a form body, XML back.
 
+pub mod acm;
 pub mod cognito_idp;
+pub mod elbv2;
 pub mod filter;
 pub mod journal;
 pub mod logs;
@@ -75,6 +78,15 @@ enum Reply {
     Events(tokio::sync::mpsc::Receiver<Bytes>),
 }
 
+/// The services beside CloudWatch Logs, each built from the lab's parts.
+#[derive(Debug)]
+pub struct Services {
+    pub ssm: ssm::Ssm,
+    pub cognito_idp: cognito_idp::CognitoIdp,
+    pub elbv2: elbv2::Elbv2,
+    pub acm: acm::Acm,
+}
+
 #[derive(Debug)]
 pub struct AwsApi {
     pub credentials: Credentials,
@@ -83,6 +95,8 @@ pub struct AwsApi {
     pub logs: std::sync::Arc<logs::Logs>,
     pub ssm: ssm::Ssm,
     pub cognito_idp: cognito_idp::CognitoIdp,
+    pub elbv2: elbv2::Elbv2,
+    pub acm: acm::Acm,
     /// The region requests must be signed for.
     region: String,
     alb_key: (String, String),
@@ -95,15 +109,22 @@ impl AwsApi {
         check_signatures: bool,
         region: &str,
         alb_key: (String, String),
-        ssm: ssm::Ssm,
-        cognito_idp: cognito_idp::CognitoIdp,
+        services: Services,
     ) -> Self {
+        let Services {
+            ssm,
+            cognito_idp,
+            elbv2,
+            acm,
+        } = services;
         Self {
             credentials,
             check_signatures,
             logs: std::sync::Arc::new(logs::Logs::new(region, "123456789012")),
             ssm,
             cognito_idp,
+            elbv2,
+            acm,
             region: region.to_owned(),
             alb_key,
         }
@@ -120,6 +141,12 @@ impl AwsApi {
                 _ => response(StatusCode::NOT_FOUND, "text/plain", "not found"),
             };
         }
+        let form = req
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+        if form && req.parts.method == Method::POST {
+            return self.query(req).await;
+        }
         match self.call(req).await {
             Ok(Reply::Json(v)) => response(StatusCode::OK, JSON_11, v.to_string()),
             Ok(Reply::Events(rx)) => {
@@ -132,6 +159,56 @@ impl AwsApi {
             }
             Err(e) => e.into_response(),
         }
+    }
+
+    /// The Query protocol (ELBv2): `Action` and `Version` in a signed form body.
+    async fn query(&self, req: &Req) -> Resp {
+        let (action, version, params) = elbv2::parse_form(&req.body);
+        let answer = async {
+            if self.check_signatures {
+                self.verify(req, Some("elasticloadbalancing"), &[])?;
+            }
+            let action = action.ok_or_else(|| ApiError::new("MissingAction", "no Action"))?;
+            if version.as_deref() != Some(elbv2::VERSION) {
+                return Err(ApiError::new(
+                    "InvalidAction",
+                    format!(
+                        "the lab serves the Query protocol for ELBv2 (Version={}) only",
+                        elbv2::VERSION
+                    ),
+                ));
+            }
+            let result = self.elbv2.call(&action, &params).await?;
+            Ok((action, result))
+        };
+        match answer.await {
+            Ok((action, result)) => elbv2::ok(&action, &result),
+            Err(e) => elbv2::error(&e),
+        }
+    }
+
+    fn verify(&self, req: &Req, service: Option<&str>, signed: &[&str]) -> Result<(), ApiError> {
+        let expect = sigv4::Expect {
+            region: &self.region,
+            service,
+            signed,
+            now: cognito_learning_tokens::time::now(),
+        };
+        sigv4::verify(
+            &self.credentials,
+            &expect,
+            req.parts.method.as_str(),
+            req.path(),
+            req.parts.uri.query().unwrap_or(""),
+            &req.parts.headers,
+            &req.body,
+        )
+        .map_err(|e| match e {
+            SigError::UnrecognizedClient(m) => ApiError::new("UnrecognizedClientException", m),
+            SigError::IncompleteSignature(m) => ApiError::new("IncompleteSignatureException", m),
+            SigError::InvalidSignature(m) => ApiError::new("InvalidSignatureException", m),
+        })
+        .map(|_| ())
     }
 
     async fn call(&self, req: &Req) -> Result<Reply, ApiError> {
@@ -149,30 +226,10 @@ impl AwsApi {
                         "Logs_20140328" => Some("logs"),
                         "AmazonSSM" => Some("ssm"),
                         "AWSCognitoIdentityProviderService" => Some("cognito-idp"),
+                        "CertificateManager" => Some("acm"),
                         _ => None,
                     });
-            let expect = sigv4::Expect {
-                region: &self.region,
-                service,
-                signed: &["x-amz-target"],
-                now: cognito_learning_tokens::time::now(),
-            };
-            sigv4::verify(
-                &self.credentials,
-                &expect,
-                req.parts.method.as_str(),
-                req.path(),
-                req.parts.uri.query().unwrap_or(""),
-                &req.parts.headers,
-                &req.body,
-            )
-            .map_err(|e| match e {
-                SigError::UnrecognizedClient(m) => ApiError::new("UnrecognizedClientException", m),
-                SigError::IncompleteSignature(m) => {
-                    ApiError::new("IncompleteSignatureException", m)
-                }
-                SigError::InvalidSignature(m) => ApiError::new("InvalidSignatureException", m),
-            })?;
+            self.verify(req, service, &["x-amz-target"])?;
         }
         let target =
             target.ok_or_else(|| ApiError::new("MissingAction", "no X-Amz-Target header"))?;
@@ -194,6 +251,7 @@ impl AwsApi {
             Some(("AWSCognitoIdentityProviderService", op)) => {
                 self.cognito_idp.call(op, &body).map(Reply::Json)
             }
+            Some(("CertificateManager", op)) => self.acm.call(op, &body).map(Reply::Json),
             Some((_, op)) => Err(ApiError::unknown_operation(op)),
             None => Err(ApiError::new(
                 "MissingAction",

@@ -46,6 +46,9 @@ pub struct Pool {
 pub struct Domain {
     pub prefix: String,
     pub managed_login_version: u8,
+    /// When it was made: the lab's hosted UI serves the pool whose domain is newest.
+    #[serde(default)]
+    pub created: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -118,8 +121,11 @@ struct Saved {
 #[derive(Debug)]
 pub struct Directory {
     pub region: String,
-    /// The pool whose hosted UI, tokens and issuer the lab serves (the ALB's and the app's).
-    pub served_id: String,
+    /// The pool whose hosted UI, tokens and issuer the lab serves: the one whose domain is
+    /// newest (the lab has one hosted-UI origin), or the last one served.
+    served_id: RwLock<String>,
+    /// Counts changes, so that the ALB knows when to look again.
+    generation: std::sync::atomic::AtomicU64,
     lifetimes: Lifetimes,
     path: Option<PathBuf>,
     saved: RwLock<Saved>,
@@ -134,13 +140,27 @@ pub fn epoch() -> f64 {
 impl Directory {
     /// The directory kept in `state_dir`, or a new one grown from `seed` (the lab's pool).
     pub fn open(state_dir: Option<&Path>, seed: &PoolConfig) -> anyhow::Result<Self> {
+        Self::open_as(state_dir, seed, false)
+    }
+
+    /// With `blank`, the directory starts with no pool at all (`lab --blank`): the seed then
+    /// gives only the region and token lifetimes.
+    pub fn open_as(
+        state_dir: Option<&Path>,
+        seed: &PoolConfig,
+        blank: bool,
+    ) -> anyhow::Result<Self> {
         // The lab's own URLs move with its ports, so they are not part of what makes a seed.
         let mut key = seed.clone();
         for c in &mut key.clients {
             c.callback_urls.clear();
             c.logout_urls.clear();
         }
-        let seed_json = serde_json::to_string(&key)?;
+        let seed_json = if blank {
+            "blank".to_owned()
+        } else {
+            serde_json::to_string(&key)?
+        };
         let path = state_dir.map(|d| d.join(FILE));
         let kept = path
             .as_ref()
@@ -149,7 +169,7 @@ impl Directory {
             .filter(|s| s.seed == seed_json);
         let mut saved = kept.unwrap_or_else(|| Saved {
             seed: seed_json,
-            pools: vec![from_seed(seed)],
+            pools: if blank { vec![] } else { vec![from_seed(seed)] },
         });
         if let Some(origin) = seed
             .clients
@@ -170,7 +190,12 @@ impl Directory {
         }
         let dir = Self {
             region: seed.region.clone(),
-            served_id: seed.pool_id.clone(),
+            served_id: RwLock::new(if blank {
+                String::new()
+            } else {
+                seed.pool_id.clone()
+            }),
+            generation: std::sync::atomic::AtomicU64::new(1),
             lifetimes: seed.lifetimes,
             path,
             snapshot: RwLock::new(Arc::new(seed.clone())),
@@ -179,6 +204,15 @@ impl Directory {
         dir.rebuild();
         dir.save()?;
         Ok(dir)
+    }
+
+    /// The id of the pool the hosted UI serves.
+    pub fn served_id(&self) -> String {
+        self.served().pool_id.clone()
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// What the data plane serves now.
@@ -210,6 +244,8 @@ impl Directory {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .pools)?;
         self.rebuild();
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         if let Err(e) = self.save() {
             eprintln!("the lab could not save its user pools: {e:#}");
             return Err(ApiError::internal());
@@ -235,9 +271,20 @@ impl Directory {
     }
 
     fn rebuild(&self) {
+        let mut served_id = self
+            .served_id
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let config = self.read(|pools| {
-            let pool = pools.iter().find(|p| p.id == self.served_id);
-            to_config(&self.region, &self.served_id, self.lifetimes, pool)
+            if let Some(newest) = pools
+                .iter()
+                .filter_map(|p| Some((p, p.domain.as_ref()?.created)))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+            {
+                newest.0.id.clone_into(&mut served_id);
+            }
+            let pool = pools.iter().find(|p| p.id == *served_id);
+            to_config(&self.region, &served_id, self.lifetimes, pool)
         });
         *self
             .snapshot
@@ -330,6 +377,7 @@ fn from_seed(seed: &PoolConfig) -> Pool {
         domain: seed.domain_version.map(|v| Domain {
             prefix: LAB_DOMAIN.into(),
             managed_login_version: v,
+            created: t,
         }),
         clients: seed
             .clients

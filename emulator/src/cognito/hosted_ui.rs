@@ -333,7 +333,7 @@ impl Cognito {
         if let Some(why) = problem {
             return self.new_password_form(req, challenge, Some(why));
         }
-        let pool_id = self.directory.served_id.clone();
+        let pool_id = self.directory.served_id();
         let set = self.directory.write(|pools| {
             let user = pools
                 .iter_mut()

@@ -172,7 +172,7 @@ impl Cognito {
 
     /// `<domain>/<pool id>`: on AWS this is `https://cognito-idp.<region>.amazonaws.com/<pool id>`.
     pub fn issuer(&self) -> String {
-        format!("{}/{}", self.base, self.directory.served_id)
+        format!("{}/{}", self.base, self.directory.served_id())
     }
 
     /// The served pool as it is now: what the last control-plane change left.
@@ -215,16 +215,16 @@ impl Cognito {
     /// Answers one request.
     pub async fn handle(&self, req: Req) -> Resp {
         let began = self.trace.begin();
-        let pool = format!("/{}", self.directory.served_id);
-        let path = req.path().to_owned();
         let served = self.pool();
+        let pool = format!("/{}", served.pool_id);
+        let path = req.path().to_owned();
         let under_issuer = path.starts_with(&format!("{pool}/"));
         let resp = match (&req.parts.method, path.as_str()) {
             // A deleted pool has no issuer; a pool without a domain has no hosted UI or OAuth
             // endpoints (on AWS its domain name would not resolve at all).
             _ if under_issuer && !served.exists => json_resp(
                 StatusCode::BAD_REQUEST,
-                &json!({"__type": "ResourceNotFoundException", "message": format!("User pool {} does not exist.", self.directory.served_id)}),
+                &json!({"__type": "ResourceNotFoundException", "message": format!("User pool {} does not exist.", served.pool_id)}),
             ),
             _ if !under_issuer && served.domain_version.is_none() => html(
                 StatusCode::NOT_FOUND,

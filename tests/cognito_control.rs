@@ -5,6 +5,10 @@
 
 #[path = "fixtures/lab_process.rs"]
 mod lab_process;
+#[path = "fixtures/learner.rs"]
+mod learner;
+
+use learner::{aws, land, sign_in};
 
 use std::path::Path;
 use std::process::Command;
@@ -29,32 +33,6 @@ fn start(dir: &Path) -> (Running, Value) {
     (Running(child), info)
 }
 
-/// The AWS CLI with the lab's `lab env`: `Ok(json)` or `Err(stderr)`.
-fn aws(state: &Path, args: &str) -> Result<Value, String> {
-    let script = format!(
-        "eval \"$('{BIN}' lab env --state-dir '{}')\" && python3 -m awscli {args} --output json",
-        state.display()
-    );
-    let out = Command::new("bash")
-        .args(["-c", &script])
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .output()
-        .unwrap();
-    if out.status.success() {
-        let text = String::from_utf8_lossy(&out.stdout);
-        Ok(if text.trim().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
-        })
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
 /// The value of a form's hidden field.
 fn field(page: &str, name: &str) -> String {
     let marker = format!(r#"name="{name}" value=""#);
@@ -63,28 +41,6 @@ fn field(page: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("no {name} in {page}"))
         + marker.len();
     page[s..s + page[s..].find('"').unwrap()].replace("&amp;", "&")
-}
-
-/// A fresh browser's first sign-in as `user`: the page Cognito answers the password with.
-async fn sign_in(site: &str, user: &str, password: &str) -> (Browser, reqwest::Url, u16, String) {
-    let b = Browser::new(browser::client().unwrap());
-    let (action, r) = b
-        .submit_sign_in(&browser::url(site).unwrap(), user, password, "/v1/secrets")
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let answer = if status == 200 {
-        r.text().await.unwrap()
-    } else {
-        next(&action, &r).unwrap().to_string()
-    };
-    (b, action, status, answer)
-}
-
-/// Follows a redirect chain from `url` to where it lands: `(status, final URL, body)`.
-async fn land(b: &Browser, url: &str) -> (u16, String, String) {
-    let page = b.follow(&browser::url(url).unwrap()).await.unwrap();
-    (page.status, page.url.to_string(), page.body)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -64,7 +64,7 @@ pub struct Lab {
     _lock: std::fs::File,
     /// The built-in app, stopped first so that it can still ship its last lines to the lab's
     /// CloudWatch Logs.
-    app: Option<AppRunner>,
+    app: Option<Arc<AppRunner>>,
 }
 
 pub const ALB_ARN: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/cognito-learning/4c2a8f6e1b3d5a79";
@@ -283,12 +283,14 @@ impl Lab {
                 }),
                 ..Default::default()
             };
-            app = Some(AppRunner::start(
+            let runner = AppRunner::start(
                 listener.into_std()?,
                 base,
                 opts.required_group.clone(),
                 alb.clone(),
-            )?);
+            )?;
+            let _ = aws_api.follower.set(runner.clone());
+            app = Some(runner);
         }
         // A blank lab has no pool, client or users until the learner makes them.
         let built = |s: &str| {
@@ -400,14 +402,23 @@ fn client_id_for(secret: &str) -> String {
 /// The built-in app on the lab's instance, configured with the user pool and app client the
 /// ALB's authenticate action names (on AWS a learner writes them into the app's `server.env`;
 /// here the lab does it, and restarts the app when the rule names another pool or client).
-#[derive(Debug)]
+/// The AWS API calls [`aws::Follower::sync`] after each change, so the app is restarted by the
+/// time the call that changed the rule or the pool answers.
 struct AppRunner {
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    alb: Arc<Alb>,
+    start: Box<StartApp>,
+    current: tokio::sync::Mutex<Option<(Identity, Running)>>,
 }
 
 type Identity = Option<(String, String)>;
 type Running = (watch::Sender<bool>, tokio::task::JoinHandle<()>);
+type StartApp = dyn Fn(&Identity) -> anyhow::Result<Running> + Send + Sync;
+
+impl std::fmt::Debug for AppRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppRunner").finish_non_exhaustive()
+    }
+}
 
 impl AppRunner {
     fn start(
@@ -415,9 +426,9 @@ impl AppRunner {
         base: cognito_learning_server::Settings,
         required_group: Option<String>,
         alb: Arc<Alb>,
-    ) -> anyhow::Result<Self> {
+    ) -> anyhow::Result<Arc<Self>> {
         listener.set_nonblocking(true)?;
-        let run = move |identity: &Identity| -> anyhow::Result<Running> {
+        let start = move |identity: &Identity| -> anyhow::Result<Running> {
             let mut s = base.clone();
             if let Some((issuer, client)) = identity {
                 s.cognito_issuer = Some(issuer.clone());
@@ -439,38 +450,42 @@ impl AppRunner {
             });
             Ok((stop, handle))
         };
-        let mut identity = alb.identity();
-        let mut current = run(&identity)?;
-        let (stop, mut stopping) = watch::channel(false);
-        let task = tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stopping.wait_for(|s| *s) => break,
-                    () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
-                }
-                let now = alb.identity();
-                if now == identity {
-                    continue;
-                }
-                identity = now;
-                let _ = current.0.send(true);
-                let _ = (&mut current.1).await;
-                match run(&identity) {
-                    Ok(next) => current = next,
-                    Err(e) => {
-                        eprintln!("lab: the app cannot restart: {e:#}");
-                        return;
-                    }
-                }
-            }
-            let _ = current.0.send(true);
-            let _ = current.1.await;
-        });
-        Ok(Self { stop, task })
+        let identity = alb.identity();
+        let running = start(&identity)?;
+        Ok(Arc::new(Self {
+            alb,
+            start: Box::new(start),
+            current: tokio::sync::Mutex::new(Some((identity, running))),
+        }))
     }
 
-    async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
+    async fn stop(&self) {
+        if let Some((_, (stop, handle))) = self.current.lock().await.take() {
+            let _ = stop.send(true);
+            let _ = handle.await;
+        }
+    }
+}
+
+impl aws::Follower for AppRunner {
+    fn sync(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            let mut current = self.current.lock().await;
+            let now = self.alb.identity();
+            let Some((identity, _)) = current.as_ref() else {
+                return;
+            };
+            if *identity == now {
+                return;
+            }
+            if let Some((_, (stop, handle))) = current.take() {
+                let _ = stop.send(true);
+                let _ = handle.await;
+            }
+            match (self.start)(&now) {
+                Ok(running) => *current = Some((now, running)),
+                Err(e) => eprintln!("lab: the app cannot restart: {e:#}"),
+            }
+        })
     }
 }

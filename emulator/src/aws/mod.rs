@@ -78,6 +78,12 @@ enum Reply {
     Events(tokio::sync::mpsc::Receiver<Bytes>),
 }
 
+/// What follows the control plane beyond the ALB and the hosted UI (the lab's app): told after
+/// every change, and answered before the call that made it.
+pub trait Follower: Send + Sync + std::fmt::Debug {
+    fn sync(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
 /// The services beside CloudWatch Logs, each built from the lab's parts.
 #[derive(Debug)]
 pub struct Services {
@@ -97,6 +103,7 @@ pub struct AwsApi {
     pub cognito_idp: cognito_idp::CognitoIdp,
     pub elbv2: elbv2::Elbv2,
     pub acm: acm::Acm,
+    pub follower: std::sync::OnceLock<std::sync::Arc<dyn Follower>>,
     /// The region requests must be signed for.
     region: String,
     alb_key: (String, String),
@@ -125,6 +132,7 @@ impl AwsApi {
             cognito_idp,
             elbv2,
             acm,
+            follower: std::sync::OnceLock::new(),
             region: region.to_owned(),
             alb_key,
         }
@@ -179,11 +187,18 @@ impl AwsApi {
                 ));
             }
             let result = self.elbv2.call(&action, &params).await?;
+            self.follow().await;
             Ok((action, result))
         };
         match answer.await {
             Ok((action, result)) => elbv2::ok(&action, &result),
             Err(e) => elbv2::error(&e),
+        }
+    }
+
+    async fn follow(&self) {
+        if let Some(f) = self.follower.get() {
+            f.sync().await;
         }
     }
 
@@ -249,7 +264,9 @@ impl AwsApi {
             Some(("Logs_20140328", op)) => self.logs.call(op, &body).map(Reply::Json),
             Some(("AmazonSSM", op)) => self.ssm.call(op, &body).await.map(Reply::Json),
             Some(("AWSCognitoIdentityProviderService", op)) => {
-                self.cognito_idp.call(op, &body).map(Reply::Json)
+                let r = self.cognito_idp.call(op, &body).map(Reply::Json);
+                self.follow().await;
+                r
             }
             Some(("CertificateManager", op)) => self.acm.call(op, &body).map(Reply::Json),
             Some((_, op)) => Err(ApiError::unknown_operation(op)),

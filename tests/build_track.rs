@@ -1,0 +1,198 @@
+//! The build track as a learner does it: `cognito-learning lab --blank`, then the lessons'
+//! commands (once with the AWS CLI, once with boto3) from nothing to a login through the ALB,
+//! a 403 for the user outside the group, the logout trap and the way out of it, and the
+//! deletes that leave nothing behind.
+#![allow(clippy::unwrap_used)]
+
+#[path = "fixtures/lab_process.rs"]
+mod lab_process;
+#[path = "fixtures/learner.rs"]
+mod learner;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use learner::{land, shell, sign_in};
+use serde_json::Value;
+
+/// A blank lab process, stopped however the test ends.
+struct Running(std::process::Child, PathBuf);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let _ = std::fs::remove_dir_all(&self.1);
+    }
+}
+
+fn blank_lab(name: &str) -> (Running, Value) {
+    let dir = std::env::temp_dir().join(format!("cl-build-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut child = lab_process::lab_command(&dir)
+        .arg("--blank")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let info: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    (Running(child, dir), info)
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `cmd` and returns its last line of output, failing with its stderr.
+fn run(mut cmd: Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn cli(state: &Path, args: &str) -> Command {
+    let mut c = shell(state, &format!("bash {} {args}", fixture("build_track.sh")));
+    // Files the learner writes (actions.json) go where the learner is.
+    c.current_dir(state);
+    c
+}
+
+fn boto3(info: &Value, args: &[&str]) -> Command {
+    let mut c = Command::new("python3");
+    c.arg(fixture("build_track.py"))
+        .arg(info["aws"].as_str().unwrap())
+        .args(args)
+        .env(
+            "AWS_ACCESS_KEY_ID",
+            info["aws_access_key_id"].as_str().unwrap(),
+        )
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            info["aws_secret_access_key"].as_str().unwrap(),
+        )
+        .env("AWS_DEFAULT_REGION", "eu-west-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    c
+}
+
+/// What a learner checks in the browser once the build is done.
+async fn the_built_lab_behaves(site: &str, cognito: &str) {
+    // Before any sign-in, /v1/secrets goes to the learner's pool's hosted UI.
+    let b = cognito_learning::browser::Browser::new(cognito_learning::browser::client().unwrap());
+    let (status, url, _) = land(&b, &format!("{site}/v1/secrets")).await;
+    assert_eq!(status, 200);
+    assert!(url.starts_with(cognito), "the sign-in page: {url}");
+
+    // alice is in secret-readers: she reads the secrets.
+    let (alice, _, status, next) = sign_in(site, "alice", "Passw0rd!").await;
+    assert_eq!(status, 302, "{next}");
+    let (status, _, body) = land(&alice, &next).await;
+    assert_eq!(status, 200, "{body}");
+    let page: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(page["caller"]["username"], "alice", "{body}");
+
+    // bob is not: the app answers 403.
+    let (bob, _, status, next) = sign_in(site, "bob", "Passw0rd!").await;
+    assert_eq!(status, 302, "{next}");
+    let (status, _, body) = land(&bob, &next).await;
+    assert_eq!(status, 403, "{body}");
+
+    // The trap: clearing only the ALB's cookie, Cognito's session signs alice in again with no
+    // password.
+    land(&alice, &format!("{site}/logout")).await;
+    let (status, url, _) = land(&alice, &format!("{site}/v1/secrets")).await;
+    assert_eq!(
+        (status, url.starts_with(site)),
+        (200, true),
+        "silently back: {url}"
+    );
+
+    // The way out: Cognito's /logout too, with the sign-out URL the client registered.
+    let (status, url, _) = land(&alice, &format!("{site}/")).await;
+    assert_eq!((status, url.as_str()), (200, format!("{site}/").as_str()));
+    let home = alice
+        .follow(&cognito_learning::browser::url(&format!("{site}/")).unwrap())
+        .await
+        .unwrap();
+    let href = home
+        .body
+        .split("id=\"logout\" href=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .replace("&amp;", "&");
+    let (status, url, _) = land(&alice, &href).await;
+    assert_eq!(status, 200);
+    assert!(url.starts_with(&format!("{site}/logout")), "{url}");
+    let (status, url, body) = land(&alice, &format!("{site}/v1/secrets")).await;
+    assert_eq!(status, 200);
+    assert!(
+        url.starts_with(cognito) && body.contains("password"),
+        "signed out: the sign-in form again, not {url}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_aws_cli_builds_a_blank_lab_into_a_working_login_and_tears_it_down() {
+    let (lab, info) = blank_lab("cli");
+    let site = info["alb"].as_str().unwrap();
+    let cognito = info["cognito"].as_str().unwrap();
+    assert_eq!(info["blank"], true);
+    assert_eq!(info["user_pool_id"], "");
+    let nothing = reqwest::get(format!("{site}/v1/public")).await.unwrap();
+    assert_eq!(nothing.status(), 503, "no listener yet");
+
+    let state = lab.1.clone();
+    let site_owned = site.to_owned();
+    let ids = tokio::task::spawn_blocking(move || run(cli(&state, &format!("build {site_owned}"))))
+        .await
+        .unwrap();
+    let ids: Value = serde_json::from_str(&ids).unwrap();
+    assert!(ids["pool"].as_str().unwrap().starts_with("eu-west-1_"));
+
+    the_built_lab_behaves(site, cognito).await;
+
+    let state = lab.1.clone();
+    let left = tokio::task::spawn_blocking(move || run(cli(&state, "teardown")))
+        .await
+        .unwrap();
+    assert_eq!(left, "0", "no target group left");
+    let gone = reqwest::get(format!("{site}/v1/secrets")).await.unwrap();
+    assert_eq!(gone.status(), 503, "no listener left");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn boto3_builds_a_blank_lab_into_a_working_login_and_tears_it_down() {
+    let (_lab, info) = blank_lab("boto3");
+    let site = info["alb"].as_str().unwrap().to_owned();
+    let cognito = info["cognito"].as_str().unwrap();
+    let i = info.clone();
+    let s = site.clone();
+    let ids = tokio::task::spawn_blocking(move || run(boto3(&i, &["build", &s])))
+        .await
+        .unwrap();
+
+    the_built_lab_behaves(&site, cognito).await;
+
+    let i = info.clone();
+    let left = tokio::task::spawn_blocking(move || run(boto3(&i, &["teardown", &ids])))
+        .await
+        .unwrap();
+    let left: Value = serde_json::from_str(&left).unwrap();
+    assert_eq!(left, serde_json::json!({"target_groups": 0, "pools": 0}));
+}

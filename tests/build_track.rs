@@ -10,7 +10,7 @@ mod lab_process;
 mod learner;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use learner::{land, shell, sign_in};
 use serde_json::Value;
@@ -29,18 +29,7 @@ impl Drop for Running {
 fn blank_lab(name: &str) -> (Running, Value) {
     let dir = std::env::temp_dir().join(format!("cl-build-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let mut child = lab_process::lab_command(&dir)
-        .arg("--blank")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let info: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    let (child, info) = lab_process::start_lab_with(&dir, &["--blank"]);
     (Running(child, dir), info)
 }
 

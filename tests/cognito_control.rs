@@ -252,9 +252,10 @@ fn check(home: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
-/// A sign-in check that fails says why, from the app client as the lab's control plane holds it.
+/// A sign-in check that fails says why, from the app client and the listener rules as the lab's
+/// control plane holds them.
 #[test]
-fn a_failed_sign_in_check_names_what_is_wrong_with_the_app_client() {
+fn a_failed_sign_in_check_names_what_is_wrong_with_the_app_client_and_the_rule() {
     let home = std::env::temp_dir().join(format!("cl-diagnose-{}", std::process::id()));
     let dir = home.join("cognito-learning/lab");
     let (_lab, info) = start(&dir);
@@ -302,5 +303,53 @@ fn a_failed_sign_in_check_names_what_is_wrong_with_the_app_client() {
         )),
         "{said}"
     );
+
+    // The client mended; now a forward rule that comes first for /v1/secrets.
+    aws(
+        &dir,
+        &format!(
+            "cognito-idp update-user-pool-client --user-pool-id {pool} --client-id {client} \
+             --allowed-o-auth-flows code --allowed-o-auth-flows-user-pool-client \
+             --allowed-o-auth-scopes openid email --supported-identity-providers COGNITO \
+             --callback-urls '[\"{site}/oauth2/idpresponse\"]' --logout-urls '[\"{site}/logout\"]'"
+        ),
+    )
+    .unwrap();
+    let alb = info["alb_arn"].as_str().unwrap();
+    let listener = aws(
+        &dir,
+        &format!("elbv2 describe-listeners --load-balancer-arn {alb} --query 'Listeners[?Protocol==`HTTPS`].ListenerArn | [0]'"),
+    )
+    .unwrap();
+    let listener = listener.as_str().unwrap();
+    let tg = aws(
+        &dir,
+        "elbv2 describe-target-groups --query 'TargetGroups[0].TargetGroupArn'",
+    )
+    .unwrap();
+    let tg = tg.as_str().unwrap();
+    let early = aws(
+        &dir,
+        &format!(
+            "elbv2 create-rule --listener-arn {listener} --priority 5 \
+             --conditions Field=path-pattern,Values='/v1/*' --actions Type=forward,TargetGroupArn={tg}"
+        ),
+    )
+    .unwrap();
+    let said = check(&home, &["--lesson", "10"], &[]);
+    assert!(
+        said.contains("rule 5 (forward) matches /v1/secrets before rule 10 that authenticates"),
+        "{said}"
+    );
+    aws(
+        &dir,
+        &format!(
+            "elbv2 delete-rule --rule-arn {}",
+            early["Rules"][0]["RuleArn"].as_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let passed = check(&home, &["--lesson", "10"], &[]);
+    assert!(passed.contains("passed, 0 failed"), "{passed}");
     let _ = std::fs::remove_dir_all(&home);
 }

@@ -223,7 +223,19 @@ pool = c.create_user_pool(PoolName="cognito-learning")["UserPool"]["Id"]
 client = c.create_user_pool_client(UserPoolId=pool, ClientName="alb", AllowedOAuthFlows=["implicit"],
     AllowedOAuthFlowsUserPoolClient=True, AllowedOAuthScopes=["email"], SupportedIdentityProviders=["COGNITO"],
     CallbackURLs=["https://app.example.com/oauth2/idpresponse"])["UserPoolClient"]["ClientId"]
-print(json.dumps({"pool": pool, "client": client}))
+# The ALB: its security group without the outbound rule, and only an HTTP listener.
+mk = lambda n: boto3.client(n, endpoint_url=sys.argv[1], region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+ec2, elb = mk("ec2"), mk("elbv2")
+vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"us-east-1{z}")["Subnet"]["SubnetId"]
+           for i, z in [(1, "a"), (2, "b")]]
+sg = ec2.create_security_group(GroupName="alb", Description="the ALB", VpcId=vpc)["GroupId"]
+ec2.revoke_security_group_egress(GroupId=sg, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+lb = elb.create_load_balancer(Name="cognito-learning", Subnets=subnets, SecurityGroups=[sg])["LoadBalancers"][0]["LoadBalancerArn"]
+tg = elb.create_target_group(Name="cognito-learning", Protocol="HTTP", Port=5000, VpcId=vpc)["TargetGroups"][0]["TargetGroupArn"]
+elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+print(json.dumps({"pool": pool, "client": client, "alb": lb, "sg": sg}))
 "#,
             &moto.1,
         ])
@@ -242,7 +254,8 @@ print(json.dumps({"pool": pool, "client": client}))
         .port();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_cognito-learning"))
         .args(["check", "--target", "aws", "--lesson", "9", "--step", "2"])
-        .args(["--site", &format!("http://127.0.0.1:{closed}")])
+        .args(["--site", &format!("https://127.0.0.1:{closed}")])
+        .args(["--alb-arn", ids["alb"].as_str().unwrap()])
         .args(["--user-pool-id", ids["pool"].as_str().unwrap()])
         .args(["--client-id", ids["client"].as_str().unwrap()])
         .env("AWS_ENDPOINT_URL", &moto.1)
@@ -261,10 +274,16 @@ print(json.dumps({"pool": pool, "client": client}))
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "{said}");
     for finding in [
-        "Why: the app client has no secret",
+        "Why: the listener the site uses is HTTP",
+        "the app client has no secret",
         "its flows: implicit",
         "openid, which the ALB asks for, is not among the app client's scopes (email)",
-        &format!("the ALB sends redirect_uri http://127.0.0.1:{closed}/oauth2/idpresponse"),
+        &format!("the ALB sends redirect_uri https://127.0.0.1:{closed}/oauth2/idpresponse"),
+        "an authenticate-cognito rule needs an HTTPS listener",
+        &format!(
+            "the ALB's security group ({}) has no outbound rule for port 443",
+            ids["sg"].as_str().unwrap()
+        ),
     ] {
         assert!(said.contains(finding), "{finding}: {said}");
     }

@@ -56,7 +56,7 @@ pub async fn run(check: &Check, t: &Target) -> Outcome {
     };
     if !outcome.pass
         && let Some(logout) = signs_in(&check.kind)
-        && let Ok(found) = timeout(DIAGNOSIS, diagnose::app_client(t, logout)).await
+        && let Ok(found) = timeout(DIAGNOSIS, diagnose::why(t, logout)).await
         && !found.is_empty()
     {
         outcome.detail = format!("{}. Why: {}", outcome.detail, found.join("; "));

@@ -49,6 +49,11 @@ pub struct LabArgs {
     /// the AWS CLI. Switching between a blank and a built lab starts its state afresh.
     #[arg(long)]
     pub blank: bool,
+    /// Start a built lab broken in one documented way, for the troubleshooting lesson:
+    /// callback-mismatch, no-code-grant, no-openid, oauth-off, no-cognito-provider or
+    /// forward-first. Starting a scenario starts its exercise afresh.
+    #[arg(long, value_name = "NAME", conflicts_with = "blank")]
+    pub scenario: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,12 +98,18 @@ pub async fn run(args: LabArgs) -> anyhow::Result<()> {
         required_group: (args.required_group != "none").then_some(args.required_group),
         check_signatures: !args.no_signature_check,
         blank: args.blank,
+        scenario: args.scenario,
         ..LabOptions::default()
     };
     let mut opts = opts;
     if let Some(path) = &args.config {
         cognito_learning_emulator::LabFile::load(path)?.apply(&mut opts);
     }
+    let scenario = opts.scenario.as_deref().and_then(|s| {
+        cognito_learning_emulator::scenario::SCENARIOS
+            .iter()
+            .find(|(n, _)| *n == s)
+    });
     let lab = Lab::start(opts).await?;
     let i = &lab.info;
     if args.json {
@@ -150,6 +161,13 @@ pub async fn run(args: LabArgs) -> anyhow::Result<()> {
         }
         println!();
         println!("  client id {}   ALB {}", i.client_id, i.alb_arn);
+        if let Some((name, what)) = scenario {
+            println!();
+            println!(
+                "  scenario {name}: something is broken. Open /v1/secrets, then find and mend it with the AWS CLI."
+            );
+            let _ = what;
+        }
     }
     let signal = stop_signal().await?;
     eprintln!("{signal}: stopping the lab (open requests finish, CloudWatch logs are saved)");

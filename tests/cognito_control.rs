@@ -353,3 +353,82 @@ fn a_failed_sign_in_check_names_what_is_wrong_with_the_app_client_and_the_rule()
     assert!(passed.contains("passed, 0 failed"), "{passed}");
     let _ = std::fs::remove_dir_all(&home);
 }
+
+/// The troubleshooting lesson: each scenario starts a lab broken in one documented way; the
+/// lesson's check fails and names the cause, and passes once the AWS CLI mends it.
+#[test]
+fn each_scenario_is_found_by_the_check_and_mended_with_the_cli() {
+    let home = std::env::temp_dir().join(format!("cl-scenarios-{}", std::process::id()));
+    let dir = home.join("cognito-learning/lab");
+    for (scenario, finding) in [
+        (
+            "callback-mismatch",
+            "which is not one of the app client's callback URLs",
+        ),
+        (
+            "no-code-grant",
+            "does not allow the authorization code grant",
+        ),
+        ("no-openid", "openid, which the ALB asks for"),
+        ("oauth-off", "AllowedOAuthFlowsUserPoolClient is off"),
+        ("no-cognito-provider", "COGNITO is not among"),
+        (
+            "forward-first",
+            "rule 5 (forward) matches /v1/secrets before rule 10",
+        ),
+    ] {
+        let (child, info) = lab_process::start_lab_with(&dir, &["--scenario", scenario]);
+        let _lab = Running(child);
+        let said = check(&home, &["--lesson", "16", "--step", "1"], &[]);
+        assert!(said.contains("0 passed, 2 failed"), "{scenario}: {said}");
+        assert!(said.contains(finding), "{scenario}: {finding}: {said}");
+
+        let (pool, client, site) = (
+            info["user_pool_id"].as_str().unwrap(),
+            info["client_id"].as_str().unwrap(),
+            info["alb"].as_str().unwrap(),
+        );
+        let mended = if scenario == "forward-first" {
+            let listener = aws(
+                &dir,
+                &format!(
+                    "elbv2 describe-listeners --load-balancer-arn {} --query 'Listeners[0].ListenerArn'",
+                    info["alb_arn"].as_str().unwrap()
+                ),
+            )
+            .unwrap();
+            let rule = aws(
+                &dir,
+                &format!(
+                    "elbv2 describe-rules --listener-arn {} --query \"Rules[?Priority=='10'].RuleArn | [0]\"",
+                    listener.as_str().unwrap()
+                ),
+            )
+            .unwrap();
+            aws(
+                &dir,
+                &format!(
+                    "elbv2 set-rule-priorities --rule-priorities RuleArn={},Priority=1",
+                    rule.as_str().unwrap()
+                ),
+            )
+        } else {
+            aws(
+                &dir,
+                &format!(
+                    "cognito-idp update-user-pool-client --user-pool-id {pool} --client-id {client} \
+                     --allowed-o-auth-flows code --allowed-o-auth-flows-user-pool-client \
+                     --allowed-o-auth-scopes openid email --supported-identity-providers COGNITO \
+                     --callback-urls '[\"{site}/oauth2/idpresponse\"]' --logout-urls '[\"{site}/logout\"]'"
+                ),
+            )
+        };
+        mended.unwrap_or_else(|e| panic!("{scenario}: {e}"));
+        let said = check(&home, &["--lesson", "16", "--step", "1"], &[]);
+        assert!(
+            said.contains("2 passed, 0 failed"),
+            "{scenario} mended: {said}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&home);
+}

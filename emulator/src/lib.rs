@@ -27,6 +27,7 @@ pub mod http;
 mod lab_file;
 mod options;
 pub mod running;
+pub mod scenario;
 pub mod state;
 pub mod trace;
 
@@ -85,6 +86,20 @@ fn port(l: &TcpListener) -> anyhow::Result<u16> {
 impl Lab {
     pub async fn start(opts: LabOptions) -> anyhow::Result<Lab> {
         let lock = running::lock(&opts.state_dir)?;
+        if let Some(name) = &opts.scenario {
+            scenario::check(name)?;
+            anyhow::ensure!(
+                !opts.blank,
+                "a scenario breaks a built lab: leave out --blank"
+            );
+            // A scenario starts its exercise afresh.
+            for file in [cognito::directory::FILE, elb::FILE] {
+                match std::fs::remove_file(opts.state_dir.join(file)) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                    _ => {}
+                }
+            }
+        }
         let alb_l = bind(opts.alb_port, "--alb-port").await?;
         let cog_l = bind(opts.cognito_port, "--cognito-port").await?;
         let api_l = bind(opts.api_port, "--api-port").await?;
@@ -168,6 +183,9 @@ impl Lab {
             &pool.region,
             &seed,
         )?);
+        if let Some(name) = &opts.scenario {
+            scenario::apply(name, &directory, &lb)?;
+        }
         let mut alb = Alb::new(
             ALB_ARN.into(),
             lb.clone(),

@@ -33,6 +33,8 @@ pub struct LabOptions {
     /// Start with only the load balancer, the instance and its log group: no user pool,
     /// target group, listener or users (`lab --blank`), for a learner who builds the rest.
     pub blank: bool,
+    /// A built lab broken in one documented way ([`crate::scenario::SCENARIOS`]).
+    pub scenario: Option<String>,
 }
 
 impl LabOptions {
@@ -65,6 +67,7 @@ impl Default for LabOptions {
             check_signatures: true,
             login_window: alb::LOGIN_WINDOW,
             blank: false,
+            scenario: None,
         }
     }
 }

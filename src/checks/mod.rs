@@ -331,6 +331,17 @@ async fn run_kind(kind: &Kind, t: &Target) -> Res {
         Kind::HourlyCosts { vpc, none } => {
             resources::hourly_costs(account(t)?, &t.render(vpc)?, *none).await
         }
+        Kind::Sound {} => {
+            if t.account.is_none() {
+                return Err("this check reads the load balancer and the app client, and there are no AWS credentials to read them with".into());
+            }
+            let found = diagnose::why(t, true).await;
+            if found.is_empty() {
+                Ok("the rule for /v1/secrets and its app client are as the ALB needs them".into())
+            } else {
+                Err(found.join("; "))
+            }
+        }
         Kind::Unreachable { url } => {
             let url = t.render(url)?;
             match t.http.get(&url).send().await {

@@ -132,6 +132,10 @@ pub enum Kind {
         #[serde(default)]
         none: bool,
     },
+    /// The listener rule for `/v1/secrets` and the app client it names have nothing the ALB's
+    /// sign-in or the proper logout would trip on (read with DescribeRules and
+    /// DescribeUserPoolClient, from the lab or the learner's account).
+    Sound {},
 }
 
 pub(super) fn get() -> String {

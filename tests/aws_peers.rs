@@ -312,25 +312,7 @@ async fn the_cognito_build_runs_alike_on_the_lab_and_on_moto() {
     let lab = lab("cognito-peers").await;
     let run = |endpoint: String, key: String, secret: String| {
         tokio::task::spawn_blocking(move || {
-            let out = std::process::Command::new("python3")
-                .arg(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/tests/fixtures/cognito_build.py"
-                ))
-                .arg(&endpoint)
-                .env("AWS_ACCESS_KEY_ID", key)
-                .env("AWS_SECRET_ACCESS_KEY", secret)
-                .env("AWS_DEFAULT_REGION", "eu-west-1")
-                .env("AWS_CONFIG_FILE", "/dev/null")
-                .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{endpoint}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+            boto3("cognito_build.py", &[], &endpoint, &key, &secret)
         })
     };
     let i = &lab.info;
@@ -360,6 +342,37 @@ async fn the_cognito_build_runs_alike_on_the_lab_and_on_moto() {
         assert_eq!(calls[label]["error"], code, "{label}");
     }
     compare(calls, &theirs, MOTO_GAPS, MOTO_EXTRA_KEYS);
+}
+
+/// Runs a boto3 script of `tests/fixtures` against `endpoint` with these credentials, and reads
+/// the JSON it prints.
+fn boto3(
+    script: &str,
+    args: &[&str],
+    endpoint: &str,
+    key: &str,
+    secret: &str,
+) -> serde_json::Value {
+    let out = std::process::Command::new("python3")
+        .arg(format!(
+            "{}/tests/fixtures/{script}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .arg(endpoint)
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_DEFAULT_REGION", "eu-west-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{endpoint}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Every call the lab answers alike with moto: succeeded or failed alike, with the same error
@@ -435,25 +448,7 @@ async fn the_load_balancer_build_runs_alike_on_the_lab_and_on_moto() {
     .unwrap();
     let run = |endpoint: String, key: String, secret: String| {
         tokio::task::spawn_blocking(move || {
-            let out = std::process::Command::new("python3")
-                .arg(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/tests/fixtures/build_track.py"
-                ))
-                .args([&endpoint, "peers"])
-                .env("AWS_ACCESS_KEY_ID", key)
-                .env("AWS_SECRET_ACCESS_KEY", secret)
-                .env("AWS_DEFAULT_REGION", "eu-west-1")
-                .env("AWS_CONFIG_FILE", "/dev/null")
-                .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{endpoint}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+            boto3("build_track.py", &["peers"], &endpoint, &key, &secret)
         })
     };
     let i = &lab.info;

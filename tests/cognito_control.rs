@@ -197,7 +197,26 @@ async fn the_cli_builds_users_and_clients_and_the_hosted_ui_follows() {
     ))
     .await
     .unwrap();
-    let (status, _, body) = land(&fresh, &format!("{site}/v1/secrets")).await;
+    // The ALB's rule still names the domain, so it sends the browser to the domain's own
+    // address, which (as on AWS, once the domain is gone) answers nothing; the lab's hosted-UI
+    // origin says there is no domain.
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{site}/v1/secrets"))
+        .send()
+        .await
+        .unwrap();
+    let to = r.headers()["location"].to_str().unwrap();
+    assert!(
+        to.starts_with(
+            "https://cognito-learning-lab.auth.eu-west-1.amazoncognito.com/oauth2/authorize?"
+        ),
+        "{to}"
+    );
+    let cognito = info["cognito"].as_str().unwrap();
+    let (status, _, body) = land(&fresh, &format!("{cognito}/oauth2/authorize")).await;
     assert_eq!(status, 404);
     assert!(body.contains("has no domain"), "{body}");
 
@@ -238,6 +257,21 @@ async fn the_cli_builds_users_and_clients_and_the_hosted_ui_follows() {
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(mode.permissions().mode() & 0o777, 0o600);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The whole app client as the ALB needs it, for `site` (with its sign-out URL when `logout`):
+/// `update-user-pool-client` resets what it is not given.
+fn whole_client(pool: &str, client: &str, site: &str, logout: bool) -> String {
+    let mut args = format!(
+        "cognito-idp update-user-pool-client --user-pool-id {pool} --client-id {client} \
+         --allowed-o-auth-flows code --allowed-o-auth-flows-user-pool-client \
+         --allowed-o-auth-scopes openid email --supported-identity-providers COGNITO \
+         --callback-urls '[\"{site}/oauth2/idpresponse\"]'"
+    );
+    if logout {
+        args.push_str(&format!(" --logout-urls '[\"{site}/logout\"]'"));
+    }
+    args
 }
 
 /// `check` output, with the state home holding `dir` as its lab's state directory.
@@ -288,12 +322,7 @@ fn a_failed_sign_in_check_names_what_is_wrong_with_the_app_client_and_the_rule()
     // Every setting back but the callback URL, which names another host.
     aws(
         &dir,
-        &format!(
-            "cognito-idp update-user-pool-client --user-pool-id {pool} --client-id {client} \
-             --allowed-o-auth-flows code --allowed-o-auth-flows-user-pool-client \
-             --allowed-o-auth-scopes openid email --supported-identity-providers COGNITO \
-             --callback-urls '[\"https://app.example.com/oauth2/idpresponse\"]'"
-        ),
+        &whole_client(pool, client, "https://app.example.com", false),
     )
     .unwrap();
     let said = check(&home, &["--lesson", "10"], &[]);
@@ -305,16 +334,7 @@ fn a_failed_sign_in_check_names_what_is_wrong_with_the_app_client_and_the_rule()
     );
 
     // The client mended; now a forward rule that comes first for /v1/secrets.
-    aws(
-        &dir,
-        &format!(
-            "cognito-idp update-user-pool-client --user-pool-id {pool} --client-id {client} \
-             --allowed-o-auth-flows code --allowed-o-auth-flows-user-pool-client \
-             --allowed-o-auth-scopes openid email --supported-identity-providers COGNITO \
-             --callback-urls '[\"{site}/oauth2/idpresponse\"]' --logout-urls '[\"{site}/logout\"]'"
-        ),
-    )
-    .unwrap();
+    aws(&dir, &whole_client(pool, client, site, true)).unwrap();
     let alb = info["alb_arn"].as_str().unwrap();
     let listener = aws(
         &dir,
@@ -413,15 +433,7 @@ fn each_scenario_is_found_by_the_check_and_mended_with_the_cli() {
                 ),
             )
         } else {
-            aws(
-                &dir,
-                &format!(
-                    "cognito-idp update-user-pool-client --user-pool-id {pool} --client-id {client} \
-                     --allowed-o-auth-flows code --allowed-o-auth-flows-user-pool-client \
-                     --allowed-o-auth-scopes openid email --supported-identity-providers COGNITO \
-                     --callback-urls '[\"{site}/oauth2/idpresponse\"]' --logout-urls '[\"{site}/logout\"]'"
-                ),
-            )
+            aws(&dir, &whole_client(pool, client, site, true))
         };
         mended.unwrap_or_else(|e| panic!("{scenario}: {e}"));
         let said = check(&home, &["--lesson", "16", "--step", "1"], &[]);

@@ -87,6 +87,22 @@ impl Served {
     }
 
     pub fn build(lb: &LoadBalancing, directory: &Directory, cognito_url: &str, app: &str) -> Self {
+        // The hosted UI serves the pool the first authenticate rule names.
+        let named = lb.read(|s| {
+            let l = s.served_listener()?;
+            let mut rules: Vec<&elb::ListenerRule> =
+                s.rules.iter().filter(|r| r.listener == l.arn).collect();
+            rules.sort_by_key(|r| r.priority);
+            rules
+                .iter()
+                .flat_map(|r| &r.actions)
+                .chain(&l.default_actions)
+                .find_map(|a| a.authenticate_cognito_config.as_ref())
+                .map(|c| c.pool_id().to_owned())
+        });
+        if let Some(pool) = named {
+            directory.prefer(&pool);
+        }
         let served_pool = directory.served();
         let region = lb.region.clone();
         lb.read(|s| {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::ApiError;
+use super::{ApiError, lower_first, strings};
 use crate::cognito::Cognito;
 use crate::cognito::directory::{
     ACCOUNT, Client, Directory, Domain, Group, MAX_CLIENTS, MAX_GROUPS, MAX_POOLS, MAX_USERS, Pool,
@@ -43,25 +43,6 @@ fn need<'a>(req: &'a Map<String, Value>, name: &str) -> Result<&'a str, ApiError
     req.get(name)
         .and_then(Value::as_str)
         .ok_or_else(|| invalid(format!("1 validation error detected: Value at '{}' failed to satisfy constraint: Member must not be null", lower_first(name))))
-}
-
-fn lower_first(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_lowercase().chain(c).collect())
-        .unwrap_or_default()
-}
-
-fn strings(req: &Map<String, Value>, name: &str) -> Vec<String> {
-    req.get(name)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn pool_mut<'a>(pools: &'a mut [Pool], id: &str) -> Result<&'a mut Pool, ApiError> {

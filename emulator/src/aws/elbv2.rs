@@ -15,7 +15,7 @@ use http::StatusCode;
 use http_body_util::{BodyExt, Empty};
 use serde_json::{Map, Value, json};
 
-use super::ApiError;
+use super::{ApiError, lower_first, strings};
 use crate::alb::rules::{Action, Condition, check_actions};
 use crate::cognito::Directory;
 use crate::elb::{
@@ -205,17 +205,9 @@ fn xml(out: &mut String, v: &Value) {
     }
 }
 
+/// Text in XML is escaped as HTML is: the same characters, by the project's one function.
 fn escape(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
+    out.push_str(&cognito_learning_server::escape_html(s));
 }
 
 fn xml_response(status: StatusCode, body: String) -> Resp {
@@ -263,13 +255,6 @@ fn required<'a>(req: &'a Map<String, Value>, name: &str) -> Result<&'a Value, Ap
     })
 }
 
-fn lower_first(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_lowercase().chain(c).collect())
-        .unwrap_or_default()
-}
-
 fn text<'a>(req: &'a Map<String, Value>, name: &str) -> Result<&'a str, ApiError> {
     required(req, name)?
         .as_str()
@@ -278,18 +263,6 @@ fn text<'a>(req: &'a Map<String, Value>, name: &str) -> Result<&'a str, ApiError
 
 fn typed<T: serde::de::DeserializeOwned>(v: &Value, name: &str) -> Result<T, ApiError> {
     serde_json::from_value(v.clone()).map_err(|e| validation(format!("{name}: {e}")))
-}
-
-fn strings(req: &Map<String, Value>, name: &str) -> Vec<String> {
-    req.get(name)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn number(req: &Map<String, Value>, name: &str) -> Result<Option<u64>, ApiError> {

@@ -78,6 +78,27 @@ enum Reply {
     Events(tokio::sync::mpsc::Receiver<Bytes>),
 }
 
+/// `AllowedOAuthFlows` → `allowedOAuthFlows`, as AWS names a member in a validation message.
+pub(crate) fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_lowercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// A list of strings in a request (empty when it is not there).
+pub(crate) fn strings(req: &Map<String, Value>, name: &str) -> Vec<String> {
+    req.get(name)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// What follows the control plane beyond the ALB and the hosted UI (the lab's app): told after
 /// every change, and answered before the call that made it.
 pub trait Follower: Send + Sync + std::fmt::Debug {

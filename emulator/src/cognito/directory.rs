@@ -121,9 +121,12 @@ struct Saved {
 #[derive(Debug)]
 pub struct Directory {
     pub region: String,
-    /// The pool whose hosted UI, tokens and issuer the lab serves: the one whose domain is
-    /// newest (the lab has one hosted-UI origin), or the last one served.
+    /// The pool whose hosted UI, tokens and issuer the lab serves (the lab has one hosted-UI
+    /// origin): the one the ALB's authenticate rule names, if it has a domain; else the one
+    /// whose domain is newest; else the last one served.
     served_id: RwLock<String>,
+    /// The pool the ALB's rule names.
+    preferred: RwLock<Option<String>>,
     /// Counts changes, so that the ALB knows when to look again.
     generation: std::sync::atomic::AtomicU64,
     lifetimes: Lifetimes,
@@ -196,6 +199,7 @@ impl Directory {
                 seed.pool_id.clone()
             }),
             generation: std::sync::atomic::AtomicU64::new(1),
+            preferred: RwLock::new(None),
             lifetimes: seed.lifetimes,
             path,
             snapshot: RwLock::new(Arc::new(seed.clone())),
@@ -209,6 +213,20 @@ impl Directory {
     /// The id of the pool the hosted UI serves.
     pub fn served_id(&self) -> String {
         self.served().pool_id.clone()
+    }
+
+    /// Serves `pool` (the one the ALB's rule names) whenever it has a domain.
+    pub fn prefer(&self, pool: &str) {
+        let mut preferred = self
+            .preferred
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if preferred.as_deref() == Some(pool) {
+            return;
+        }
+        *preferred = Some(pool.to_owned());
+        drop(preferred);
+        self.rebuild();
     }
 
     pub fn generation(&self) -> u64 {
@@ -275,8 +293,18 @@ impl Directory {
             .served_id
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let preferred = self
+            .preferred
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         let config = self.read(|pools| {
-            if let Some(newest) = pools
+            if let Some(p) = pools
+                .iter()
+                .find(|p| Some(&p.id) == preferred.as_ref() && p.domain.is_some())
+            {
+                p.id.clone_into(&mut served_id);
+            } else if let Some(newest) = pools
                 .iter()
                 .filter_map(|p| Some((p, p.domain.as_ref()?.created)))
                 .max_by(|a, b| a.1.total_cmp(&b.1))

@@ -870,14 +870,16 @@ async fn an_expired_session_logs_in_again_even_under_deny() {
 async fn an_expired_access_token_is_refreshed_silently() {
     let lab = lab_with(|o| {
         o.lifetimes = Some(cognito_learning_emulator::cognito::Lifetimes {
-            access_token: 1,
+            // Long enough that a loaded machine finishes the login before it expires (a token
+            // lives to the end of a whole second), short enough to wait out.
+            access_token: 3,
             ..Default::default()
         });
     })
     .await;
     let b = Browser::new();
     assert_eq!(b.login(&lab, "alice").await.status, 200);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
     let page = b.get(&format!("{}/v1/secrets", lab.info.alb)).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(

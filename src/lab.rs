@@ -105,11 +105,7 @@ pub async fn run(args: LabArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.config {
         cognito_learning_emulator::LabFile::load(path)?.apply(&mut opts);
     }
-    let scenario = opts.scenario.as_deref().and_then(|s| {
-        cognito_learning_emulator::scenario::SCENARIOS
-            .iter()
-            .find(|(n, _)| *n == s)
-    });
+    let scenario = opts.scenario.clone();
     let lab = Lab::start(opts).await?;
     let i = &lab.info;
     if args.json {
@@ -161,12 +157,11 @@ pub async fn run(args: LabArgs) -> anyhow::Result<()> {
         }
         println!();
         println!("  client id {}   ALB {}", i.client_id, i.alb_arn);
-        if let Some((name, what)) = scenario {
+        if let Some(name) = scenario {
             println!();
             println!(
                 "  scenario {name}: something is broken. Open /v1/secrets, then find and mend it with the AWS CLI."
             );
-            let _ = what;
         }
     }
     let signal = stop_signal().await?;

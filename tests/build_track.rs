@@ -54,7 +54,14 @@ fn run(mut cmd: Command) -> String {
 }
 
 fn cli(state: &Path, args: &str) -> Command {
-    let mut c = shell(state, &format!("bash {} {args}", fixture("build_track.sh")));
+    // `aws` as the learner types it, whichever way pip installed the CLI.
+    let mut c = shell(
+        state,
+        &format!(
+            "aws() {{ python3 -m awscli \"$@\"; }}; export -f aws; bash {} {args}",
+            fixture("build_track.sh")
+        ),
+    );
     // Files the learner writes (actions.json) go where the learner is.
     c.current_dir(state);
     c

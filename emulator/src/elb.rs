@@ -10,14 +10,13 @@
 //! the user pools, it remembers the seed it grew from, and a lab started with another seed
 //! (`--blank`, another `--config`) starts from that one. Every list is bounded.
 
-use std::path::{Path, PathBuf};
-use std::sync::RwLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::alb::rules::{Action, Condition, Rule};
 use crate::aws::ApiError;
+use crate::saved::Saved;
 
 pub const FILE: &str = "elbv2.json";
 pub const ACCOUNT: &str = "123456789012";
@@ -90,12 +89,6 @@ pub struct State {
     pub rules: Vec<ListenerRule>,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Saved {
-    seed: String,
-    state: State,
-}
-
 /// What a new lab starts with.
 #[derive(Debug, Clone)]
 pub enum Seed {
@@ -115,10 +108,7 @@ pub enum Seed {
 #[derive(Debug)]
 pub struct LoadBalancing {
     pub region: String,
-    path: Option<PathBuf>,
-    saved: RwLock<Saved>,
-    /// Counts changes, so that the ALB knows when to look again.
-    generation: AtomicU64,
+    saved: Saved<State>,
 }
 
 pub fn lb_arn(region: &str) -> String {
@@ -194,31 +184,19 @@ impl LoadBalancing {
             Seed::Blank => "blank".to_owned(),
             Seed::Built { rules, .. } => serde_json::to_string(rules)?,
         };
-        let path = state_dir.map(|d| d.join(FILE));
-        let kept = path
-            .as_ref()
-            .and_then(|p| std::fs::read(p).ok())
-            .and_then(|b| serde_json::from_slice::<Saved>(&b).ok())
-            .filter(|s| s.seed == seed_key);
-        let saved = match kept {
-            Some(s) => s,
-            None => Saved {
-                seed: seed_key,
-                state: from_seed(region, seed)?,
-            },
-        };
-        let lb = Self {
+        Ok(Self {
             region: region.into(),
-            path,
-            saved: RwLock::new(saved),
-            generation: AtomicU64::new(1),
-        };
-        lb.save()?;
-        Ok(lb)
+            saved: Saved::open(
+                state_dir.map(|d| d.join(FILE)),
+                "its load balancer",
+                seed_key,
+                || from_seed(region, seed),
+            )?,
+        })
     }
 
     pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        self.saved.generation()
     }
 
     pub fn lb_arn(&self) -> String {
@@ -226,11 +204,7 @@ impl LoadBalancing {
     }
 
     pub fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
-        f(&self
-            .saved
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .state)
+        self.saved.read(f)
     }
 
     /// Runs a change; when it succeeds, the state is saved and the ALB sees it at its next
@@ -239,33 +213,7 @@ impl LoadBalancing {
         &self,
         f: impl FnOnce(&mut State) -> Result<R, ApiError>,
     ) -> Result<R, ApiError> {
-        let r = f(&mut self
-            .saved
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .state)?;
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        if let Err(e) = self.save() {
-            eprintln!("the lab could not save its load balancer: {e:#}");
-            return Err(ApiError::internal());
-        }
-        Ok(r)
-    }
-
-    fn save(&self) -> anyhow::Result<()> {
-        let Some(path) = &self.path else {
-            return Ok(());
-        };
-        let bytes = serde_json::to_vec(
-            &*self
-                .saved
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )?;
-        let tmp = path.with_extension("json.tmp");
-        crate::state::write_private(&tmp, &bytes)?;
-        std::fs::rename(&tmp, path)?;
-        Ok(())
+        self.saved.write(f, || {})
     }
 }
 

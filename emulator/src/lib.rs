@@ -27,6 +27,7 @@ pub mod http;
 mod lab_file;
 mod options;
 pub mod running;
+mod saved;
 pub mod scenario;
 pub mod state;
 pub mod trace;

@@ -6,6 +6,8 @@
 
 use serde_json::{Value, json};
 
+use cognito_learning_emulator::alb::rules::glob;
+
 use crate::account::{Account, COGNITO_IDP, EC2, ELBV2, entries, text, xml};
 use crate::target::Target;
 
@@ -169,19 +171,6 @@ pub fn judge(protocol: &str, rules: &[SeenRule]) -> RuleFindings {
         out.client = Some((pool, client));
     }
     out
-}
-
-/// ELB wildcards, as the ALB matches paths.
-fn glob(pattern: &[u8], text: &[u8]) -> bool {
-    match (pattern.first(), text.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) => {
-            glob(&pattern[1..], text) || (!text.is_empty() && glob(pattern, &text[1..]))
-        }
-        (Some(b'?'), Some(_)) => glob(&pattern[1..], &text[1..]),
-        (Some(p), Some(t)) if p == t => glob(&pattern[1..], &text[1..]),
-        _ => false,
-    }
 }
 
 /// On AWS: the ALB must reach Cognito's token endpoint on 443, so its security group needs an

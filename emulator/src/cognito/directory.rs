@@ -10,13 +10,14 @@
 //! URLs on the lab's own ALB (`http://localhost:PORT`) follow the ALB to its port of the day.
 //! Every list is bounded, so the file is too.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 
 use super::config::{AppClient, Lifetimes, PoolConfig, User};
 use crate::aws::ApiError;
+use crate::saved::Saved;
 
 pub const FILE: &str = "cognito-idp.json";
 pub const ACCOUNT: &str = "123456789012";
@@ -111,13 +112,6 @@ impl Pool {
     }
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Saved {
-    /// The seed this directory grew from, as JSON: a lab started with another starts anew.
-    seed: String,
-    pools: Vec<Pool>,
-}
-
 #[derive(Debug)]
 pub struct Directory {
     pub region: String,
@@ -127,11 +121,8 @@ pub struct Directory {
     served_id: RwLock<String>,
     /// The pool the ALB's rule names.
     preferred: RwLock<Option<String>>,
-    /// Counts changes, so that the ALB knows when to look again.
-    generation: std::sync::atomic::AtomicU64,
     lifetimes: Lifetimes,
-    path: Option<PathBuf>,
-    saved: RwLock<Saved>,
+    saved: Saved<Vec<Pool>>,
     snapshot: RwLock<Arc<PoolConfig>>,
 }
 
@@ -164,33 +155,12 @@ impl Directory {
         } else {
             serde_json::to_string(&key)?
         };
-        let path = state_dir.map(|d| d.join(FILE));
-        let kept = path
-            .as_ref()
-            .and_then(|p| std::fs::read(p).ok())
-            .and_then(|b| serde_json::from_slice::<Saved>(&b).ok())
-            .filter(|s| s.seed == seed_json);
-        let mut saved = kept.unwrap_or_else(|| Saved {
-            seed: seed_json,
-            pools: if blank { vec![] } else { vec![from_seed(seed)] },
-        });
-        if let Some(origin) = seed
-            .clients
-            .first()
-            .and_then(|c| c.callback_urls.first())
-            .and_then(|u| lab_origin(u))
-        {
-            for url in saved
-                .pools
-                .iter_mut()
-                .flat_map(|p| &mut p.clients)
-                .flat_map(|c| c.callback_urls.iter_mut().chain(c.logout_urls.iter_mut()))
-            {
-                if let Some(old) = lab_origin(url) {
-                    *url = format!("{origin}{}", &url[old.len()..]);
-                }
-            }
-        }
+        let saved = Saved::open(
+            state_dir.map(|d| d.join(FILE)),
+            "its user pools",
+            seed_json,
+            || Ok(if blank { vec![] } else { vec![from_seed(seed)] }),
+        )?;
         let dir = Self {
             region: seed.region.clone(),
             served_id: RwLock::new(if blank {
@@ -198,15 +168,33 @@ impl Directory {
             } else {
                 seed.pool_id.clone()
             }),
-            generation: std::sync::atomic::AtomicU64::new(1),
             preferred: RwLock::new(None),
             lifetimes: seed.lifetimes,
-            path,
             snapshot: RwLock::new(Arc::new(seed.clone())),
-            saved: RwLock::new(saved),
+            saved,
         };
+        // URLs on the lab's own ALB follow it to its port of the day.
+        if let Some(origin) = seed
+            .clients
+            .first()
+            .and_then(|c| c.callback_urls.first())
+            .and_then(|u| lab_origin(u))
+        {
+            dir.write(|pools| {
+                for url in pools
+                    .iter_mut()
+                    .flat_map(|p| &mut p.clients)
+                    .flat_map(|c| c.callback_urls.iter_mut().chain(c.logout_urls.iter_mut()))
+                {
+                    if let Some(old) = lab_origin(url) {
+                        *url = format!("{origin}{}", &url[old.len()..]);
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        }
         dir.rebuild();
-        dir.save()?;
         Ok(dir)
     }
 
@@ -230,7 +218,7 @@ impl Directory {
     }
 
     pub fn generation(&self) -> u64 {
-        self.generation.load(std::sync::atomic::Ordering::Acquire)
+        self.saved.generation()
     }
 
     /// What the data plane serves now.
@@ -242,11 +230,7 @@ impl Directory {
     }
 
     pub fn read<R>(&self, f: impl FnOnce(&[Pool]) -> R) -> R {
-        let saved = self
-            .saved
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(&saved.pools)
+        self.saved.read(|pools| f(pools))
     }
 
     /// Runs a change; when it succeeds, the directory is saved and the data plane sees it. A
@@ -256,36 +240,7 @@ impl Directory {
         &self,
         f: impl FnOnce(&mut Vec<Pool>) -> Result<R, ApiError>,
     ) -> Result<R, ApiError> {
-        let r = f(&mut self
-            .saved
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .pools)?;
-        self.rebuild();
-        self.generation
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        if let Err(e) = self.save() {
-            eprintln!("the lab could not save its user pools: {e:#}");
-            return Err(ApiError::internal());
-        }
-        Ok(r)
-    }
-
-    fn save(&self) -> anyhow::Result<()> {
-        let Some(path) = &self.path else {
-            return Ok(());
-        };
-        let bytes = {
-            let saved = self
-                .saved
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            serde_json::to_vec(&*saved)?
-        };
-        let tmp = path.with_extension("json.tmp");
-        crate::state::write_private(&tmp, &bytes)?;
-        std::fs::rename(&tmp, path)?;
-        Ok(())
+        self.saved.write(f, || self.rebuild())
     }
 
     fn rebuild(&self) {

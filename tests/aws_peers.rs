@@ -310,24 +310,7 @@ const MOTO_EXTRA_KEYS: &[&str] = &[
 #[tokio::test]
 async fn the_cognito_build_runs_alike_on_the_lab_and_on_moto() {
     let lab = lab("cognito-peers").await;
-    let run = |endpoint: String, key: String, secret: String| {
-        tokio::task::spawn_blocking(move || {
-            boto3("cognito_build.py", &[], &endpoint, &key, &secret)
-        })
-    };
-    let i = &lab.info;
-    let ours = run(
-        i.aws.clone(),
-        i.aws_access_key_id.clone(),
-        i.aws_secret_access_key.clone(),
-    )
-    .await
-    .unwrap();
-    let moto = Moto::start();
-    let theirs = run(moto.1.clone(), "testing".into(), "testing".into())
-        .await
-        .unwrap();
-    lab.stop().await;
+    let (ours, theirs) = on_lab_and_moto(lab, "cognito_build.py", &[]).await;
 
     let calls = ours["calls"].as_object().unwrap();
     assert!(calls.len() >= 25, "{ours}");
@@ -373,6 +356,34 @@ fn boto3(
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A boto3 script's record, run against `lab` (then stopped) and against a fresh moto.
+async fn on_lab_and_moto(
+    lab: Lab,
+    script: &'static str,
+    args: &'static [&'static str],
+) -> (serde_json::Value, serde_json::Value) {
+    let i = lab.info.clone();
+    let ours = tokio::task::spawn_blocking(move || {
+        boto3(
+            script,
+            args,
+            &i.aws,
+            &i.aws_access_key_id,
+            &i.aws_secret_access_key,
+        )
+    })
+    .await
+    .unwrap();
+    let moto = Moto::start();
+    let endpoint = moto.1.clone();
+    let theirs =
+        tokio::task::spawn_blocking(move || boto3(script, args, &endpoint, "testing", "testing"))
+            .await
+            .unwrap();
+    lab.stop().await;
+    (ours, theirs)
 }
 
 /// Every call the lab answers alike with moto: succeeded or failed alike, with the same error
@@ -446,24 +457,7 @@ async fn the_load_balancer_build_runs_alike_on_the_lab_and_on_moto() {
     })
     .await
     .unwrap();
-    let run = |endpoint: String, key: String, secret: String| {
-        tokio::task::spawn_blocking(move || {
-            boto3("build_track.py", &["peers"], &endpoint, &key, &secret)
-        })
-    };
-    let i = &lab.info;
-    let ours = run(
-        i.aws.clone(),
-        i.aws_access_key_id.clone(),
-        i.aws_secret_access_key.clone(),
-    )
-    .await
-    .unwrap();
-    let moto = Moto::start();
-    let theirs = run(moto.1.clone(), "testing".into(), "testing".into())
-        .await
-        .unwrap();
-    lab.stop().await;
+    let (ours, theirs) = on_lab_and_moto(lab, "build_track.py", &["peers"]).await;
     let calls = ours["calls"].as_object().unwrap();
     assert!(calls.len() >= 25, "{ours}");
     for (label, code) in [

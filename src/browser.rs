@@ -177,6 +177,18 @@ impl Browser {
                 "Cognito sent the browser to its error page ({error}) instead of the sign-in form"
             );
         }
+        // Cognito answered the ALB's request with an OAuth error, sent back to the ALB.
+        if let Some((_, error)) = login.query_pairs().find(|(k, _)| k == "error") {
+            let why = login
+                .query_pairs()
+                .find(|(k, _)| k == "error_description")
+                .map_or_else(String::new, |(_, v)| format!(": {v}"));
+            let status = self.get(&login).await?.status().as_u16();
+            bail!(
+                "Cognito sent the browser back to {} with error={error}{why}, and the ALB answered {status}",
+                login.path()
+            );
+        }
         let form = self.get(&login).await?.text().await?;
         let (action, csrf) = sign_in_form(&form).with_context(|| format!("the page at {login}"))?;
         let action = login.join(&action)?;

@@ -337,7 +337,7 @@ async fn run_kind(kind: &Kind, t: &Target) -> Res {
             }
             let found = diagnose::why(t, true).await;
             if found.is_empty() {
-                Ok("the rule for /v1/secrets and its app client are as the ALB needs them".into())
+                Ok("DescribeRules and DescribeUserPoolClient show nothing in the ALB's way".into())
             } else {
                 Err(found.join("; "))
             }

@@ -162,7 +162,6 @@ impl Lab {
             access,
             trace.clone(),
         ));
-        let issuer = cognito.issuer();
         let seed = if opts.blank {
             elb::Seed::Blank
         } else {
@@ -308,52 +307,47 @@ impl Lab {
                 opts.required_group.clone(),
                 alb.clone(),
             )?;
-            let _ = aws_api.follower.set(runner.clone());
             app = Some(runner);
         }
-        // A blank lab has no pool, client or users until the learner makes them.
-        let built = |s: &str| {
-            if opts.blank {
-                String::new()
-            } else {
-                s.to_owned()
-            }
-        };
-        let info = LabInfo {
+        let base = LabInfo {
             run: run.clone(),
             alb: alb_url,
             cognito: cognito_url,
-            issuer: built(&issuer),
-            client_id: built(&client.client_id),
-            client_secret: built(client.client_secret.as_deref().unwrap_or_default()),
+            issuer: String::new(),
+            client_id: String::new(),
+            client_secret: String::new(),
             region: pool.region.clone(),
-            user_pool_id: built(&pool.pool_id),
+            user_pool_id: String::new(),
             alb_arn: ALB_ARN.into(),
             alb_key_url,
             aws: api_url,
             aws_access_key_id: credentials.access_key_id.clone(),
             aws_secret_access_key: credentials.secret_access_key.clone(),
             server: server_url,
-            users: pool
-                .users
-                .iter()
-                .filter(|_| !opts.blank)
-                .map(|u| LabUser {
-                    username: u.username.clone(),
-                    groups: u.groups.clone(),
-                    password: u.password.clone(),
-                })
-                .collect(),
+            users: vec![],
             state_dir: opts.state_dir.clone(),
             certificate_arn: elb::certificate_arn(&pool.region),
             blank: opts.blank,
         };
-        if let Err(e) = running::write(&info) {
-            eprintln!(
-                "{}: cannot record the running lab for other commands: {e}",
-                running::path(&info.state_dir).display()
-            );
-        }
+        let publisher = Arc::new(Publisher {
+            last: std::sync::Mutex::new((u64::MAX, u64::MAX, serving(&base, &cognito, &alb))),
+            base,
+            cognito: cognito.clone(),
+            alb: alb.clone(),
+            lb: lb.clone(),
+            app: app.clone(),
+        });
+        let info = publisher.publish(true);
+        let _ = aws_api.follower.set(publisher.clone());
+        tasks.spawn({
+            let stopped = until_stopped();
+            async move {
+                tokio::select! {
+                    () = stopped => {}
+                    () = publisher.every(PUBLISH_EVERY) => {}
+                }
+            }
+        });
         Ok(Lab {
             info,
             trace,
@@ -486,9 +480,9 @@ impl AppRunner {
     }
 }
 
-impl aws::Follower for AppRunner {
-    fn sync(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        Box::pin(async move {
+impl AppRunner {
+    async fn sync(&self) {
+        {
             let mut current = self.current.lock().await;
             let now = self.alb.identity();
             let Some((identity, _)) = current.as_ref() else {
@@ -505,6 +499,106 @@ impl aws::Follower for AppRunner {
                 Ok(running) => *current = Some((now, running)),
                 Err(e) => eprintln!("lab: the app cannot restart: {e:#}"),
             }
+        }
+    }
+}
+
+/// How often the lab looks for changes the control plane did not make (a password changed in
+/// the hosted UI) to write to `running.json`.
+const PUBLISH_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// What the lab serves, for `running.json`: the pool the hosted UI serves, the app client the
+/// ALB's authenticate rule names (else that pool's first client with a secret, else its first),
+/// and the pool's users with their passwords. A blank lab's are empty until the learner makes
+/// them.
+fn serving(base: &LabInfo, cognito: &Cognito, alb: &Alb) -> LabInfo {
+    let mut info = base.clone();
+    // First the rule: building what the ALB serves also settles which pool the hosted UI serves.
+    let identity = alb.identity();
+    let pool = cognito.pool();
+    if !pool.exists {
+        return info;
+    }
+    info.issuer = cognito.issuer();
+    info.user_pool_id.clone_from(&pool.pool_id);
+    let named = identity
+        .filter(|(issuer, _)| *issuer == info.issuer)
+        .map(|(_, client)| client);
+    let client = pool
+        .clients
+        .iter()
+        .find(|c| Some(&c.client_id) == named.as_ref())
+        .or_else(|| pool.clients.iter().find(|c| c.client_secret.is_some()))
+        .or(pool.clients.first());
+    if let Some(c) = client {
+        info.client_id.clone_from(&c.client_id);
+        info.client_secret = c.client_secret.clone().unwrap_or_default();
+    }
+    info.users = pool
+        .users
+        .iter()
+        .map(|u| LabUser {
+            username: u.username.clone(),
+            groups: u.groups.clone(),
+            password: u.password.clone(),
+        })
+        .collect();
+    info
+}
+
+/// Keeps what follows the control plane in step with it: the app (restarted for the rule's
+/// pool and client) and `running.json` (rewritten when what the lab serves changes, so the
+/// guide and `check` sign in with the pool, client and users the learner built).
+#[derive(Debug)]
+struct Publisher {
+    base: LabInfo,
+    cognito: Arc<Cognito>,
+    alb: Arc<Alb>,
+    lb: Arc<elb::LoadBalancing>,
+    app: Option<Arc<AppRunner>>,
+    /// The pools' and the load balancer's change counts when last published, and what was.
+    last: std::sync::Mutex<(u64, u64, LabInfo)>,
+}
+
+impl Publisher {
+    /// Writes `running.json` if what the lab serves changed (or `always`); returns it.
+    fn publish(&self, always: bool) -> LabInfo {
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let seen = (self.cognito.directory.generation(), self.lb.generation());
+        if !always && (last.0, last.1) == seen {
+            return last.2.clone();
+        }
+        let now = serving(&self.base, &self.cognito, &self.alb);
+        if (always || now != last.2)
+            && let Err(e) = running::write(&now)
+        {
+            eprintln!(
+                "{}: cannot record the running lab for other commands: {e}",
+                running::path(&now.state_dir).display()
+            );
+        }
+        *last = (seen.0, seen.1, now.clone());
+        now
+    }
+
+    async fn every(&self, period: std::time::Duration) {
+        loop {
+            tokio::time::sleep(period).await;
+            self.publish(false);
+        }
+    }
+}
+
+impl aws::Follower for Publisher {
+    fn sync(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            if let Some(app) = &self.app {
+                app.sync().await;
+            }
+            self.publish(false);
         })
     }
 }

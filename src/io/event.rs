@@ -25,6 +25,9 @@ pub enum Event {
         vars: BTreeMap<String, String>,
         services: Vec<super::Service>,
     },
+    /// The same run of the lab now serves another user pool, app client or users (the
+    /// learner built or changed them): these are the lesson variables now.
+    LabChanged { vars: BTreeMap<String, String> },
 }
 
 /// Where events go; `false` once nobody listens, and the task ends.

@@ -38,8 +38,8 @@ pub fn spawn_followers(current: &Arc<CurrentTarget>, sink: Sink) {
     }
 }
 
-/// For each new run of the lab: the target is made once, for the checks and the token
-/// stream both, and the learner is told once.
+/// For each new run of the lab, and each change to what it serves: the target is made once,
+/// for the checks and the token stream both, and the learner is told once.
 async fn restarts(
     lab: LabWatch,
     current: Arc<CurrentTarget>,
@@ -47,16 +47,21 @@ async fn restarts(
     sink: Sink,
 ) {
     let mut rx = lab.subscribe();
+    let mut run = rx.borrow_and_update().run.clone();
     while rx.changed().await.is_ok() {
         let info = rx.borrow_and_update().clone();
         let t = Arc::new(Target::local(&info));
         current.set(t.clone());
-        let (vars, services) = (
-            t.vars.clone(),
-            services(&t).into_iter().map(|(s, _)| s).collect(),
-        );
+        let vars = t.vars.clone();
+        let event = if info.run == run {
+            Event::LabChanged { vars }
+        } else {
+            run.clone_from(&info.run);
+            let services = services(&t).into_iter().map(|(s, _)| s).collect();
+            Event::LabRestarted { vars, services }
+        };
         let _ = targets.send(t);
-        if !sink(Event::LabRestarted { vars, services }) {
+        if !sink(event) {
             return;
         }
     }
@@ -140,8 +145,12 @@ async fn trace(http: reqwest::Client, lab: LabWatch, sink: Sink) {
     let mut after = 0u64;
     loop {
         if runs.has_changed().unwrap_or(false) {
-            info = runs.borrow_and_update().clone();
-            after = 0;
+            let now = runs.borrow_and_update().clone();
+            // The same run serving what the learner built keeps its trace.
+            if now.run != info.run {
+                after = 0;
+            }
+            info = now;
         }
         let got = async {
             let resp = http

@@ -35,19 +35,21 @@ impl LabWatch {
         self.tx.subscribe()
     }
 
-    /// Reads `running.json`: when it names another run whose ALB and AWS APIs answer, that
-    /// run becomes the current one and `true` comes back.
+    /// Reads `running.json`: when it names another run whose ALB and AWS APIs answer, or the
+    /// same run serving another pool, client or users (what the learner built), that becomes
+    /// the current one and `true` comes back.
     pub async fn refresh(&self) -> bool {
         let Some(info) = read_running(&self.state_dir) else {
             return false;
         };
-        if info.run == self.tx.borrow().run
-            || !(answers(&info.alb).await && answers(&info.aws).await)
+        let run = self.tx.borrow().run.clone();
+        if *self.tx.borrow().as_ref() == info
+            || (info.run != run && !(answers(&info.alb).await && answers(&info.aws).await))
         {
             return false;
         }
         self.tx.send_if_modified(|cur| {
-            if cur.run == info.run {
+            if **cur == info {
                 return false;
             }
             *cur = Arc::new(info);

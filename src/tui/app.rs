@@ -68,6 +68,10 @@ pub enum Msg {
         vars: BTreeMap<String, String>,
         services: Vec<Service>,
     },
+    /// The lab serves another pool, client or users, as the learner's commands built them.
+    LabChanged {
+        vars: BTreeMap<String, String>,
+    },
     /// A signal asked the guide to end.
     Quit,
 }
@@ -81,6 +85,7 @@ impl From<crate::io::Event> for Msg {
             Event::Flow(f) => Msg::Flow(f),
             Event::Health(h) => Msg::Health(h),
             Event::LabRestarted { vars, services } => Msg::LabRestarted { vars, services },
+            Event::LabChanged { vars } => Msg::LabChanged { vars },
         }
     }
 }
@@ -182,6 +187,14 @@ impl App {
         self.lessons.get(self.lesson)
     }
 
+    /// Whether the local lab started blank: the steps show what to build.
+    pub fn blank_lab(&self) -> bool {
+        self.target_vars
+            .as_ref()
+            .and_then(|v| v.get(crate::target::LAB_MODE))
+            .is_some_and(|m| m == "blank")
+    }
+
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::Key(k) => return self.key(k),
@@ -234,6 +247,23 @@ impl App {
                 self.note =
                     "the lab restarted: following its new run (the Flow pane starts again)".into();
                 self.stream_status = "live".into();
+            }
+            Msg::LabChanged { vars } => {
+                let var = |v: &BTreeMap<String, String>, k: &str| v.get(k).cloned();
+                let before = self.target_vars.as_ref();
+                let now = (var(&vars, "user_pool_id"), var(&vars, "client_id"));
+                if before.map(|b| (var(b, "user_pool_id"), var(b, "client_id"))) != Some(now) {
+                    self.note = match (vars.get("user_pool_id"), vars.get("client_id")) {
+                        (Some(p), Some(c)) if !p.is_empty() && !c.is_empty() => {
+                            format!("the lab now serves user pool {p} with app client {c}")
+                        }
+                        (Some(p), _) if !p.is_empty() => {
+                            format!("the lab now serves user pool {p} (no app client yet)")
+                        }
+                        _ => "the lab serves no user pool now".into(),
+                    };
+                }
+                self.target_vars = Some(vars);
             }
             Msg::Health(up) => {
                 for (s, u) in self.services.iter_mut().zip(up) {

@@ -99,6 +99,9 @@ pub struct Target {
     pub lab: Option<LabInfo>,
 }
 
+/// The entry of a local target's variables that says whether its lab started blank.
+pub const LAB_MODE: &str = "lab";
+
 /// A URL's host name.
 pub fn host_of(url: &str) -> Option<String> {
     reqwest::Url::parse(url).ok()?.host_str().map(str::to_owned)
@@ -135,7 +138,10 @@ impl Target {
             ("log_group", "cognito-learning"),
             ("instance", cognito_learning_contract::ssm::INSTANCE_ID),
             ("alb_arn", i.alb_arn.as_str()),
+            ("certificate_arn", i.certificate_arn.as_str()),
             ("app", i.server.as_str()),
+            // Not a lesson variable: which of a step's notes the guide shows.
+            (LAB_MODE, if i.blank { "blank" } else { "built" }),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

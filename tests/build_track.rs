@@ -1,7 +1,8 @@
 //! The build track as a learner does it: `cognito-learning lab --blank`, then the lessons'
-//! commands (once with the AWS CLI, once with boto3) from nothing to a login through the ALB,
-//! a 403 for the user outside the group, the logout trap and the way out of it, and the
-//! deletes that leave nothing behind.
+//! commands (once with the AWS CLI, exactly as the lessons show them on a blank lab, and once
+//! with boto3) from nothing to a login through the ALB, a 403 for the user outside the group,
+//! the logout trap and the way out of it, the guide's checks passing on what was built, and
+//! the deletes that leave nothing behind.
 #![allow(clippy::unwrap_used)]
 
 #[path = "fixtures/lab_process.rs"]
@@ -53,18 +54,68 @@ fn run(mut cmd: Command) -> String {
         .to_owned()
 }
 
-fn cli(state: &Path, args: &str) -> Command {
+/// The shell blocks of the steps' notes for a blank lab (`build`), lesson by lesson in course
+/// order, with the lab's values filled in: `(where, script)`.
+fn build_blocks(state: &Path) -> Vec<(String, String)> {
+    let info = cognito_learning_contract::lab::read_running(state).unwrap();
+    let vars = cognito_learning::target::Target::local(&info).vars;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
+    let (lessons, errors) = cognito_learning::lessons::load(Some(&dir));
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut out = Vec::new();
+    for lesson in &lessons {
+        for step in &lesson.steps {
+            let Some(text) = &step.build else { continue };
+            let text = cognito_learning::lessons::render(text, &vars).unwrap();
+            let mut open: Option<String> = None;
+            for line in text.lines() {
+                match (line.trim_start().strip_prefix("```"), &mut open) {
+                    (Some(_), Some(body)) => {
+                        out.push((format!("{} › {}", lesson.id, step.title), body.clone()));
+                        open = None;
+                    }
+                    (Some(info), None) => open = (info.trim() == "sh").then(String::new),
+                    (None, Some(body)) => {
+                        body.push_str(line);
+                        body.push('\n');
+                    }
+                    (None, None) => {}
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Runs the blocks in one shell after `lab env`, as a learner pastes them one after another:
+/// the first command that fails stops it, and the test, with what it printed.
+fn cli(state: &Path, blocks: &[(String, String)]) -> Command {
     // `aws` as the learner types it, whichever way pip installed the CLI.
-    let mut c = shell(
-        state,
-        &format!(
-            "aws() {{ python3 -m awscli \"$@\"; }}; export -f aws; bash {} {args}",
-            fixture("build_track.sh")
-        ),
-    );
+    let mut script = String::from("set -euo pipefail; aws() { python3 -m awscli \"$@\"; }\n");
+    for (at, block) in blocks {
+        script.push_str(&format!("echo '# {}' >&2\n{block}", at.replace('\'', "")));
+    }
+    let mut c = shell(state, &script);
     // Files the learner writes (actions.json) go where the learner is.
     c.current_dir(state);
     c
+}
+
+/// `cognito-learning check --lesson N` against the lab in `state`: its exit status and report.
+fn check(state: &Path, lesson: &str) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cognito-learning"))
+        .args(["check", "--lesson", lesson, "--lessons"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons"))
+        .arg("--state-dir")
+        .arg(state)
+        .output()
+        .unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), report)
 }
 
 fn boto3(info: &Value, args: &[&str]) -> Command {
@@ -144,8 +195,9 @@ async fn the_built_lab_behaves(site: &str, cognito: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_aws_cli_builds_a_blank_lab_into_a_working_login_and_tears_it_down() {
+async fn the_lessons_commands_build_a_blank_lab_into_a_working_login_and_tear_it_down() {
     let (lab, info) = blank_lab("cli");
+    let state = lab.1.clone();
     let site = info["alb"].as_str().unwrap();
     let cognito = info["cognito"].as_str().unwrap();
     assert_eq!(info["blank"], true);
@@ -153,23 +205,63 @@ async fn the_aws_cli_builds_a_blank_lab_into_a_working_login_and_tears_it_down()
     let nothing = reqwest::get(format!("{site}/v1/public")).await.unwrap();
     assert_eq!(nothing.status(), 503, "no listener yet");
 
-    let state = lab.1.clone();
-    let site_owned = site.to_owned();
-    let ids = tokio::task::spawn_blocking(move || run(cli(&state, &format!("build {site_owned}"))))
+    // Before the learner builds anything, the guide's checks fail.
+    let (passed, report) = check(&state, "10");
+    assert!(!passed, "{report}");
+
+    let blocks = build_blocks(&state);
+    let (build, teardown): (Vec<_>, Vec<_>) = blocks
+        .into_iter()
+        .partition(|(at, _)| !at.starts_with("15-"));
+    let lessons: std::collections::BTreeSet<&str> = build
+        .iter()
+        .map(|(at, _)| at.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(
+        lessons.into_iter().collect::<Vec<_>>(),
+        [
+            "05-through-the-alb",
+            "08-dns-and-tls",
+            "09-cognito",
+            "10-the-alb-rule"
+        ]
+    );
+    assert_eq!(teardown.len(), 1);
+    let s = state.clone();
+    tokio::task::spawn_blocking(move || run(cli(&s, &build)))
         .await
         .unwrap();
-    let ids: Value = serde_json::from_str(&ids).unwrap();
-    assert!(ids["pool"].as_str().unwrap().starts_with("eu-west-1_"));
+
+    // The lab now records what the learner built, for the guide and `check`.
+    let built = cognito_learning_contract::lab::read_running(&state).unwrap();
+    assert!(built.user_pool_id.starts_with("eu-west-1_"), "{built:?}");
+    assert!(built.issuer.ends_with(&built.user_pool_id), "{built:?}");
+    assert!(!built.client_secret.is_empty(), "{built:?}");
+    let users: Vec<_> = built.users.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(users, ["alice", "bob"]);
 
     the_built_lab_behaves(site, cognito).await;
 
-    let state = lab.1.clone();
-    let left = tokio::task::spawn_blocking(move || run(cli(&state, "teardown")))
+    // The guide's checks pass on what the learner built, with the passwords they chose.
+    for lesson in ["5", "9", "10", "12", "13"] {
+        let s = state.clone();
+        let (passed, report) = tokio::task::spawn_blocking(move || check(&s, lesson))
+            .await
+            .unwrap();
+        assert!(passed, "lesson {lesson}: {report}");
+    }
+
+    let s = state.clone();
+    let last = tokio::task::spawn_blocking(move || run(cli(&s, &teardown)))
         .await
         .unwrap();
-    assert_eq!(left, "0", "no target group left");
-    let gone = reqwest::get(format!("{site}/v1/secrets")).await.unwrap();
-    assert_eq!(gone.status(), 503, "no listener left");
+    assert_eq!(last, "503", "no listener left");
+    let after = cognito_learning_contract::lab::read_running(&state).unwrap();
+    assert_eq!(
+        (after.user_pool_id.as_str(), after.users.len()),
+        ("", 0),
+        "the pool is gone from what the lab records: {after:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

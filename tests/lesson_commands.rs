@@ -47,6 +47,10 @@ fn variables() -> BTreeMap<String, String> {
             "alb_arn",
             "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/cognito-learning/50dc6c495c0c9188",
         ),
+        (
+            "certificate_arn",
+            "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+        ),
         ("vpc", "vpc-0123456789abcdef0"),
         ("pipeline", "cognito-learning"),
         ("app", "http://127.0.0.1:5000"),
@@ -238,7 +242,7 @@ fn gather(all: &[Lesson]) -> Course {
                     what,
                     track,
                 };
-                let text = render(&step.text_on(track), &vars).unwrap();
+                let text = render(&step.text_on(track, false), &vars).unwrap();
                 for (info, body) in fences(&text) {
                     let body = fill(&body);
                     if info == "sh" {

@@ -68,6 +68,7 @@ struct StepInfo {
     title: String,
     text: String,
     local: Option<String>,
+    build: Option<String>,
     #[serde(default)]
     hints: Vec<String>,
     #[serde(default)]
@@ -91,20 +92,22 @@ pub struct Step {
     pub text: String,
     /// What differs in the local lab, shown after the text on the local track only.
     pub local: Option<String>,
+    /// What the learner does on a blank lab (the build track), shown instead of `local` there.
+    pub build: Option<String>,
     pub hints: Vec<String>,
     pub checks: Vec<Check>,
 }
 
 impl Step {
-    /// The step's text as a learner on `track` reads it.
-    pub fn text_on(&self, track: Track) -> std::borrow::Cow<'_, str> {
-        match (&self.local, track) {
-            (Some(local), Track::Local) => format!(
-                "{}\n\n**In the local lab:** {}",
-                self.text.trim_end(),
-                local.trim()
-            )
-            .into(),
+    /// The step's text as a learner on `track` reads it; `blank` when the local lab started
+    /// blank, and the learner builds it.
+    pub fn text_on(&self, track: Track, blank: bool) -> std::borrow::Cow<'_, str> {
+        let note = |label: &str, note: &str| {
+            format!("{}\n\n**{label}:** {}", self.text.trim_end(), note.trim()).into()
+        };
+        match (&self.build, &self.local, track) {
+            (Some(build), _, Track::Local) if blank => note("On your blank lab", build),
+            (_, Some(local), Track::Local) => note("In the local lab", local),
             _ => self.text.as_str().into(),
         }
     }
@@ -263,6 +266,7 @@ pub fn parse(file: &str, text: &str) -> Result<Lesson, Vec<LoadError>> {
             title: s.title,
             text: s.text,
             local: s.local,
+            build: s.build,
             hints: s.hints,
             checks,
         });
@@ -375,10 +379,34 @@ status = 200
         let l = parse("01-a.toml", &file).unwrap_or_else(|e| panic!("{e:?}"));
         let step = &l.steps[0];
         assert_eq!(
-            step.text_on(Track::Local),
+            step.text_on(Track::Local, false),
             "Some *text*.\n\n**In the local lab:** the lab made it"
         );
-        assert_eq!(step.text_on(Track::Cloud), "Some *text*.");
+        assert_eq!(step.text_on(Track::Cloud, false), "Some *text*.");
+        // No build text: a blank lab's learner reads the local note.
+        assert_eq!(
+            step.text_on(Track::Local, true),
+            step.text_on(Track::Local, false)
+        );
+    }
+
+    #[test]
+    fn a_build_note_replaces_the_local_one_on_a_blank_lab() {
+        let file = GOOD.replace(
+            "hints = [\"try this\"]",
+            "local = \"the lab made it\"\nbuild = \"make it\"\nhints = [\"try this\"]",
+        );
+        let l = parse("01-a.toml", &file).unwrap_or_else(|e| panic!("{e:?}"));
+        let step = &l.steps[0];
+        assert_eq!(
+            step.text_on(Track::Local, true),
+            "Some *text*.\n\n**On your blank lab:** make it"
+        );
+        assert!(
+            step.text_on(Track::Local, false)
+                .ends_with("the lab made it")
+        );
+        assert_eq!(step.text_on(Track::Cloud, true), "Some *text*.");
     }
 
     #[test]

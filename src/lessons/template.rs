@@ -24,6 +24,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("instance", "the app's EC2 instance id"),
     ("alb_arn", "the load balancer's ARN"),
     (
+        "certificate_arn",
+        "the lab's certificate for localhost (local track only)",
+    ),
+    (
         "vpc",
         "the VPC: its id, or its Name tag (cognito-learning unless given)",
     ),

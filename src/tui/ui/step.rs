@@ -57,7 +57,7 @@ pub(super) fn step(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         Line::raw(""),
     ];
     // The text may name the target's values ({site}); shown as written where one is unknown.
-    let written = s.text_on(app.track);
+    let written = s.text_on(app.track, app.blank_lab());
     let body = app
         .target_vars
         .as_ref()

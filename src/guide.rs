@@ -34,6 +34,10 @@ pub struct GuideArgs {
     /// Start the in-process lab on free ports rather than 8080, 9229, 4566 and 5000.
     #[arg(long)]
     pub any_ports: bool,
+    /// How to start the local lab when none is running: `blank` (you build it with the AWS
+    /// CLI) or `built` (everything made). Remembered; asked on a fresh local track.
+    #[arg(long, value_enum)]
+    pub lab: Option<cognito_learning::progress::LabStart>,
     /// Where progress is kept [default: $XDG_STATE_HOME/cognito-learning/progress.json].
     #[arg(long, env = "COGNITO_LEARNING_PROGRESS")]
     pub progress: Option<PathBuf>,
@@ -52,6 +56,7 @@ impl GuideArgs {
                     LabOptions::default()
                 };
                 Start::Local(LabOptions {
+                    blank: self.lab == Some(cognito_learning::progress::LabStart::Blank),
                     state_dir: self
                         .state_dir
                         .clone()
@@ -74,6 +79,7 @@ impl GuideArgs {
 pub async fn interactive(args: GuideArgs) -> i32 {
     let opts = tui::Options {
         start: args.start(),
+        lab: args.lab,
         lessons_dir: args.lessons.clone(),
         progress_file: args
             .progress

@@ -3,7 +3,7 @@
 //! One small JSON file, `$XDG_STATE_HOME/cognito-learning/progress.json`:
 //!
 //! ```json
-//! { "version": 1, "lesson": "11-the-flow", "step": 2,
+//! { "version": 1, "lesson": "11-the-flow", "step": 2, "lab": "blank",
 //!   "passed": { "local": { "11-the-flow": [0, 1] }, "aws": {} } }
 //! ```
 //!
@@ -27,6 +27,19 @@ pub struct Progress {
     pub step: usize,
     #[serde(default)]
     pub passed: BTreeMap<String, BTreeMap<String, BTreeSet<usize>>>,
+    /// How the learner wants the local lab started, once asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lab: Option<LabStart>,
+}
+
+/// How the guide starts the local lab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LabStart {
+    /// Everything made: the pool, users, target group, listener and rule (to watch).
+    Built,
+    /// Only the load balancer, the instance and its log group: the learner builds the rest.
+    Blank,
 }
 
 /// The default file.
@@ -122,11 +135,13 @@ mod tests {
         assert!(note.is_none());
         p.mark(Track::Local, "11-the-flow", 2);
         p.lesson = "11-the-flow".into();
+        p.lab = Some(LabStart::Blank);
         p.save(&path).unwrap();
         let (back, _) = Progress::load(&path);
         assert!(back.passed(Track::Local, "11-the-flow", 2));
         assert!(!back.passed(Track::Cloud, "11-the-flow", 2));
         assert_eq!(back.count(Track::Local, "11-the-flow"), 1);
+        assert_eq!(back.lab, Some(LabStart::Blank));
 
         std::fs::write(&path, "{ not json").unwrap();
         let (fresh, note) = Progress::load(&path);

@@ -14,47 +14,56 @@ use std::time::{Duration, Instant};
 
 struct Session {
     socket: String,
-    lab: Child,
+    lab: Option<Child>,
     alb: String,
     state: PathBuf,
 }
 
 impl Session {
+    /// The guide on a lab already running.
     fn start(name: &str) -> Self {
+        let s = Self::open(name, true, 1);
+        s.wait_for("● ALB");
+        s
+    }
+
+    /// The guide in tmux, `runs` times one after the other (quit one and the next starts), on
+    /// a lab started for it, or with none (the guide starts its own on free ports).
+    fn open(name: &str, with_lab: bool, runs: usize) -> Self {
         let state = std::env::temp_dir().join(format!("cl-e2e-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&state);
         std::fs::create_dir_all(&state).unwrap();
-        let (lab, info) = start_lab(&state.join("lab"));
+        let (lab, alb) = if with_lab {
+            let (lab, info) = start_lab(&state.join("lab"));
+            (Some(lab), info["alb"].as_str().unwrap().to_owned())
+        } else {
+            (None, String::new())
+        };
         let socket = format!("e2e-{name}-{}", std::process::id());
         let guide = format!(
-            "{} --state-dir {} --progress {} --lessons {}",
+            "{} --state-dir {} --progress {} --lessons {} --any-ports",
             env!("CARGO_BIN_EXE_cognito-learning"),
             state.join("lab").display(),
             state.join("progress.json").display(),
             concat!(env!("CARGO_MANIFEST_DIR"), "/lessons"),
         );
+        let guide = vec![format!("{guide}; echo \"guide exited with $?\""); runs].join("; ");
         let ok = Command::new("tmux")
             .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
             .args(["-x", "120", "-y", "40", "-s", "guide"])
             .args(["env", "TERM=xterm-256color"])
             .arg(format!("XDG_STATE_HOME={}", state.display()))
             // The pane outlives the guide, so a test can see how it left the terminal.
-            .args([
-                "sh",
-                "-c",
-                &format!("{guide}; echo \"guide exited with $?\"; sleep 60"),
-            ])
+            .args(["sh", "-c", &format!("{guide}; sleep 60")])
             .status()
             .unwrap();
         assert!(ok.success(), "tmux did not start");
-        let s = Session {
+        Session {
             socket,
             lab,
-            alb: info["alb"].as_str().unwrap().to_owned(),
+            alb,
             state,
-        };
-        s.wait_for("● ALB");
-        s
+        }
     }
 
     fn screen(&self) -> String {
@@ -79,6 +88,19 @@ impl Session {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Pages down the focused pane until the screen shows `text`.
+    fn scroll_to(&self, text: &str) -> String {
+        for _ in 0..20 {
+            std::thread::sleep(Duration::from_millis(100));
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            self.keys(&["NPage"]);
+        }
+        panic!("{text:?} is not in the pane:\n{}", self.screen());
     }
 
     /// A tmux format for the pane: `#{alternate_on}`, `#{mouse_any_flag}`, `#{pane_pid}`.
@@ -106,8 +128,10 @@ impl Drop for Session {
         let _ = Command::new("tmux")
             .args(["-L", &self.socket, "kill-server"])
             .status();
-        let _ = self.lab.kill();
-        let _ = self.lab.wait();
+        if let Some(lab) = &mut self.lab {
+            let _ = lab.kill();
+            let _ = lab.wait();
+        }
         let _ = std::fs::remove_dir_all(&self.state);
     }
 }
@@ -116,6 +140,52 @@ impl Drop for Session {
 fn open_routes_lesson(s: &Session) {
     s.keys(&["BTab", "j", "j", "j", "j", "Enter"]);
     s.wait_for("5 · The routes through the ALB");
+}
+
+/// A fresh local track with no lab running: the guide asks how to start it, starts a blank
+/// lab on `b`, shows the build track's commands, and remembers the answer the next time.
+#[test]
+fn a_fresh_local_track_asks_blank_or_built_once_and_remembers() {
+    let s = Session::open("ask", false, 2);
+    s.wait_for("How should the local lab start?");
+    s.keys(&["b"]);
+    s.wait_for("● ALB");
+    open_routes_lesson(&s);
+    // After the step's text for AWS, what to do on this lab.
+    s.keys(&["Tab"]);
+    s.scroll_to("On your blank lab:");
+    let screen = s.scroll_to("TG=$(aws elbv2 create-target-group");
+    assert!(
+        !screen.contains("How should the local lab start?"),
+        "{screen}"
+    );
+    let progress: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.state.join("progress.json")).unwrap())
+            .unwrap();
+    assert_eq!(progress["lab"], "blank");
+    let lab: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.state.join("lab/running.json")).unwrap())
+            .unwrap();
+    assert_eq!(lab["info"]["blank"], true);
+
+    // The second run starts the same way without asking (its lab on other free ports).
+    let port = |screen: &str| {
+        let at = screen.split("● ALB :").nth(1)?;
+        Some(at.split(' ').next()?.to_owned())
+    };
+    let first = port(&screen).unwrap();
+    s.keys(&["q"]);
+    let until = Instant::now() + Duration::from_secs(30);
+    while port(&s.screen()).is_none_or(|p| p == first) {
+        assert!(Instant::now() < until, "no second run:\n{}", s.screen());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // It opens where the learner was, with the step pane in focus.
+    let screen = s.scroll_to("On your blank lab:");
+    assert!(
+        !screen.contains("How should the local lab start?"),
+        "{screen}"
+    );
 }
 
 #[test]
@@ -200,8 +270,9 @@ fn the_whole_local_track_can_be_finished_in_the_guide() {
 fn a_killed_lab_shows_as_down_and_the_failure_is_explained() {
     let mut s = Session::start("killed");
     open_routes_lesson(&s);
-    s.lab.kill().unwrap();
-    s.lab.wait().unwrap();
+    let lab = s.lab.as_mut().unwrap();
+    lab.kill().unwrap();
+    lab.wait().unwrap();
     s.wait_for("○ ALB");
     s.keys(&["c"]);
     let screen = s.wait_for("check(s) failed");
@@ -223,10 +294,11 @@ fn a_killed_lab_shows_as_down_and_the_failure_is_explained() {
 fn a_lab_restarted_under_the_guide_is_followed_and_said_once() {
     let mut s = Session::start("restart");
     s.wait_for("● AWS");
-    lab_process::signal(&s.lab, "-TERM");
-    s.lab.wait().unwrap();
+    let lab = s.lab.as_mut().unwrap();
+    lab_process::signal(lab, "-TERM");
+    lab.wait().unwrap();
     let (lab, info) = start_lab(&s.state.join("lab"));
-    s.lab = lab;
+    s.lab = Some(lab);
     s.alb = info["alb"].as_str().unwrap().to_owned();
     let screen = s.wait_for("the lab restarted");
     assert_eq!(screen.matches("the lab restarted").count(), 1, "{screen}");

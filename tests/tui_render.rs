@@ -249,3 +249,79 @@ fn every_size_from_tiny_to_wide_draws_without_panicking() {
         assert_eq!(buf.area.width, w);
     }
 }
+
+#[test]
+fn a_fresh_local_track_asks_how_to_start_the_lab_and_b_answers_blank() {
+    let mut app = App::new(Vec::new(), Vec::new(), Track::Local, Progress::default());
+    app.update(Msg::AskLab);
+    let shown = text(&draw(&app, 100, 30, Theme { color: true }));
+    for line in ["How should the local lab start?", "b  blank", "w  built"] {
+        assert!(shown.contains(line), "{line} in:\n{shown}");
+    }
+    // Other keys wait for the answer.
+    let key = |c| {
+        Msg::Key(ratatui::crossterm::event::KeyEvent::new(
+            ratatui::crossterm::event::KeyCode::Char(c),
+            ratatui::crossterm::event::KeyModifiers::NONE,
+        ))
+    };
+    assert!(app.update(key('n')).is_empty());
+    assert!(app.asking_lab);
+    let effects = app.update(key('b'));
+    assert_eq!(
+        effects,
+        [
+            cognito_learning::tui::app::Effect::StartLab(
+                cognito_learning::progress::LabStart::Blank
+            ),
+            cognito_learning::tui::app::Effect::SaveProgress
+        ]
+    );
+    assert_eq!(
+        app.progress.lab,
+        Some(cognito_learning::progress::LabStart::Blank)
+    );
+    let after = text(&draw(&app, 100, 30, Theme { color: true }));
+    assert!(
+        !after.contains("How should the local lab start?"),
+        "{after}"
+    );
+}
+
+#[test]
+fn a_step_shows_its_build_note_on_a_blank_lab_and_its_local_note_on_a_built_one() {
+    let file = include_str!("data/render-lesson.toml").replace(
+        "hints = [\"Open the site in a private window.\"]",
+        "local = \"the lab made it\"\nbuild = \"make it at {site}\"\nhints = []",
+    );
+    let lesson = lessons::parse("11-the-flow.toml", &file).unwrap();
+    let shown = |mode: &str| {
+        let mut app = App::new(
+            vec![lesson.clone()],
+            Vec::new(),
+            Track::Local,
+            Progress::default(),
+        );
+        let vars = [("site", "http://localhost:8080"), ("lab", mode)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        app.update(Msg::Ready {
+            label: "local lab".into(),
+            services: Vec::new(),
+            vars,
+        });
+        text(&draw(&app, 120, 40, Theme { color: true }))
+    };
+    let blank = shown("blank");
+    assert!(
+        blank.contains("On your blank lab: make it at http://localhost:8080"),
+        "{blank}"
+    );
+    assert!(!blank.contains("the lab made it"), "{blank}");
+    let built = shown("built");
+    assert!(
+        built.contains("In the local lab: the lab made it"),
+        "{built}"
+    );
+}

@@ -18,4 +18,4 @@ pub mod watch;
 pub use event::{CurrentTarget, Event, Sink};
 pub use follow::spawn_followers;
 pub use probe::Service;
-pub use start::{Start, Started, answers, start};
+pub use start::{Start, Started, answers, running_lab, start};

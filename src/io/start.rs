@@ -32,10 +32,7 @@ pub async fn start(start: Start) -> anyhow::Result<Started> {
             lab: None,
         }),
         Start::Local(opts) => {
-            if let Some(info) = cognito_learning_contract::lab::read_running(&opts.state_dir)
-                && answers(&info.alb).await
-                && answers(&info.aws).await
-            {
+            if let Some(info) = running_lab(&opts.state_dir).await {
                 return Ok(Started {
                     target: Target::local(&info),
                     lab: None,
@@ -59,6 +56,14 @@ pub async fn start(start: Start) -> anyhow::Result<Started> {
             })
         }
     }
+}
+
+/// The lab recorded in `state_dir`, if its ALB and AWS APIs answer.
+pub async fn running_lab(
+    state_dir: &std::path::Path,
+) -> Option<cognito_learning_contract::lab::LabInfo> {
+    let info = cognito_learning_contract::lab::read_running(state_dir)?;
+    (answers(&info.alb).await && answers(&info.aws).await).then_some(info)
 }
 
 /// Whether a URL's host and port take a TCP connection within half a second.

@@ -72,6 +72,8 @@ pub enum Msg {
     LabChanged {
         vars: BTreeMap<String, String>,
     },
+    /// No local lab runs and the learner has not said how to start one: ask.
+    AskLab,
     /// A signal asked the guide to end.
     Quit,
 }
@@ -99,6 +101,8 @@ pub enum Effect {
         checks: Vec<(usize, Check)>,
     },
     SaveProgress,
+    /// Start the local lab, blank or built, as the learner chose (and remember the choice).
+    StartLab(crate::progress::LabStart),
     Quit,
 }
 
@@ -131,6 +135,8 @@ pub struct App {
     pub size: Rect,
     pub now_ms: i64,
     pub target_vars: Option<BTreeMap<String, String>>,
+    /// Asking how to start the local lab (`b` blank, `w` built); other keys wait.
+    pub asking_lab: bool,
 }
 
 impl App {
@@ -180,6 +186,7 @@ impl App {
             size: Rect::new(0, 0, 80, 24),
             now_ms: i64::try_from(cognito_learning_tokens::time::now_millis()).unwrap_or(0),
             target_vars: None,
+            asking_lab: false,
         }
     }
 
@@ -248,6 +255,7 @@ impl App {
                     "the lab restarted: following its new run (the Flow pane starts again)".into();
                 self.stream_status = "live".into();
             }
+            Msg::AskLab => self.asking_lab = true,
             Msg::LabChanged { vars } => {
                 let var = |v: &BTreeMap<String, String>, k: &str| v.get(k).cloned();
                 let before = self.target_vars.as_ref();

@@ -24,6 +24,18 @@ impl App {
             self.tokens.back = 0;
             return Vec::new();
         }
+        if self.asking_lab {
+            let quit = keys::action(&k) == Some(Action::Quit);
+            let start = match k.code {
+                KeyCode::Char('b') => crate::progress::LabStart::Blank,
+                KeyCode::Char('w') => crate::progress::LabStart::Built,
+                _ if quit => return vec![Effect::Quit],
+                _ => return Vec::new(),
+            };
+            self.asking_lab = false;
+            self.progress.lab = Some(start);
+            return vec![Effect::StartLab(start), Effect::SaveProgress];
+        }
         let Some(action) = keys::action(&k) else {
             return Vec::new();
         };

@@ -34,6 +34,9 @@ use app::{App, Effect, Msg};
 
 pub struct Options {
     pub start: Start,
+    /// How to start the local lab when none runs (`--lab`); else the remembered answer, else
+    /// the guide asks.
+    pub lab: Option<crate::progress::LabStart>,
     pub lessons_dir: Option<PathBuf>,
     pub progress_file: PathBuf,
 }
@@ -105,31 +108,36 @@ async fn drive(
 
     let target: Arc<CurrentTarget> = Arc::default();
     let lab: Arc<tokio::sync::Mutex<Option<Lab>>> = Arc::default();
+    let starter = Starter {
+        tx: tx.clone(),
+        target: target.clone(),
+        lab: lab.clone(),
+    };
+    if let Some(chosen) = opts.lab
+        && app.progress.lab != Some(chosen)
     {
-        let (tx, target, lab) = (tx.clone(), target.clone(), lab.clone());
-        let start_with = opts.start.clone();
-        tokio::spawn(async move {
-            match start(start_with).await {
-                Ok(s) => {
-                    let t = Arc::new(s.target);
-                    *lab.lock().await = s.lab;
-                    target.set(t.clone());
-                    let _ = tx.send(Msg::Ready {
-                        label: t.label.clone(),
-                        services: probe::services(&t).into_iter().map(|(s, _)| s).collect(),
-                        vars: t.vars.clone(),
-                    });
-                    let sink: Sink = {
-                        let tx = tx.clone();
-                        Arc::new(move |e: crate::io::Event| tx.send(Msg::from(e)).is_ok())
-                    };
-                    crate::io::spawn_followers(&target, sink);
+        app.progress.lab = Some(chosen);
+        if let Err(e) = app.progress.save(&opts.progress_file) {
+            app.note = format!(
+                "cannot save progress to {}: {e}",
+                opts.progress_file.display()
+            );
+        }
+    }
+    match (&opts.start, app.progress.lab) {
+        (Start::Local(o), None) => {
+            // A lab already running is used as it is; else the learner says how to start one.
+            let (starter, o) = (starter.clone(), o.clone());
+            tokio::spawn(async move {
+                if crate::io::running_lab(&o.state_dir).await.is_some() {
+                    starter.start(Start::Local(o));
+                } else {
+                    let _ = starter.tx.send(Msg::AskLab);
                 }
-                Err(e) => {
-                    let _ = tx.send(Msg::Failed(format!("cannot start: {e:#}")));
-                }
-            }
-        });
+            });
+        }
+        (Start::Local(o), Some(how)) => starter.start(Start::Local(with_lab(o, how))),
+        (Start::Cloud(_), _) => starter.start(opts.start.clone()),
     }
 
     let progress_file = opts.progress_file;
@@ -142,6 +150,11 @@ async fn drive(
             for effect in app.update(msg) {
                 match effect {
                     Effect::Quit => break 'outer,
+                    Effect::StartLab(how) => {
+                        if let Start::Local(o) = &opts.start {
+                            starter.start(Start::Local(with_lab(o, how)));
+                        }
+                    }
                     Effect::SaveProgress => {
                         if let Err(e) = app.progress.save(&progress_file) {
                             app.note =
@@ -186,6 +199,54 @@ async fn drive(
         lab.stop().await;
     }
     Ok(())
+}
+
+/// The local lab's options for a lab started `how`.
+fn with_lab(
+    o: &cognito_learning_emulator::LabOptions,
+    how: crate::progress::LabStart,
+) -> cognito_learning_emulator::LabOptions {
+    cognito_learning_emulator::LabOptions {
+        blank: how == crate::progress::LabStart::Blank,
+        ..o.clone()
+    }
+}
+
+/// Starts the target in a task: the guide is told when it is ready (or why it is not), and
+/// the followers start.
+#[derive(Clone)]
+struct Starter {
+    tx: UnboundedSender<Msg>,
+    target: Arc<CurrentTarget>,
+    lab: Arc<tokio::sync::Mutex<Option<Lab>>>,
+}
+
+impl Starter {
+    fn start(&self, how: Start) {
+        let Starter { tx, target, lab } = self.clone();
+        tokio::spawn(async move {
+            match start(how).await {
+                Ok(s) => {
+                    let t = Arc::new(s.target);
+                    *lab.lock().await = s.lab;
+                    target.set(t.clone());
+                    let _ = tx.send(Msg::Ready {
+                        label: t.label.clone(),
+                        services: probe::services(&t).into_iter().map(|(s, _)| s).collect(),
+                        vars: t.vars.clone(),
+                    });
+                    let sink: Sink = {
+                        let tx = tx.clone();
+                        Arc::new(move |e: crate::io::Event| tx.send(Msg::from(e)).is_ok())
+                    };
+                    crate::io::spawn_followers(&target, sink);
+                }
+                Err(e) => {
+                    let _ = tx.send(Msg::Failed(format!("cannot start: {e:#}")));
+                }
+            }
+        });
+    }
 }
 
 /// Terminal input on its own thread: crossterm's `read` blocks.

@@ -17,9 +17,8 @@ pub(super) fn footer(theme: Theme, area: Rect, buf: &mut Buffer) {
     Paragraph::new(Line::from(spans)).render(area, buf);
 }
 
-pub(super) fn help(theme: Theme, area: Rect, buf: &mut Buffer) {
-    let height = u16::try_from(keys::KEYS.len() + 4).unwrap_or(u16::MAX);
-    let width = 72.min(area.width);
+/// A cleared box of `width` × `height` in the middle of `area`.
+fn popup(area: Rect, width: u16, height: u16, buf: &mut Buffer) -> Rect {
     let [_, mid, _] = Layout::vertical([
         Constraint::Fill(1),
         Constraint::Length(height.min(area.height)),
@@ -28,11 +27,52 @@ pub(super) fn help(theme: Theme, area: Rect, buf: &mut Buffer) {
     .areas(area);
     let [_, popup, _] = Layout::horizontal([
         Constraint::Fill(1),
-        Constraint::Length(width),
+        Constraint::Length(width.min(area.width)),
         Constraint::Fill(1),
     ])
     .areas(mid);
     Clear.render(popup, buf);
+    popup
+}
+
+/// The question a fresh local track starts with: how to start the lab.
+pub(super) fn ask_lab(theme: Theme, area: Rect, buf: &mut Buffer) {
+    let choice = |key: &'static str, what: &'static str| {
+        Line::from(vec![
+            Span::styled(format!(" {key}  "), theme.key()),
+            Span::styled(what, theme.bold()),
+        ])
+    };
+    let lines = vec![
+        Line::raw(" How should the local lab start? The guide remembers your answer."),
+        Line::raw(""),
+        choice("b", "blank: you build it"),
+        Line::raw("    Only the load balancer, the app's instance and its log group exist. You"),
+        Line::raw("    make the target group, listeners, user pool, client, users and the ALB's"),
+        Line::raw("    rule with the AWS CLI, as on AWS; each step shows the commands."),
+        Line::raw(""),
+        choice("w", "built: watch it work"),
+        Line::raw("    Everything is made already; the lessons show how to read it and break it."),
+        Line::raw(""),
+        Line::styled(
+            " Later: `cognito-learning --lab blank` or `--lab built` changes it.  q quits.",
+            theme.dim(),
+        ),
+    ];
+    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let area = popup(area, 80, height, buf);
+    Paragraph::new(lines)
+        .block(
+            Block::bordered()
+                .title(" The local lab ")
+                .border_style(theme.focused_border()),
+        )
+        .render(area, buf);
+}
+
+pub(super) fn help(theme: Theme, area: Rect, buf: &mut Buffer) {
+    let height = u16::try_from(keys::KEYS.len() + 4).unwrap_or(u16::MAX);
+    let popup = popup(area, 72, height, buf);
     let mut lines: Vec<Line> = keys::KEYS
         .iter()
         .map(|b| {

@@ -86,6 +86,8 @@ impl Widget for View<'_> {
         footer(self.theme, a.footer, buf);
         if self.app.help {
             help(self.theme, area, buf);
+        } else if self.app.asking_lab {
+            help::ask_lab(self.theme, area, buf);
         }
     }
 }

@@ -26,7 +26,7 @@ for i in $(seq 10); do
   launched=$(date +%s%N)
   tmux -L "$sock" -f /dev/null new-session -d -x 120 -y 40 -s "s$i" \
     env COGNITO_LEARNING_FIRST_FRAME_FILE="$f" XDG_STATE_HOME="$tmp/state-$i" \
-    "$bin" --any-ports --lessons lessons
+    "$bin" --any-ports --lab built --lessons lessons
   for _ in $(seq 200); do [ -s "$f" ] && break; sleep 0.01; done
   times+=("$(( $(cat "$f") - launched ))")
   tmux -L "$sock" send-keys -t "s$i" q

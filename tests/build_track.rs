@@ -205,9 +205,16 @@ async fn the_lessons_commands_build_a_blank_lab_into_a_working_login_and_tear_it
     let nothing = reqwest::get(format!("{site}/v1/public")).await.unwrap();
     assert_eq!(nothing.status(), 503, "no listener yet");
 
-    // Before the learner builds anything, the guide's checks fail.
-    let (passed, report) = check(&state, "10");
+    // Before the learner builds anything, the guide's checks fail, and say what is missing.
+    let (passed, report) = check(&state, "5");
     assert!(!passed, "{report}");
+    assert!(report.contains("forwards to no target group"), "{report}");
+    let (passed, report) = check(&state, "9");
+    assert!(!passed, "{report}");
+    assert!(
+        report.contains("no user pool with an app client yet"),
+        "{report}"
+    );
 
     let blocks = build_blocks(&state);
     let (build, teardown): (Vec<_>, Vec<_>) = blocks
@@ -243,7 +250,7 @@ async fn the_lessons_commands_build_a_blank_lab_into_a_working_login_and_tear_it
     the_built_lab_behaves(site, cognito).await;
 
     // The guide's checks pass on what the learner built, with the passwords they chose.
-    for lesson in ["5", "9", "10", "12", "13"] {
+    for lesson in ["5", "8", "9", "10", "12", "13"] {
         let s = state.clone();
         let (passed, report) = tokio::task::spawn_blocking(move || check(&s, lesson))
             .await

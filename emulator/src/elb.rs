@@ -323,10 +323,13 @@ fn from_seed(region: &str, seed: &Seed) -> anyhow::Result<State> {
             }),
         }
     }
+    // HTTP:80 sends browsers to HTTPS, as lesson 8 leaves it.
+    let mut http = new_listener(region, 80, "HTTP");
+    http.default_actions = vec![Action::to_https()];
     Ok(State {
         created,
         target_groups: vec![tg],
-        listeners: vec![https],
+        listeners: vec![https, http],
         rules: out,
     })
 }

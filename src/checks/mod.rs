@@ -321,13 +321,33 @@ async fn run_kind(kind: &Kind, t: &Target) -> Res {
         Kind::Network { vpc } => resources::network(account(t)?, &t.render(vpc)?).await,
         Kind::NatGateway { vpc } => resources::nat_gateway(account(t)?, &t.render(vpc)?).await,
         Kind::TargetsHealthy { alb_arn } => {
-            resources::targets_healthy(account(t)?, &t.render(alb_arn)?).await
+            resources::targets_healthy(lab_or_account(t)?, &t.render(alb_arn)?).await
+        }
+        Kind::Listeners { alb_arn } => {
+            resources::listeners(lab_or_account(t)?, &t.render(alb_arn)?).await
+        }
+        Kind::AppClient {} => {
+            lab_or_account(t)?;
+            let (pool, client) = (t.render("{user_pool_id}")?, t.render("{client_id}")?);
+            if pool.is_empty() || client.is_empty() {
+                return Err("the lab serves no user pool with an app client yet: make them (create-user-pool, create-user-pool-domain, create-user-pool-client)".into());
+            }
+            let found = diagnose::app_client(t, None, true).await;
+            if found.is_empty() {
+                Ok(format!(
+                    "DescribeUserPoolClient: {client} has a secret, the code grant, openid, COGNITO, the ALB's callback URL and the sign-out URL"
+                ))
+            } else {
+                Err(found.join("; "))
+            }
         }
         Kind::PipelineBuilds { pipeline } => {
             resources::pipeline_builds(account(t)?, &t.render(pipeline)?).await
         }
         Kind::Deployed { pipeline } => resources::deployed(account(t)?, &t.render(pipeline)?).await,
-        Kind::Certificate { host } => resources::certificate(account(t)?, &t.render(host)?).await,
+        Kind::Certificate { host } => {
+            resources::certificate(lab_or_account(t)?, &t.render(host)?).await
+        }
         Kind::HourlyCosts { vpc, none } => {
             resources::hourly_costs(account(t)?, &t.render(vpc)?, *none).await
         }
@@ -357,6 +377,14 @@ async fn run_kind(kind: &Kind, t: &Target) -> Res {
             }
         }
     }
+}
+
+/// The services the lab serves too (ELBv2, ACM, Cognito): the learner's account on the cloud
+/// track, the lab's control plane on the local one.
+fn lab_or_account(t: &Target) -> Result<&crate::account::Account, String> {
+    t.account
+        .as_ref()
+        .ok_or_else(|| "there are no AWS credentials to read the account with".into())
 }
 
 /// The account's services, for the resource checks of the cloud track.

@@ -124,6 +124,15 @@ pub enum Kind {
     },
     /// ACM holds an issued certificate that covers `host`.
     Certificate { host: String },
+    /// The ALB has an HTTPS:443 listener with a certificate, and its HTTP:80 listener (if any)
+    /// redirects to HTTPS with a 301 (DescribeListeners).
+    Listeners {
+        #[serde(default = "alb_arn")]
+        alb_arn: String,
+    },
+    /// The app client `{client_id}` of `{user_pool_id}` has what the ALB's sign-in and the
+    /// proper logout need (DescribeUserPoolClient).
+    AppClient {},
     /// Lists what bills by the hour in the VPC (and unattached Elastic IPs); with `none`,
     /// passes only when nothing does.
     HourlyCosts {

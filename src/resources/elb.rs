@@ -100,3 +100,59 @@ pub async fn targets_healthy(a: &Account, alb_arn: &str) -> Res {
         seen.join(", ")
     ))
 }
+
+/// The ALB's listeners as lesson 8 leaves them: HTTPS:443 with a certificate, and HTTP:80
+/// (when there is one) redirecting to HTTPS on 443 with a 301.
+pub async fn listeners(a: &Account, alb_arn: &str) -> Res {
+    let doc = a
+        .query(
+            &ELBV2,
+            "DescribeListeners",
+            &[("LoadBalancerArn".into(), alb_arn.into())],
+        )
+        .await?;
+    let doc = xml(&ELBV2, &doc)?;
+    let mut https = None;
+    let mut http = None;
+    for l in entries(doc.root(), "Listeners") {
+        let port = text(l, "Port").unwrap_or_default();
+        match (text(l, "Protocol").unwrap_or_default(), port) {
+            ("HTTPS", "443") => https = Some(l),
+            ("HTTP", "80") => http = Some(l),
+            _ => {}
+        }
+    }
+    let Some(https) = https else {
+        return Err("there is no HTTPS listener on port 443: create-listener --protocol HTTPS --port 443 with the certificate".into());
+    };
+    let cert = entries(https, "Certificates")
+        .find_map(|c| text(c, "CertificateArn"))
+        .unwrap_or_default();
+    if cert.is_empty() {
+        return Err("the HTTPS listener names no certificate".into());
+    }
+    let Some(http) = http else {
+        return Ok(format!("HTTPS:443 with {cert}; no HTTP listener"));
+    };
+    let action = entries(http, "DefaultActions").next();
+    let kind = action.and_then(|a| text(a, "Type")).unwrap_or("none");
+    let redirect = action.and_then(|a| a.descendants().find(|n| n.has_tag_name("RedirectConfig")));
+    let (protocol, port, status) = (
+        redirect.and_then(|r| text(r, "Protocol")).unwrap_or(""),
+        redirect.and_then(|r| text(r, "Port")).unwrap_or(""),
+        redirect.and_then(|r| text(r, "StatusCode")).unwrap_or(""),
+    );
+    if kind != "redirect" || protocol != "HTTPS" || port != "443" || status != "HTTP_301" {
+        return Err(format!(
+            "HTTP:80's default action is {kind}{}: make it redirect to HTTPS, port 443, HTTP_301 (modify-listener)",
+            if kind == "redirect" {
+                format!(" to {protocol}:{port} with {status}")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    Ok(format!(
+        "HTTPS:443 with {cert}; HTTP:80 redirects to HTTPS:443 with a 301"
+    ))
+}

@@ -11,6 +11,6 @@ mod pipeline;
 
 pub use acm::certificate;
 pub use costs::hourly_costs;
-pub use elb::targets_healthy;
+pub use elb::{listeners, targets_healthy};
 pub use network::{nat_gateway, network};
 pub use pipeline::{deployed, pipeline_builds};

@@ -475,6 +475,22 @@ impl Action {
         }
     }
 
+    /// A redirect to HTTPS on 443 with a 301, host, path and query kept: lesson 8's HTTP:80.
+    pub fn to_https() -> Self {
+        Self {
+            kind: "redirect".into(),
+            redirect_config: Some(RedirectConfig {
+                protocol: "HTTPS".into(),
+                port: "443".into(),
+                host: keep_host(),
+                path: keep_path(),
+                query: keep_query(),
+                status_code: "HTTP_301".into(),
+            }),
+            ..Self::default()
+        }
+    }
+
     pub fn authenticate(config: AuthConfig) -> Self {
         Self {
             kind: "authenticate-cognito".into(),

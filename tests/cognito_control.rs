@@ -412,7 +412,7 @@ fn each_scenario_is_found_by_the_check_and_mended_with_the_cli() {
             let listener = aws(
                 &dir,
                 &format!(
-                    "elbv2 describe-listeners --load-balancer-arn {} --query 'Listeners[0].ListenerArn'",
+                    "elbv2 describe-listeners --load-balancer-arn {} --query 'Listeners[?Port==`443`].ListenerArn | [0]'",
                     info["alb_arn"].as_str().unwrap()
                 ),
             )

@@ -9,7 +9,15 @@
 //! with what the CLI said. Nothing else runs: every other command (`curl`, `sudo`, `wget`, …) is
 //! only noted, and `cd` does nothing. A block naming a file (```` ```actions.json ````) is written
 //! to the working directory first, so `file://actions.json` reads what the lesson shows.
+//!
+//! Then every command the local track shows (its shell blocks and its checks' commands that
+//! call `aws` or `curl`) runs as shown against a running lab, after `lab env`, and must exit 0.
 #![allow(clippy::unwrap_used)]
+
+#[path = "fixtures/lab_process.rs"]
+mod lab_process;
+#[path = "fixtures/learner.rs"]
+mod learner;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -245,7 +253,7 @@ fn gather(all: &[Lesson]) -> Course {
                 let text = render(&step.text_on(track, false), &vars).unwrap();
                 for (info, body) in fences(&text) {
                     let body = fill(&body);
-                    if info == "sh" {
+                    if info == "sh" || info == "sh cloud" {
                         snippets.push((origin("a shell block".into()), body));
                     } else if info.contains('.') {
                         let o = origin(format!("the file {info}"));
@@ -486,4 +494,73 @@ fn placeholders_are_filled_as_whole_words() {
         3
     );
     assert!(!calls_aws("# aws commented"));
+}
+
+/// Whether a shell snippet calls the AWS CLI or curl.
+fn calls_a_service(snippet: &str) -> bool {
+    snippet.lines().any(|l| {
+        let l = l.trim_start();
+        calls_aws(l) || l.starts_with("curl ") || l.contains("$(curl ")
+    })
+}
+
+#[test]
+fn every_command_the_local_track_shows_runs_as_shown_against_a_lab() {
+    let dir = scratch("local-commands");
+    let state = dir.join("lab");
+    let (mut lab, _) = lab_process::start_lab(&state);
+    let info = cognito_learning_contract::lab::read_running(&state).unwrap();
+    let vars = cognito_learning::target::Target::local(&info).vars;
+    let (all, errors) = lessons::load(Some(&Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons")));
+    assert!(errors.is_empty(), "{errors:?}");
+
+    let mut snippets = Vec::new();
+    for lesson in &all {
+        for step in &lesson.steps {
+            let at = format!("{} › {}", lesson.id, step.title);
+            let text = render(&step.text_on(Track::Local, false), &vars).unwrap();
+            for (info, body) in fences(&text) {
+                if info == "sh" && calls_a_service(&body) {
+                    snippets.push((format!("{at}: a shell block"), body));
+                }
+            }
+            for (_, check) in step.checks_on(Track::Local) {
+                let command = render(&check.command, &vars).unwrap();
+                if calls_a_service(&command) {
+                    snippets.push((format!("{at}: check {:?}", check.name), command));
+                }
+            }
+        }
+    }
+    let mut failures = Vec::new();
+    for (at, snippet) in &snippets {
+        // A placeholder left for the learner to fill belongs to the cloud track.
+        if fill(snippet) != *snippet {
+            failures.push(format!(
+                "{at}: a placeholder on the local track:\n{snippet}"
+            ));
+            continue;
+        }
+        let script = format!("set -euo pipefail\naws() {{ python3 -m awscli \"$@\"; }}\n{snippet}");
+        let mut cmd = learner::shell(&state, &script);
+        cmd.current_dir(&dir);
+        let out = cmd.output().unwrap();
+        if !out.status.success() {
+            failures.push(format!(
+                "{at}: exit {:?}\n{snippet}\n{}{}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    let _ = lab.kill();
+    let _ = lab.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(
+        snippets.len() > 30,
+        "only {} commands found",
+        snippets.len()
+    );
 }

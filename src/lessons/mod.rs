@@ -100,15 +100,20 @@ pub struct Step {
 
 impl Step {
     /// The step's text as a learner on `track` reads it; `blank` when the local lab started
-    /// blank, and the learner builds it.
+    /// blank, and the learner builds it. On the local track, the text's commands for an AWS
+    /// account (```` ```sh cloud ````) give way to a line that says where they are.
     pub fn text_on(&self, track: Track, blank: bool) -> std::borrow::Cow<'_, str> {
+        if track == Track::Cloud {
+            return self.text.as_str().into();
+        }
+        let text = without_cloud_blocks(&self.text);
         let note = |label: &str, note: &str| {
-            format!("{}\n\n**{label}:** {}", self.text.trim_end(), note.trim()).into()
+            format!("{}\n\n**{label}:** {}", text.trim_end(), note.trim()).into()
         };
-        match (&self.build, &self.local, track) {
-            (Some(build), _, Track::Local) if blank => note("On your blank lab", build),
-            (_, Some(local), Track::Local) => note("In the local lab", local),
-            _ => self.text.as_str().into(),
+        match (&self.build, &self.local) {
+            (Some(build), _) if blank => note("On your blank lab", build),
+            (_, Some(local)) => note("In the local lab", local),
+            _ => text,
         }
     }
 
@@ -118,6 +123,31 @@ impl Step {
             .enumerate()
             .filter(move |(_, c)| c.track.runs_on(track))
     }
+}
+
+/// `text` with each ```` ```sh cloud ```` block replaced by a line saying it is for AWS.
+fn without_cloud_blocks(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("```sh cloud") {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut hiding = false;
+    for line in text.lines() {
+        let fence = line.trim_start().strip_prefix("```");
+        match (hiding, fence) {
+            (false, Some(info)) if info.trim() == "sh cloud" => {
+                hiding = true;
+                out.push_str("*(the commands for your AWS account: on the cloud track)*\n");
+            }
+            (true, Some(_)) => hiding = false,
+            (true, None) => {}
+            (false, _) => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out.into()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -388,6 +418,22 @@ status = 200
             step.text_on(Track::Local, true),
             step.text_on(Track::Local, false)
         );
+    }
+
+    #[test]
+    fn commands_for_an_aws_account_show_on_the_cloud_track_only() {
+        let file = GOOD.replace(
+            "text = \"Some *text*.\"",
+            "text = \"\"\"\nBefore.\n\n```sh cloud\naws ec2 describe-vpcs\n```\n\n```sh\naws logs describe-log-groups\n```\n\"\"\"",
+        );
+        let l = parse("01-a.toml", &file).unwrap_or_else(|e| panic!("{e:?}"));
+        let step = &l.steps[0];
+        let local = step.text_on(Track::Local, false);
+        assert!(!local.contains("describe-vpcs"), "{local}");
+        assert!(local.contains("on the cloud track"), "{local}");
+        assert!(local.contains("describe-log-groups"), "{local}");
+        let cloud = step.text_on(Track::Cloud, false);
+        assert!(cloud.contains("describe-vpcs") && cloud.contains("describe-log-groups"));
     }
 
     #[test]

@@ -101,19 +101,25 @@ pub struct Step {
 impl Step {
     /// The step's text as a learner on `track` reads it; `blank` when the local lab started
     /// blank, and the learner builds it. On the local track, the text's commands for an AWS
-    /// account (```` ```sh cloud ````) give way to a line that says where they are.
+    /// account (```` ```sh cloud ````) give way to a line that says where they are; on a blank
+    /// lab the build note takes the place of the first of them, where the learner looks for
+    /// what to type.
     pub fn text_on(&self, track: Track, blank: bool) -> std::borrow::Cow<'_, str> {
         if track == Track::Cloud {
             return self.text.as_str().into();
         }
-        let text = without_cloud_blocks(&self.text);
-        let note = |label: &str, note: &str| {
-            format!("{}\n\n**{label}:** {}", text.trim_end(), note.trim()).into()
-        };
-        match (&self.build, &self.local) {
-            (Some(build), _) if blank => note("On your blank lab", build),
-            (_, Some(local)) => note("In the local lab", local),
-            _ => text,
+        let build = self
+            .build
+            .as_deref()
+            .filter(|_| blank)
+            .map(|b| format!("**On your blank lab:** {}", b.trim()));
+        let (text, placed) = without_cloud_blocks(&self.text, build.as_deref());
+        let note = |note: &str| format!("{}\n\n{note}", text.trim_end()).into();
+        match (build, &self.local) {
+            (Some(_), _) if placed => text,
+            (Some(build), _) => note(&build),
+            (None, Some(local)) => note(&format!("**In the local lab:** {}", local.trim())),
+            (None, None) => text,
         }
     }
 
@@ -125,19 +131,29 @@ impl Step {
     }
 }
 
-/// `text` with each ```` ```sh cloud ```` block replaced by a line saying it is for AWS.
-fn without_cloud_blocks(text: &str) -> std::borrow::Cow<'_, str> {
+/// `text` with each ```` ```sh cloud ```` block replaced by a line saying it is for AWS, the
+/// first by `first` when given; and whether `first` found its place.
+fn without_cloud_blocks<'a>(
+    text: &'a str,
+    first: Option<&str>,
+) -> (std::borrow::Cow<'a, str>, bool) {
     if !text.contains("```sh cloud") {
-        return text.into();
+        return (text.into(), false);
     }
     let mut out = String::with_capacity(text.len());
     let mut hiding = false;
+    let mut first = first;
     for line in text.lines() {
         let fence = line.trim_start().strip_prefix("```");
         match (hiding, fence) {
             (false, Some(info)) if info.trim() == "sh cloud" => {
                 hiding = true;
-                out.push_str("*(the commands for your AWS account: on the cloud track)*\n");
+                out.push_str("(The commands for your AWS account are on the cloud track.)\n");
+                if let Some(note) = first.take() {
+                    out.push('\n');
+                    out.push_str(note);
+                    out.push('\n');
+                }
             }
             (true, Some(_)) => hiding = false,
             (true, None) => {}
@@ -147,7 +163,7 @@ fn without_cloud_blocks(text: &str) -> std::borrow::Cow<'_, str> {
             }
         }
     }
-    out.into()
+    (out.into(), first.is_none())
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -434,6 +450,14 @@ status = 200
         assert!(local.contains("describe-log-groups"), "{local}");
         let cloud = step.text_on(Track::Cloud, false);
         assert!(cloud.contains("describe-vpcs") && cloud.contains("describe-log-groups"));
+        // On a blank lab, the build note stands where the AWS commands were.
+        let mut step = step.clone();
+        step.build = Some("make it".into());
+        let blank = step.text_on(Track::Local, true);
+        let at = |s: &str| blank.find(s).unwrap_or_else(|| panic!("{s} in {blank}"));
+        assert!(at("on the cloud track") < at("**On your blank lab:** make it"));
+        assert!(at("**On your blank lab:** make it") < at("describe-log-groups"));
+        assert_eq!(blank.matches("On your blank lab").count(), 1);
     }
 
     #[test]

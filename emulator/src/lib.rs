@@ -330,7 +330,8 @@ impl Lab {
             blank: opts.blank,
         };
         let publisher = Arc::new(Publisher {
-            last: std::sync::Mutex::new((u64::MAX, u64::MAX, serving(&base, &cognito, &alb))),
+            // Published below, whatever it holds.
+            last: std::sync::Mutex::new((u64::MAX, u64::MAX, base.clone())),
             base,
             cognito: cognito.clone(),
             alb: alb.clone(),
@@ -478,27 +479,24 @@ impl AppRunner {
             let _ = handle.await;
         }
     }
-}
 
-impl AppRunner {
+    /// Restarts the app when the rule names another pool or client than it runs with.
     async fn sync(&self) {
-        {
-            let mut current = self.current.lock().await;
-            let now = self.alb.identity();
-            let Some((identity, _)) = current.as_ref() else {
-                return;
-            };
-            if *identity == now {
-                return;
-            }
-            if let Some((_, (stop, handle))) = current.take() {
-                let _ = stop.send(true);
-                let _ = handle.await;
-            }
-            match (self.start)(&now) {
-                Ok(running) => *current = Some((now, running)),
-                Err(e) => eprintln!("lab: the app cannot restart: {e:#}"),
-            }
+        let mut current = self.current.lock().await;
+        let now = self.alb.identity();
+        let Some((identity, _)) = current.as_ref() else {
+            return;
+        };
+        if *identity == now {
+            return;
+        }
+        if let Some((_, (stop, handle))) = current.take() {
+            let _ = stop.send(true);
+            let _ = handle.await;
+        }
+        match (self.start)(&now) {
+            Ok(running) => *current = Some((now, running)),
+            Err(e) => eprintln!("lab: the app cannot restart: {e:#}"),
         }
     }
 }

@@ -42,10 +42,17 @@ impl LabWatch {
         let Some(info) = read_running(&self.state_dir) else {
             return false;
         };
-        let run = self.tx.borrow().run.clone();
-        if *self.tx.borrow().as_ref() == info
-            || (info.run != run && !(answers(&info.alb).await && answers(&info.aws).await))
-        {
+        // Compared before any wait: the borrow holds the watch's lock.
+        let (same, same_run) = {
+            let cur = self.tx.borrow();
+            (**cur == info, cur.run == info.run)
+        };
+        if same {
+            return false;
+        }
+        // Another run counts only once it answers.
+        let answering = same_run || (answers(&info.alb).await && answers(&info.aws).await);
+        if !answering {
             return false;
         }
         self.tx.send_if_modified(|cur| {

@@ -257,10 +257,10 @@ impl App {
             }
             Msg::AskLab => self.asking_lab = true,
             Msg::LabChanged { vars } => {
-                let var = |v: &BTreeMap<String, String>, k: &str| v.get(k).cloned();
-                let before = self.target_vars.as_ref();
-                let now = (var(&vars, "user_pool_id"), var(&vars, "client_id"));
-                if before.map(|b| (var(b, "user_pool_id"), var(b, "client_id"))) != Some(now) {
+                let served = |v: &BTreeMap<String, String>| {
+                    (v.get("user_pool_id").cloned(), v.get("client_id").cloned())
+                };
+                if self.target_vars.as_ref().map(served) != Some(served(&vars)) {
                     self.note = match (vars.get("user_pool_id"), vars.get("client_id")) {
                         (Some(p), Some(c)) if !p.is_empty() && !c.is_empty() => {
                             format!("the lab now serves user pool {p} with app client {c}")

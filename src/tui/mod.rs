@@ -127,12 +127,20 @@ async fn drive(
     match (&opts.start, app.progress.lab) {
         (Start::Local(o), None) => {
             // A lab already running is used as it is; else the learner says how to start one.
-            let (starter, o) = (starter.clone(), o.clone());
+            let (starter, dir) = (starter.clone(), o.state_dir.clone());
             tokio::spawn(async move {
-                if crate::io::running_lab(&o.state_dir).await.is_some() {
-                    starter.start(Start::Local(o));
-                } else {
-                    let _ = starter.tx.send(Msg::AskLab);
+                match crate::io::running_lab(&dir).await {
+                    Some(info) => {
+                        starter
+                            .ready(Started {
+                                target: crate::target::Target::local(&info),
+                                lab: None,
+                            })
+                            .await;
+                    }
+                    None => {
+                        let _ = starter.tx.send(Msg::AskLab);
+                    }
                 }
             });
         }
@@ -223,29 +231,32 @@ struct Starter {
 
 impl Starter {
     fn start(&self, how: Start) {
-        let Starter { tx, target, lab } = self.clone();
+        let starter = self.clone();
         tokio::spawn(async move {
             match start(how).await {
-                Ok(s) => {
-                    let t = Arc::new(s.target);
-                    *lab.lock().await = s.lab;
-                    target.set(t.clone());
-                    let _ = tx.send(Msg::Ready {
-                        label: t.label.clone(),
-                        services: probe::services(&t).into_iter().map(|(s, _)| s).collect(),
-                        vars: t.vars.clone(),
-                    });
-                    let sink: Sink = {
-                        let tx = tx.clone();
-                        Arc::new(move |e: crate::io::Event| tx.send(Msg::from(e)).is_ok())
-                    };
-                    crate::io::spawn_followers(&target, sink);
-                }
+                Ok(s) => starter.ready(s).await,
                 Err(e) => {
-                    let _ = tx.send(Msg::Failed(format!("cannot start: {e:#}")));
+                    let _ = starter.tx.send(Msg::Failed(format!("cannot start: {e:#}")));
                 }
             }
         });
+    }
+
+    /// The target is ready: the guide is told, and its followers start.
+    async fn ready(&self, s: Started) {
+        let t = Arc::new(s.target);
+        *self.lab.lock().await = s.lab;
+        self.target.set(t.clone());
+        let _ = self.tx.send(Msg::Ready {
+            label: t.label.clone(),
+            services: probe::services(&t).into_iter().map(|(s, _)| s).collect(),
+            vars: t.vars.clone(),
+        });
+        let sink: Sink = {
+            let tx = self.tx.clone();
+            Arc::new(move |e: crate::io::Event| tx.send(Msg::from(e)).is_ok())
+        };
+        crate::io::spawn_followers(&self.target, sink);
     }
 }
 

@@ -541,7 +541,10 @@ fn every_command_the_local_track_shows_runs_as_shown_against_a_lab() {
             ));
             continue;
         }
-        let script = format!("set -euo pipefail\naws() {{ python3 -m awscli \"$@\"; }}\n{snippet}");
+        let script = format!(
+            "set -euo pipefail\naws() {{ {} -m awscli \"$@\"; }}\n{snippet}",
+            python()
+        );
         let mut cmd = learner::shell(&state, &script);
         cmd.current_dir(&dir);
         let out = cmd.output().unwrap();

@@ -45,6 +45,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 access: Some("invalid: bad signature".into()),
                 identity: Some("matches the verified sub".into()),
             },
+            client: Default::default(),
+            direct: false,
         })
         .collect();
     let before = rss_kb();
@@ -63,6 +65,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 status: 302,
                 note: "to /oauth2/authorize".into(),
                 back_channel: false,
+                client: Default::default(),
+                exchange: None,
             })
             .collect(),
     ));

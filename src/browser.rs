@@ -12,13 +12,23 @@ use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::{COOKIE, HeaderValue, LOCATION, SET_COOKIE};
 use reqwest::{Response, Url};
 
-/// A client that follows no redirects, shared by every [`Browser`].
+/// A client that follows no redirects, shared by every [`Browser`] and every check. Its
+/// `User-Agent` marks its requests as the guide's, so that the lab's trace tells them from the
+/// learner's.
 pub fn client() -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
+        .user_agent(USER_AGENT)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10))
         .build()
 }
+
+/// What the guide's requests say they are.
+pub const USER_AGENT: &str = concat!(
+    "cognito-learning-check/",
+    env!("CARGO_PKG_VERSION"),
+    " (the lab guide's own check)"
+);
 
 /// Parses `url`, saying which one did not parse.
 pub fn url(s: &str) -> anyhow::Result<Url> {

@@ -3,6 +3,7 @@
 //! - [`lessons`]: the course as data, loaded from TOML files with every error reported.
 //! - [`target`]: what checks run against, the local lab or a learner's AWS account.
 //! - [`checks`]: running one check and saying what is true and why.
+//! - [`exchange`]: one exchange of the lab's trace read out for a learner.
 //! - [`progress`]: which steps a learner has passed, kept under the XDG state directory.
 //! - [`instance`]: checking the app's instance through SSM.
 //! - [`account`] and [`resources`]: reading the state of a learner's AWS resources (network,
@@ -15,6 +16,7 @@ pub mod account;
 mod aws;
 pub mod browser;
 pub mod checks;
+pub mod exchange;
 pub mod instance;
 pub mod io;
 pub mod lessons;

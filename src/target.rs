@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Args;
 use cognito_learning_contract::lab::LabInfo;
@@ -114,11 +113,7 @@ pub fn addr_of(url: &str) -> Option<String> {
 }
 
 fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap_or_default()
+    crate::browser::client().unwrap_or_default()
 }
 
 impl Target {

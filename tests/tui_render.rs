@@ -83,6 +83,8 @@ fn app() -> App {
         status,
         note: note.into(),
         back_channel: matches!((from, to), (Actor::Alb, Actor::Cognito)),
+        client: Default::default(),
+        exchange: None,
     };
     app.update(Msg::Flow(vec![
         ev(
@@ -128,6 +130,8 @@ fn app() -> App {
             access: None,
             identity: Some("matches the verified sub".into()),
         },
+        client: Default::default(),
+        direct: false,
     }]));
     app.now_ms = NOW_MS;
     app

@@ -27,6 +27,14 @@ impl Body {
         let b = b.into();
         Body::Whole((!b.is_empty()).then_some(b))
     }
+
+    /// A whole body's bytes (none for a stream).
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Body::Whole(Some(b)) => b,
+            _ => &[],
+        }
+    }
 }
 
 impl http_body::Body for Body {

@@ -5,17 +5,184 @@
 //! note (the redirect target, the cookie set, why something was refused). The ALB's calls to
 //! Cognito's token and userInfo endpoints are marked as the back channel: the browser never
 //! sees them. The event type is the contract crate's, which the guide reads.
+//!
+//! Each event holds the whole exchange ([`request`], [`answered`]) with secrets masked, and
+//! says who made it: the client whose request the ALB is answering (set with [`as_client`] for
+//! the calls it makes on that request's behalf), else the request's own `User-Agent`.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http::{HeaderMap, Method, header};
 use tokio::sync::broadcast;
 
-pub use cognito_learning_contract::trace::{Actor, TraceEvent, TracePage};
+pub use cognito_learning_contract::trace::{
+    Actor, Client, Exchange, SetCookie, TraceEvent, TracePage, form_pairs,
+};
+use cognito_learning_contract::trace::{BODY_KEEP, Body, HEADER_KEEP, Header, MASK};
 use cognito_learning_tokens::time::now_millis;
 
 const KEEP: usize = 1000;
+
+tokio::task_local! {
+    static CLIENT: Client;
+}
+
+/// Runs `f` with every exchange it traces counted as `client`'s: the ALB's calls to Cognito
+/// and to the app on behalf of a browser's request are that browser's.
+pub async fn as_client<F: Future>(client: Client, f: F) -> F::Output {
+    CLIENT.scope(client, f).await
+}
+
+/// Who sent a request with these headers.
+pub fn client_of(headers: &HeaderMap) -> Client {
+    Client::from_user_agent(
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+/// A request as the trace keeps it: secrets masked, long values cut.
+pub fn request(method: &Method, url: String, headers: &HeaderMap, body: &[u8]) -> Exchange {
+    Exchange {
+        method: method.to_string(),
+        url,
+        request_headers: kept(headers),
+        request_body: kept_body(headers, body),
+        ..Exchange::default()
+    }
+}
+
+/// Adds the answer to `ex`.
+pub fn answered(mut ex: Exchange, headers: &HeaderMap, body: &[u8]) -> Exchange {
+    ex.response_headers = kept(headers);
+    ex.response_body = kept_body(headers, body);
+    ex
+}
+
+/// The full URL of a request that arrived at a stand-in: its `Host`, path and query.
+pub fn url_of(parts: &http::request::Parts) -> String {
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    format!("http://{host}{pq}")
+}
+
+fn kept(headers: &HeaderMap) -> Vec<Header> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            let value = if name == header::AUTHORIZATION {
+                masked_authorization(&value)
+            } else {
+                cut(&value, HEADER_KEEP)
+            };
+            Header {
+                name: name.as_str().to_owned(),
+                value,
+            }
+        })
+        .collect()
+}
+
+/// `Basic` credentials keep the client id and lose the secret; a bearer token is kept (it is
+/// what the Tokens pane explains).
+fn masked_authorization(v: &str) -> String {
+    let Some(b64) = v.strip_prefix("Basic ") else {
+        return cut(v, HEADER_KEEP);
+    };
+    let id = STANDARD
+        .decode(b64.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.split_once(':').map(|(id, _)| id.to_owned()))
+        .unwrap_or_default();
+    format!("Basic base64({id}:{MASK})")
+}
+
+fn kept_body(headers: &HeaderMap, body: &[u8]) -> Option<Body> {
+    if body.is_empty() {
+        return None;
+    }
+    let mime = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let text = match std::str::from_utf8(body) {
+        Ok(t) if mime.starts_with("application/x-www-form-urlencoded") => masked_form(t),
+        Ok(t) => cut(t, BODY_KEEP),
+        Err(_) => String::new(),
+    };
+    Some(Body {
+        mime,
+        text,
+        size: body.len(),
+    })
+}
+
+/// A form with every password and secret field masked.
+fn masked_form(form: &str) -> String {
+    let fields: Vec<String> = form
+        .split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _)) if secret_field(k) => format!("{k}={MASK}"),
+            _ => kv.to_owned(),
+        })
+        .collect();
+    cut(&fields.join("&"), BODY_KEEP)
+}
+
+/// What the answer's `Set-Cookie` headers do, for a note: `sets cognito · expires AWSALBAuthNonce`.
+pub fn cookie_note(headers: &HeaderMap) -> Option<String> {
+    let now = cognito_learning_tokens::time::now();
+    let (mut set, mut gone) = (Vec::new(), Vec::new());
+    for c in headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| SetCookie::parse(v.to_str().ok()?))
+    {
+        if c.removes(now) {
+            gone.push(c.name);
+        } else {
+            set.push(c.name);
+        }
+    }
+    let mut note = Vec::new();
+    if !set.is_empty() {
+        note.push(format!("sets {}", set.join(", ")));
+    }
+    if !gone.is_empty() {
+        note.push(format!("expires {}", gone.join(", ")));
+    }
+    (!note.is_empty()).then(|| note.join(" · "))
+}
+
+/// Whether a form field holds a secret: a password or a client secret.
+pub fn secret_field(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("password") || n.contains("secret")
+}
+
+/// `s` up to `max` bytes, at a character boundary.
+fn cut(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}
 
 /// When an exchange began: its place in the lab's one sequence, and the time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,13 +226,16 @@ impl Trace {
     pub fn emit(
         &self,
         began: Began,
-        from: Actor,
-        to: Actor,
+        (from, to): (Actor, Actor),
         request: String,
         status: u16,
         note: String,
+        exchange: Exchange,
     ) {
         let back_channel = matches!((from, to), (Actor::Alb, Actor::Cognito));
+        let client = CLIENT.try_with(|c| *c).unwrap_or_else(|_| {
+            Client::from_user_agent(exchange.request_header("user-agent").next())
+        });
         let ev = TraceEvent {
             seq: self.next(),
             at_ms: now_millis(),
@@ -77,6 +247,8 @@ impl Trace {
             status,
             note,
             back_channel,
+            client,
+            exchange: Some(Box::new(exchange)),
         };
         if let Ok(mut r) = self.recent.lock() {
             if r.len() == KEEP {
@@ -128,19 +300,19 @@ mod tests {
         let inner = t.begin();
         t.emit(
             inner,
-            Actor::Alb,
-            Actor::App,
+            (Actor::Alb, Actor::App),
             "GET /".into(),
             200,
             String::new(),
+            Exchange::default(),
         );
         t.emit(
             outer,
-            Actor::Browser,
-            Actor::Alb,
+            (Actor::Browser, Actor::Alb),
             "GET /".into(),
             200,
             String::new(),
+            Exchange::default(),
         );
         let mut got = t.recent();
         assert!(got[0].seq < got[1].seq, "published inner first");
@@ -150,5 +322,72 @@ mod tests {
             got.iter()
                 .all(|e| e.start_seq < e.seq && e.start_ms <= e.at_ms)
         );
+    }
+}
+
+#[cfg(test)]
+mod capture {
+    use super::*;
+
+    #[test]
+    fn secrets_are_masked_and_the_client_id_kept() {
+        let mut h = HeaderMap::new();
+        let basic = STANDARD.encode("abc123:s3cr3t");
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Basic {basic}").parse().unwrap(),
+        );
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        let ex = request(
+            &Method::POST,
+            "http://127.0.0.1:9229/oauth2/token".into(),
+            &h,
+            b"grant_type=authorization_code&client_secret=s3cr3t&password=hunter2&code=xyz",
+        );
+        let text = serde_json::to_string(&ex).unwrap();
+        assert!(
+            !text.contains("s3cr3t") && !text.contains("hunter2"),
+            "{text}"
+        );
+        assert_eq!(
+            ex.request_header("authorization").next(),
+            Some("Basic base64(abc123:********)")
+        );
+        let body = ex.request_body.unwrap();
+        assert_eq!(
+            body.text,
+            "grant_type=authorization_code&client_secret=********&password=********&code=xyz"
+        );
+        assert_eq!(body.size, 76);
+    }
+
+    #[tokio::test]
+    async fn an_exchange_made_for_a_client_is_that_clients() {
+        let t = Trace::default();
+        let mut ua = HeaderMap::new();
+        ua.insert(
+            header::USER_AGENT,
+            "cognito-learning-check/1".parse().unwrap(),
+        );
+        let ex = request(&Method::GET, "http://localhost:8080/".into(), &ua, b"");
+        let pair = (Actor::Browser, Actor::Alb);
+        t.emit(t.begin(), pair, "GET /".into(), 200, String::new(), ex);
+        as_client(Client::Learner, async {
+            let ex = request(&Method::GET, "http://127.0.0.1:5000/".into(), &ua, b"");
+            t.emit(t.begin(), pair, "GET /".into(), 200, String::new(), ex);
+        })
+        .await;
+        let got: Vec<Client> = t.recent().iter().map(|e| e.client).collect();
+        assert_eq!(got, [Client::Guide, Client::Learner]);
+    }
+
+    #[test]
+    fn a_long_value_is_cut_at_a_character_boundary() {
+        let s = "é".repeat(HEADER_KEEP);
+        let c = cut(&s, HEADER_KEEP + 1);
+        assert!(c.len() <= HEADER_KEEP + 1 && s.starts_with(&c));
     }
 }

@@ -109,7 +109,9 @@ fn logout(app: &App, parts: &Parts) -> Response<Body> {
         }
     }
     // A cookie set as Secure can only be replaced from a secure origin; say Secure when the
-    // browser reached the ALB over HTTPS.
+    // browser reached the ALB over HTTPS. `Expires` in the past alone: curl 7.88 keeps a cookie
+    // whose expiring Set-Cookie carries both `Expires` and a `Max-Age` of zero or less (and
+    // `Max-Age` alone is lost on the oldest clients). HttpOnly, as the ALB set it.
     let https = parts
         .headers
         .get("x-forwarded-proto")
@@ -119,7 +121,7 @@ fn logout(app: &App, parts: &Parts) -> Response<Body> {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     for name in names {
         let cookie = format!(
-            "{name}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=-1{}",
+            "{name}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly{}",
             if https { "; Secure" } else { "" }
         );
         if let Ok(v) = HeaderValue::from_str(&cookie) {

@@ -432,7 +432,7 @@ async fn logout_expires_every_session_cookie_shard() {
         .collect();
     for n in 0..4 {
         let expired = format!(
-            "AWSELBAuthSessionCookie-{n}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=-1; Secure"
+            "AWSELBAuthSessionCookie-{n}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure"
         );
         assert!(cookies.contains(&expired.as_str()), "{cookies:?}");
     }

@@ -10,6 +10,32 @@ use super::text::Res;
 use crate::stream::{Cursor, Follower, TokenEvent};
 use crate::target::Target;
 
+/// Whether `seen` holds each of `claims` (a value, or one of an array's); `render` fills in
+/// the lesson's variables. The error names the first that differs.
+pub(super) fn claims_match(
+    seen: &serde_json::Map<String, serde_json::Value>,
+    claims: &std::collections::BTreeMap<String, String>,
+    render: impl Fn(&str) -> Result<String, String>,
+) -> Result<(), String> {
+    for (claim, want) in claims {
+        let want = &render(want)?;
+        let got = seen.get(claim);
+        let ok = match got {
+            Some(serde_json::Value::String(s)) => s == want,
+            Some(serde_json::Value::Array(a)) => a.iter().any(|v| v == want.as_str()),
+            Some(v) => want.parse::<serde_json::Value>().ok().as_ref() == Some(v),
+            None => false,
+        };
+        if !ok {
+            return Err(format!(
+                "{claim} = {}, expected {want:?}",
+                got.map_or("nothing".into(), ToString::to_string)
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// How long a token may take to reach CloudWatch Logs and come back.
 pub(super) const LOG_WAIT: Duration = Duration::from_secs(8);
 
@@ -46,23 +72,8 @@ pub(super) async fn token_in_logs(
             if let Err(why) = &seen.verdict {
                 return Err(format!("{name} in the log does not verify: {why}"));
             }
-            let seen_claims = seen.claims();
-            for (claim, want) in claims {
-                let want = &t.render(want)?;
-                let got = seen_claims.get(claim);
-                let ok = match got {
-                    Some(serde_json::Value::String(s)) => s == want,
-                    Some(serde_json::Value::Array(a)) => a.iter().any(|v| v == want.as_str()),
-                    Some(v) => want.parse::<serde_json::Value>().ok().as_ref() == Some(v),
-                    None => false,
-                };
-                if !ok {
-                    return Err(format!(
-                        "{name} has {claim} = {}, expected {want:?}",
-                        got.map_or("nothing".into(), ToString::to_string)
-                    ));
-                }
-            }
+            claims_match(&seen.claims(), claims, |v| t.render(v))
+                .map_err(|e| format!("{name} has {e}"))?;
             let shown: Vec<String> = claims
                 .iter()
                 .map(|(k, v)| format!("{k}={}", t.render(v).unwrap_or_else(|_| v.clone())))

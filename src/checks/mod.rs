@@ -11,6 +11,7 @@ mod logs;
 mod oidc;
 mod signin;
 mod text;
+mod yours;
 
 use crate::lessons::{Check, Kind};
 use crate::resources;
@@ -62,6 +63,17 @@ pub async fn run(check: &Check, t: &Target) -> Outcome {
         outcome.detail = format!("{}. Why: {}", outcome.detail, found.join("; "));
     }
     outcome
+}
+
+/// Whether a check passes only on the learner's own traffic, and so waits for it.
+pub fn waits_for_learner(kind: &Kind) -> bool {
+    matches!(
+        kind,
+        Kind::YourSignIn { .. }
+            | Kind::YourLogout { .. }
+            | Kind::YourForgedHeader { .. }
+            | Kind::TokenInLogs { yours: true, .. }
+    )
 }
 
 /// How long reading the app client back may take after a failed sign-in.
@@ -226,11 +238,24 @@ async fn run_kind(kind: &Kind, t: &Target) -> Res {
             }
         }
         Kind::TokenInLogs {
+            path,
+            token,
+            claims,
+            yours: true,
+            ..
+        } => yours::your_token(t, path, token, claims).await,
+        Kind::TokenInLogs {
             user,
             path,
             token,
             claims,
+            yours: false,
         } => token_in_logs(t, user, path, token, claims).await,
+        Kind::YourSignIn { user, path, status } => {
+            yours::your_sign_in(t, user, path, *status).await
+        }
+        Kind::YourLogout { through, then } => yours::your_logout(t, through, then).await,
+        Kind::YourForgedHeader { path } => yours::your_forged_header(t, path).await,
         Kind::SsmOnline { instance } => {
             let id = t.render(instance)?;
             crate::instance::online(&t.ssm, &id).await?;

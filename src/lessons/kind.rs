@@ -61,6 +61,27 @@ pub enum Kind {
         token: String,
         #[serde(default)]
         claims: BTreeMap<String, String>,
+        /// Read the learner's own request instead of signing in.
+        #[serde(default)]
+        yours: bool,
+    },
+    /// The learner's own sign-in: the app's log holds a request of theirs (not the guide's) to
+    /// `path` through the ALB, with `user`'s verified data token, answered `status`.
+    YourSignIn {
+        user: String,
+        #[serde(default = "secrets")]
+        path: String,
+        #[serde(default = "ok")]
+        status: u16,
+    },
+    /// The learner's own logout, `through` the app's `/logout` alone (`app`) or Cognito's
+    /// (`cognito`), after which their next sign-in was `silent` or showed the `form` (read
+    /// from the lab's trace).
+    YourLogout { through: String, then: String },
+    /// An `x-amzn-oidc-data` the learner sent straight to the app, refused (the app's log).
+    YourForgedHeader {
+        #[serde(default = "secrets")]
+        path: String,
     },
     /// The instance is managed by SSM and online.
     SsmOnline {

@@ -83,6 +83,9 @@ pub struct Check {
     /// What a learner could type to see the same thing.
     pub command: String,
     pub kind: Kind,
+    /// What "show me" runs instead: the guide doing it itself, for a check that waits for the
+    /// learner.
+    pub show_me: Option<Kind>,
     pub line: usize,
 }
 
@@ -353,6 +356,21 @@ fn check(mut table: toml::Table, line: usize) -> Result<Check, String> {
             ));
         }
     };
+    let show_me = match table.remove("show_me") {
+        None => None,
+        Some(v @ toml::Value::Table(_)) => {
+            templates_known(&v, None).map_err(|e| format!("check {name:?}'s show_me: {e}"))?;
+            Some(v.try_into::<Kind>().map_err(|e: toml::de::Error| {
+                format!("check {name:?}'s show_me: {}", e.message().trim())
+            })?)
+        }
+        Some(v) => {
+            return Err(format!(
+                "check {name:?}: `show_me` must be a table (a check's kind and fields), not {}",
+                v.type_str()
+            ));
+        }
+    };
     templates_known(&toml::Value::Table(table.clone()), None)
         .and_then(|()| templates_known(&toml::Value::String(command.clone()), None))
         .map_err(|e| format!("check {name:?}: {e}"))?;
@@ -381,6 +399,7 @@ fn check(mut table: toml::Table, line: usize) -> Result<Check, String> {
         track,
         command,
         kind,
+        show_me,
         line,
     })
 }

@@ -11,7 +11,7 @@ use crate::checks::Outcome;
 use crate::lessons::{Check, Lesson, LoadError, Track};
 use crate::progress::Progress;
 use crate::stream::TokenEvent;
-use cognito_learning_contract::trace::{Actor, TraceEvent};
+use cognito_learning_contract::trace::{Actor, Client, TraceEvent};
 
 pub use super::flow_log::{FLOW_BUFFER, FlowLog};
 pub use super::token_log::{TOKEN_BUFFER, TokenLog};
@@ -137,6 +137,21 @@ pub struct App {
     pub target_vars: Option<BTreeMap<String, String>>,
     /// Asking how to start the local lab (`b` blank, `w` built); other keys wait.
     pub asking_lab: bool,
+    /// The exchange open over the panes.
+    pub opened: Option<Opened>,
+    /// `R` was pressed once: a second `R` resets the lesson.
+    pub confirm_reset: bool,
+    /// The step's checks last ran as "show me": the guide drove them, so they mark nothing.
+    pub showing: bool,
+    /// A check waits for the learner: the checks run again when their traffic arrives.
+    pub watching: bool,
+}
+
+/// An exchange opened from the Flow pane, and how far it is scrolled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opened {
+    pub key: super::flow_log::Key,
+    pub scroll: u16,
 }
 
 impl App {
@@ -187,6 +202,10 @@ impl App {
             now_ms: i64::try_from(cognito_learning_tokens::time::now_millis()).unwrap_or(0),
             target_vars: None,
             asking_lab: false,
+            opened: None,
+            confirm_reset: false,
+            showing: false,
+            watching: false,
         }
     }
 
@@ -241,11 +260,21 @@ impl App {
                 return self.step_finished(lesson, step);
             }
             Msg::Tokens(events) => {
+                let yours = events.iter().any(|e| e.client == Client::Learner);
                 self.tokens.push(events);
                 self.stream_status = "live".into();
+                if yours {
+                    return self.learner_acted();
+                }
             }
             Msg::StreamStatus(s) => self.stream_status = s,
-            Msg::Flow(events) => self.flow.add(events),
+            Msg::Flow(events) => {
+                let yours = events.iter().any(|e| e.client == Client::Learner);
+                self.flow.add(events);
+                if yours {
+                    return self.learner_acted();
+                }
+            }
             Msg::LabRestarted { vars, services } => {
                 self.services = services;
                 // The new run's trace counts from 1 again: its flow starts on a clean pane.
@@ -283,6 +312,17 @@ impl App {
         Vec::new()
     }
 
+    /// The learner's own traffic arrived: checks that wait for it run again.
+    fn learner_acted(&mut self) -> Vec<Effect> {
+        let running = self.results.iter().any(|((l, s, _), c)| {
+            (*l, *s) == (self.lesson, self.step) && *c == CheckState::Running
+        });
+        if !self.watching || running {
+            return Vec::new();
+        }
+        self.run_checks(false)
+    }
+
     /// When every check of a step has an answer and all passed, the step is marked.
     pub(super) fn step_finished(&mut self, lesson: usize, step: usize) -> Vec<Effect> {
         let Some(s) = self.lessons.get(lesson).and_then(|l| l.steps.get(step)) else {
@@ -309,6 +349,19 @@ impl App {
         let failed = passed(false);
         let done = passed(true) == states.len();
         let id = self.lessons[lesson].id.clone();
+        if self.showing {
+            self.note = format!(
+                "shown: {} of {} worked when the guide did it; now do it yourself, then c",
+                passed(true),
+                states.len()
+            );
+            return Vec::new();
+        }
+        let waiting = s.checks_on(self.track).any(|(i, c)| {
+            crate::checks::waits_for_learner(&c.kind)
+                && matches!(self.results.get(&(lesson, step, i)), Some(CheckState::Done(o)) if !o.pass)
+        });
+        self.watching = waiting && lesson == self.lesson && step == self.step;
         if done && !self.progress.passed(self.track, &id, step) {
             self.progress.mark(self.track, &id, step);
             self.note = format!("step {} passed: n for the next one", step + 1);
@@ -316,6 +369,8 @@ impl App {
         }
         self.note = if failed == 0 {
             format!("all {} check(s) pass", states.len())
+        } else if self.watching {
+            "waiting for you: do what the check says; it runs again when your traffic arrives (s: show me)".into()
         } else {
             format!(
                 "{failed} of {} check(s) failed: the reason and a command to try are under each",
@@ -347,6 +402,10 @@ impl App {
         self.hints = 0;
         self.step_scroll = 0;
         self.generation += 1;
+        // What was said about the last step is not about this one.
+        self.note.clear();
+        self.watching = false;
+        self.showing = false;
         if let Some(l) = self.lessons.get(lesson) {
             self.progress.lesson.clone_from(&l.id);
             self.progress.step = step;
@@ -354,7 +413,9 @@ impl App {
         vec![Effect::SaveProgress]
     }
 
-    pub(super) fn run_checks(&mut self) -> Vec<Effect> {
+    /// Runs the step's checks; `show_me` runs each one's demonstration instead (the guide
+    /// driving the flow itself), which passes nothing.
+    pub(super) fn run_checks(&mut self, show_me: bool) -> Vec<Effect> {
         if !self.ready {
             self.note = format!("the {} is not ready yet", self.label);
             return Vec::new();
@@ -364,8 +425,16 @@ impl App {
         };
         let checks: Vec<(usize, Check)> = step
             .checks_on(self.track)
-            .map(|(i, c)| (i, c.clone()))
+            .map(|(i, c)| {
+                let mut c = c.clone();
+                if show_me && let Some(k) = c.show_me.take() {
+                    c.kind = k;
+                }
+                (i, c)
+            })
             .collect();
+        self.showing = show_me;
+        self.watching = false;
         if checks.is_empty() {
             // Nothing to check here (the lab has no VPC, say): reading it is the step.
             let id = self.lessons[self.lesson].id.clone();
@@ -381,7 +450,14 @@ impl App {
             self.results
                 .insert((self.lesson, self.step, *i), CheckState::Running);
         }
-        self.note = format!("running {} check(s)…", checks.len());
+        self.note = if show_me {
+            format!(
+                "showing: the guide runs {} check(s) itself; its exchanges are marked ⚙ and pass nothing",
+                checks.len()
+            )
+        } else {
+            format!("running {} check(s)…", checks.len())
+        };
         vec![Effect::RunChecks {
             generation: self.generation,
             lesson: self.lesson,
@@ -391,7 +467,8 @@ impl App {
     }
 }
 
-/// A flow event for the cloud track, where there is no trace: the request the app logged.
+/// A flow event from the app's log: on the cloud track, where there is no trace, every request
+/// the app logged; on the local one, those sent straight to the app, which the ALB never saw.
 pub fn flow_from_token(e: &TokenEvent, seq: u64) -> TraceEvent {
     let at_ms = u64::try_from(e.at_ms).unwrap_or(0);
     TraceEvent {
@@ -399,16 +476,19 @@ pub fn flow_from_token(e: &TokenEvent, seq: u64) -> TraceEvent {
         at_ms,
         start_seq: seq,
         start_ms: at_ms,
-        from: Actor::Alb,
+        from: if e.direct { Actor::Browser } else { Actor::Alb },
         to: Actor::App,
         request: format!("{} {}", e.method, e.path),
         status: u16::try_from(e.status).unwrap_or(0),
-        note: if e.data.is_some() {
-            "with x-amzn-oidc-* headers".into()
-        } else {
-            String::new()
+        note: match (&e.app.data, e.direct) {
+            (Some(said), true) => format!("straight to the app, x-amzn-oidc-data {said}"),
+            (None, true) => "straight to the app, not through the ALB".into(),
+            (Some(_), false) => "with x-amzn-oidc-* headers".into(),
+            (None, false) => String::new(),
         },
         back_channel: false,
+        client: e.client,
+        exchange: None,
     }
 }
 
@@ -565,6 +645,8 @@ text = "two"
             access: None,
             identity: None,
             app: Default::default(),
+            client: Default::default(),
+            direct: false,
         }
     }
 
@@ -633,6 +715,8 @@ text = "two"
             status: 200,
             note: String::new(),
             back_channel: false,
+            client: Default::default(),
+            exchange: None,
         };
         app.update(Msg::Flow(vec![
             ev(3, 2, Actor::Alb, Actor::App, "GET /"),

@@ -39,6 +39,16 @@ impl App {
         let Some(action) = keys::action(&k) else {
             return Vec::new();
         };
+        if self.opened.is_some() {
+            self.exchange_key(action);
+            return Vec::new();
+        }
+        if std::mem::take(&mut self.confirm_reset) {
+            if action == Action::Reset {
+                return self.reset_lesson();
+            }
+            self.note = "the lesson's progress is kept".into();
+        }
         if self.help {
             // Any key closes the help; q still quits.
             self.help = false;
@@ -74,7 +84,32 @@ impl App {
                     return self.go(self.cursor, 0);
                 }
             }
-            Action::Open | Action::Check => return self.run_checks(),
+            Action::Open if self.focus == Pane::Flow => match self.flow.selection() {
+                Some(e) => {
+                    self.opened = Some(Opened {
+                        key: e.order(),
+                        scroll: 0,
+                    });
+                }
+                None => {
+                    self.note =
+                        "select an exchange with k (older) and j (newer), then Enter".into();
+                }
+            },
+            Action::Open if self.focus == Pane::Tokens => {
+                self.note = "←/→ move between requests; r shows the raw token".into();
+            }
+            Action::Open | Action::Check => return self.run_checks(false),
+            Action::ShowMe => return self.run_checks(true),
+            Action::HideGuide => {
+                self.flow.toggle_guide();
+                self.note = if self.flow.hide_guide {
+                    "the Flow pane hides the guide's own exchanges (g shows them)".into()
+                } else {
+                    "the Flow pane shows the guide's exchanges too, marked ⚙ (g hides them)".into()
+                };
+            }
+            Action::Follow => self.flow.selected = None,
             Action::NextStep => return self.next_step(),
             Action::PrevStep => {
                 if self.step > 0 {
@@ -111,15 +146,60 @@ impl App {
             }
             Action::Raw => self.raw = !self.raw,
             Action::Reset => {
-                if let Some(id) = self.current().map(|l| l.id.clone()) {
-                    self.progress.reset(self.track, &id);
-                    self.results.retain(|(l, _, _), _| *l != self.lesson);
-                    self.note = format!("progress for {id} reset");
-                    return self.go(self.lesson, 0);
+                if let Some(l) = self.current() {
+                    self.note = format!(
+                        "reset the progress of lesson {}? R again resets it; any other key keeps it",
+                        l.id
+                    );
+                    self.confirm_reset = true;
                 }
             }
         }
         Vec::new()
+    }
+
+    fn reset_lesson(&mut self) -> Vec<Effect> {
+        let Some(id) = self.current().map(|l| l.id.clone()) else {
+            return Vec::new();
+        };
+        self.progress.reset(self.track, &id);
+        self.results.retain(|(l, _, _), _| *l != self.lesson);
+        let effects = self.go(self.lesson, 0);
+        self.note = format!("progress for {id} reset");
+        effects
+    }
+
+    /// Keys while an exchange is open: scroll it, move to the one before or after, close it.
+    fn exchange_key(&mut self, action: Action) {
+        let max = self
+            .opened
+            .map_or(0, |o| super::ui::max_scroll(self, o, self.size));
+        let Some(o) = &mut self.opened else { return };
+        let by: i16 = match action {
+            Action::Up => -1,
+            Action::Down => 1,
+            Action::PageUp => -10,
+            Action::PageDown => 10,
+            Action::Left | Action::Right => {
+                self.flow.selected = Some(o.key);
+                self.flow
+                    .select(if action == Action::Left { -1 } else { 1 });
+                match self.flow.selection() {
+                    Some(e) => {
+                        o.key = e.order();
+                        o.scroll = 0;
+                    }
+                    None => self.flow.selected = Some(o.key),
+                }
+                return;
+            }
+            Action::Quit | Action::Open => {
+                self.opened = None;
+                return;
+            }
+            _ => return,
+        };
+        o.scroll = o.scroll.saturating_add_signed(by).min(max);
     }
 
     pub(super) fn scroll(&mut self, by: isize) {
@@ -133,7 +213,7 @@ impl App {
                     .step_scroll
                     .saturating_add_signed(i16::try_from(by).unwrap_or(0));
             }
-            Pane::Flow => self.flow.scroll = self.flow.scroll.saturating_add_signed(-by),
+            Pane::Flow => self.flow.select(by),
             Pane::Tokens => {
                 self.tokens.scroll = self
                     .tokens

@@ -23,6 +23,9 @@ pub enum Action {
     Pause,
     Raw,
     Reset,
+    HideGuide,
+    Follow,
+    ShowMe,
 }
 
 pub struct Binding {
@@ -119,8 +122,8 @@ pub const KEYS: &[Binding] = &[
         &[KeyCode::Enter],
         "Enter",
         Action::Open,
-        "lessons: open the lesson; elsewhere: run the checks",
-        None,
+        "lessons: open the lesson; flow: open the selected exchange; step: run the checks",
+        Some(("Enter", "open")),
     ),
     b(
         &[KeyCode::Char('c')],
@@ -128,6 +131,27 @@ pub const KEYS: &[Binding] = &[
         Action::Check,
         "run this step's checks",
         Some(("c", "check")),
+    ),
+    b(
+        &[KeyCode::Char('s')],
+        "s",
+        Action::ShowMe,
+        "show me: the guide does this step's sign-ins itself (marked as the guide's)",
+        None,
+    ),
+    b(
+        &[KeyCode::Char('g')],
+        "g",
+        Action::HideGuide,
+        "flow: hide or show the exchanges the guide's own checks made",
+        None,
+    ),
+    b(
+        &[KeyCode::End, KeyCode::Char('G')],
+        "End G",
+        Action::Follow,
+        "flow: follow new traffic again",
+        None,
     ),
     b(
         &[KeyCode::Char('n')],
@@ -175,14 +199,14 @@ pub const KEYS: &[Binding] = &[
         &[KeyCode::Char('R')],
         "R",
         Action::Reset,
-        "reset this lesson's progress",
+        "reset this lesson's progress (asks first)",
         None,
     ),
     b(
         &[KeyCode::Char('q'), KeyCode::Esc],
         "q Esc",
         Action::Quit,
-        "quit (Esc closes help first)",
+        "quit (Esc closes help or an open exchange first)",
         Some(("q", "quit")),
     ),
 ];

@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use cognito_learning_contract::log::{RequestRecord, TokenRecord};
+use cognito_learning_contract::trace::Client;
 
 use crate::alb::AlbVerifier;
 use crate::cognito::{CognitoVerifier, TokenUse};
@@ -182,6 +183,10 @@ pub struct TokenEvent {
     /// What the app itself decided about each header, as it logged it: the lesson is that the
     /// app verifies, so its word is shown beside the guide's own check.
     pub app: AppVerdicts,
+    /// Who sent the request: the learner, or the guide's checks (by its `User-Agent`).
+    pub client: Client,
+    /// The request came straight to the app, not through the ALB (it has no `X-Amzn-Trace-Id`).
+    pub direct: bool,
 }
 
 /// The app's verdicts on one request's headers ("valid", "invalid: bad signature", …).
@@ -204,6 +209,8 @@ impl TokenEvent {
     /// verified as of the request's time, so an old line reads as it did when it was logged.
     pub async fn from_line(line: &impl LoggedLine, checks: &Checks) -> Option<TokenEvent> {
         let v = RequestRecord::parse(line.message())?;
+        let client = Client::from_user_agent(v.request_header("user-agent").as_deref());
+        let direct = v.trace_id.is_none();
         let alb = v.alb?;
         let at = u64::try_from(line.timestamp_ms() / 1000).unwrap_or(0);
         // A redacted token cannot be checked again; the app's word is all there is.
@@ -239,6 +246,8 @@ impl TokenEvent {
                 identity: alb.identity.as_ref().map(|i| i.verdict.as_str().to_owned()),
             },
             identity: alb.identity.map(|i| i.raw.into_owned()),
+            client,
+            direct,
         })
     }
 }

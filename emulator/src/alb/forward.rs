@@ -70,6 +70,10 @@ impl Alb {
         }
         let label = format!("{} {pq}", req.parts.method);
         let began = self.trace.begin();
+        let url = format!("{}{pq}", target.trim_end_matches('/'));
+        let ex = out.headers_ref().map_or_else(Exchange::default, |h| {
+            crate::trace::request(&req.parts.method, url, h, &req.body)
+        });
         let sent = match out.body(Full::new(req.body.clone())) {
             Ok(r) => tokio::time::timeout(Duration::from_secs(60), self.http.request(r)).await,
             Err(_) => return alb_page(400, "the request could not be forwarded"),
@@ -79,22 +83,22 @@ impl Alb {
             Ok(Err(e)) => {
                 self.trace.emit(
                     began,
-                    Actor::Alb,
-                    Actor::App,
+                    (Actor::Alb, Actor::App),
                     label,
                     502,
                     format!("target unreachable: {e}"),
+                    ex,
                 );
                 return alb_page(502, &format!("target {target} unreachable"));
             }
             Err(_) => {
                 self.trace.emit(
                     began,
-                    Actor::Alb,
-                    Actor::App,
+                    (Actor::Alb, Actor::App),
                     label,
                     504,
                     "target timed out".into(),
+                    ex,
                 );
                 return alb_page(504, "target timed out");
             }
@@ -115,11 +119,11 @@ impl Alb {
         });
         self.trace.emit(
             began,
-            Actor::Alb,
-            Actor::App,
+            (Actor::Alb, Actor::App),
             label,
             parts.status.as_u16(),
             note.unwrap_or_default(),
+            crate::trace::answered(ex, &parts.headers, &body),
         );
         let mut r = http::Response::new(crate::http::Body::whole(body));
         *r.status_mut() = parts.status;

@@ -17,7 +17,7 @@ impl Alb {
             .header(header::AUTHORIZATION, format!("Basic {basic}"))
             .body(Full::new(Bytes::from(form)));
         let began = self.trace.begin();
-        let (status, body) = match self.back_channel(req, "POST /oauth2/token").await {
+        let (status, body, ex) = match self.back_channel(req, "POST /oauth2/token").await {
             Ok(r) => r,
             Err(e) => return Err(alb_page(500, &format!("AuthTokenEpRequestTimeout: {e}"))),
         };
@@ -25,8 +25,7 @@ impl Alb {
         let error = json.get("error").and_then(Value::as_str).unwrap_or("");
         self.trace.emit(
             began,
-            Actor::Alb,
-            Actor::Cognito,
+            (Actor::Alb, Actor::Cognito),
             "POST /oauth2/token".into(),
             status,
             if status == 200 {
@@ -41,6 +40,7 @@ impl Alb {
             } else {
                 format!("error={error}")
             },
+            ex,
         );
         match status {
             200 => Ok(json),
@@ -61,7 +61,7 @@ impl Alb {
             .header(header::AUTHORIZATION, format!("Bearer {access}"))
             .body(Full::new(Bytes::new()));
         let began = self.trace.begin();
-        let (status, body) = match self.back_channel(req, "GET /oauth2/userInfo").await {
+        let (status, body, ex) = match self.back_channel(req, "GET /oauth2/userInfo").await {
             Ok(r) => r,
             Err(e) => return Err(alb_page(500, &format!("AuthUserinfoEpRequestTimeout: {e}"))),
         };
@@ -73,11 +73,11 @@ impl Alb {
             .unwrap_or("?");
         self.trace.emit(
             began,
-            Actor::Alb,
-            Actor::Cognito,
+            (Actor::Alb, Actor::Cognito),
             "GET /oauth2/userInfo".into(),
             status,
             format!("claims of {who}"),
+            ex,
         );
         match (status, json) {
             (200, Some(j)) => Ok(j),
@@ -92,17 +92,30 @@ impl Alb {
         &self,
         req: Result<Request<Full<Bytes>>, http::Error>,
         what: &str,
-    ) -> Result<(u16, Bytes), String> {
+    ) -> Result<(u16, Bytes, Exchange), String> {
         let req = req.map_err(|e| format!("{what}: {e}"))?;
+        let sent = crate::trace::request(
+            req.method(),
+            req.uri().to_string(),
+            req.headers(),
+            req.body()
+                .clone()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default()
+                .as_ref(),
+        );
         let call = async {
             let resp = self.http.request(req).await.map_err(|e| e.to_string())?;
-            let status = resp.status().as_u16();
-            let body = Limited::new(resp.into_body(), 1 << 20)
+            let (parts, body) = resp.into_parts();
+            let body = Limited::new(body, 1 << 20)
                 .collect()
                 .await
                 .map_err(|e| e.to_string())?
                 .to_bytes();
-            Ok::<_, String>((status, body))
+            let ex = crate::trace::answered(sent, &parts.headers, &body);
+            Ok::<_, String>((parts.status.as_u16(), body, ex))
         };
         tokio::time::timeout(BACK_CHANNEL_TIMEOUT, call)
             .await

@@ -254,7 +254,7 @@ impl Alb {
             let stale = format!("{name}-{i}");
             if req.cookie(&stale).is_some() {
                 out.push(format!(
-                    "{stale}=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/"
+                    "{stale}=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; HttpOnly"
                 ));
             }
         }

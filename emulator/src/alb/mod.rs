@@ -38,8 +38,7 @@ use crate::cognito::Directory;
 use crate::elb::LoadBalancing;
 use crate::http::{Req, Resp, add_cookie, encode, redirect, response};
 use crate::state::random_alnum;
-use crate::trace::short;
-use crate::trace::{Actor, Trace};
+use crate::trace::{self as traced, Actor, Exchange, Trace, short};
 use opened::{Opened, OpenedCache};
 use rules::OnUnauthenticated;
 use served::{AuthStep, Served, Step, Upstream};
@@ -203,7 +202,8 @@ impl Alb {
             req.parts.method,
             short(req.parts.uri.path_and_query().map_or("/", |p| p.as_str()))
         );
-        let resp = self.route(&req).await;
+        let client = traced::client_of(&req.parts.headers);
+        let resp = traced::as_client(client, self.route(&req)).await;
         let mut notes = Vec::new();
         if let Some(l) = resp
             .headers()
@@ -212,22 +212,21 @@ impl Alb {
         {
             notes.push(format!("→ {}", short(l)));
         }
-        let set: Vec<&str> = resp
-            .headers()
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|c| c.to_str().ok()?.split('=').next())
-            .collect();
-        if !set.is_empty() {
-            notes.push(format!("sets {}", set.join(", ")));
-        }
+        notes.extend(traced::cookie_note(resp.headers()));
+        let ex = traced::request(
+            &req.parts.method,
+            traced::url_of(&req.parts),
+            &req.parts.headers,
+            &req.body,
+        );
+        let ex = traced::answered(ex, resp.headers(), resp.body().bytes());
         self.trace.emit(
             began,
-            Actor::Browser,
-            Actor::Alb,
+            (Actor::Browser, Actor::Alb),
             label,
             resp.status().as_u16(),
             notes.join(" · "),
+            ex,
         );
         resp
     }

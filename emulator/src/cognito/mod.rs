@@ -266,19 +266,30 @@ impl Cognito {
             } else {
                 Actor::Browser
             };
-            let note = resp
+            let location = resp
                 .headers()
                 .get(header::LOCATION)
                 .and_then(|l| l.to_str().ok())
-                .map(|l| format!("→ {}", short(l)))
-                .unwrap_or_default();
+                .map(|l| format!("→ {}", short(l)));
+            let cookies = crate::trace::cookie_note(resp.headers());
+            let note = [location, cookies]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" · ");
+            let ex = crate::trace::request(
+                &req.parts.method,
+                crate::trace::url_of(&req.parts),
+                &req.parts.headers,
+                &req.body,
+            );
             self.trace.emit(
                 began,
-                from,
-                Actor::Cognito,
+                (from, Actor::Cognito),
                 format!("{} {}", req.parts.method, path),
                 resp.status().as_u16(),
                 note,
+                crate::trace::answered(ex, resp.headers(), resp.body().bytes()),
             );
         }
         resp

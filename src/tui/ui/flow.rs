@@ -4,13 +4,13 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::frame::block;
 use crate::tui::app::{App, Pane};
 use crate::tui::theme::Theme;
-use cognito_learning_contract::trace::{Actor, TraceEvent};
+use cognito_learning_contract::trace::{Actor, Client, TraceEvent};
 
 const ACTORS: [(Actor, &str); 4] = [
     (Actor::Browser, "Browser"),
@@ -24,7 +24,23 @@ pub(super) fn lane(a: Actor) -> usize {
 }
 
 pub(super) fn flow(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let b = block(app, theme, Pane::Flow, " Flow ");
+    let rows = usize::from(area.height.saturating_sub(3));
+    let (window, selected, below) = app.flow.window(rows);
+    let mut title = vec![Span::raw(" Flow ")];
+    if app.flow.hide_guide {
+        let (guide, _) = app.flow.counts();
+        title.push(Span::styled(
+            format!("· {guide} of the guide's hidden (g) "),
+            theme.dim(),
+        ));
+    }
+    if selected.is_some() {
+        title.push(Span::styled(
+            format!("· paused, {below} newer below · Enter opens · End follows "),
+            theme.running(),
+        ));
+    }
+    let b = block(app, theme, Pane::Flow, Line::from(title));
     let inner = b.inner(area);
     b.render(area, buf);
     if inner.width < 20 || inner.height < 2 {
@@ -46,7 +62,6 @@ pub(super) fn flow(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         head.into_iter().collect::<String>(),
         theme.bold(),
     )];
-    let rows = usize::from(inner.height) - 1;
     if app.flow.is_empty() {
         lines.push(Line::styled(
             if app.track == crate::lessons::Track::Local {
@@ -57,10 +72,13 @@ pub(super) fn flow(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             theme.dim(),
         ));
     }
-    let end = app.flow.len().saturating_sub(app.flow.scroll);
-    let start = end.saturating_sub(rows);
-    for e in app.flow.events.range(start..end) {
-        lines.push(arrow(e, w, &x, theme));
+    for (i, e) in window.into_iter().enumerate() {
+        let line = arrow(e, w, &x, theme);
+        lines.push(if selected == Some(i) {
+            line.style(theme.selected())
+        } else {
+            line
+        });
     }
     Paragraph::new(lines).render(inner, buf);
 }
@@ -89,7 +107,12 @@ pub(super) fn arrow(
         row[lo + 1] = '◀';
     }
     let label = format!(
-        "{}{} {}{}",
+        "{}{}{} {}{}",
+        if e.client == Client::Guide {
+            "⚙ "
+        } else {
+            ""
+        },
         if e.back_channel { "⇢ " } else { "" },
         e.request,
         e.status,
@@ -107,7 +130,9 @@ pub(super) fn arrow(
             None => break,
         }
     }
-    let style = if e.back_channel {
+    let style = if e.client == Client::Guide {
+        theme.dim()
+    } else if e.back_channel {
         theme.back_channel()
     } else if e.status >= 400 {
         theme.fail()

@@ -8,6 +8,8 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::app::App;
 use super::theme::Theme;
 
+mod exchange;
+pub use exchange::max_scroll;
 mod flow;
 mod frame;
 mod help;
@@ -84,6 +86,9 @@ impl Widget for View<'_> {
         flow(self.app, self.theme, a.flow, buf);
         tokens(self.app, self.theme, a.tokens, buf);
         footer(self.theme, a.footer, buf);
+        if let Some(o) = self.app.opened {
+            exchange::exchange(self.app, o, self.theme, area, buf);
+        }
         if self.app.help {
             help(self.theme, area, buf);
         } else if self.app.asking_lab {

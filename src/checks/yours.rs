@@ -1,0 +1,299 @@
+//! Checks that pass only on what the learner did: the app's log and the lab's trace are read
+//! for the learner's own requests (a browser, curl); the guide's checks mark theirs with their
+//! `User-Agent`, and those never count. None of these sends a request of its own: each says
+//! what it is waiting for until the learner has done it.
+
+use std::collections::BTreeMap;
+
+use cognito_learning_contract::trace::{Actor, Client, SetCookie, TraceEvent, TracePage};
+use cognito_learning_tokens::time::{now_millis, utc};
+use tokio::time::{Duration, Instant};
+
+use super::logs::claims_match;
+use super::text::Res;
+use crate::stream::{Cursor, Follower, TokenEvent};
+use crate::target::Target;
+
+/// How far back the learner's own traffic counts.
+const SINCE_MS: i64 = 60 * 60 * 1000;
+/// Pages of the app's log read at most for one check.
+const MAX_PAGES: usize = 50;
+
+/// How long a request the learner just made may take to reach the log group.
+const SETTLE: Duration = Duration::from_millis(2500);
+
+/// The newest of the app's requests of the last hour that `wanted` picks, each token verified
+/// against this target's keys. When none is there yet, the log is followed a little longer:
+/// the learner's last request may still be on its way to the log group.
+async fn newest<T>(
+    t: &Target,
+    wanted: impl Fn(&TokenEvent) -> Option<T>,
+) -> Result<Option<(TokenEvent, T)>, String> {
+    let group = t.render("{log_group}")?;
+    let now = i64::try_from(now_millis()).unwrap_or(i64::MAX);
+    let mut follower = Follower::new(t.logs.clone(), group, Cursor::from(now - SINCE_MS));
+    let deadline = Instant::now() + SETTLE;
+    let mut found = None;
+    for _ in 0..MAX_PAGES {
+        let lines = follower.poll().await?;
+        for l in &lines {
+            if let Some(e) = TokenEvent::from_line(l, &t.tokens).await
+                && let Some(x) = wanted(&e)
+                && found
+                    .as_ref()
+                    .is_none_or(|(f, _): &(TokenEvent, T)| f.at_ms <= e.at_ms)
+            {
+                found = Some((e, x));
+            }
+        }
+        if lines.is_empty() {
+            if found.is_some() || Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    Ok(found)
+}
+
+fn at(ms: i64) -> String {
+    utc(u64::try_from(ms / 1000).unwrap_or(0))[11..19].to_owned()
+}
+
+/// The learner's own request to `path` through the ALB, as `user`: the newest line of theirs
+/// whose data token verifies with this lab's (or ALB's) key and names `user`. Lines whose
+/// tokens do not verify here belong to another lab or ALB and are passed over.
+pub(super) async fn your_sign_in(t: &Target, user: &str, path: &str, status: u16) -> Res {
+    let site = t.render("{site}")?;
+    let want = BTreeMap::from([("username".to_owned(), user.to_owned())]);
+    let yours = newest(t, |e| {
+        (e.client == Client::Learner
+            && !e.direct
+            && e.path == path
+            && e.data.as_ref().is_some_and(|d| {
+                d.verdict.is_ok() && claims_match(&d.claims(), &want, |v| Ok(v.to_owned())).is_ok()
+            }))
+        .then_some(())
+    })
+    .await?
+    .map(|(e, ())| e);
+    match yours {
+        Some(e) if e.status == u64::from(status) => Ok(format!(
+            "you opened {path} as {user} at {} (your browser, through the ALB): the app answered {}",
+            at(e.at_ms),
+            e.status
+        )),
+        Some(e) => Err(format!(
+            "your latest {path} as {user} (at {}) was answered {}, expected {status}",
+            at(e.at_ms),
+            e.status
+        )),
+        None => Err(format!(
+            "waiting for you: open {site}{path} in your browser (or curl with a cookie jar) and sign in as {user}; the guide's own sign-ins do not count"
+        )),
+    }
+}
+
+/// A forged `x-amzn-oidc-data` the learner sent straight to the app, and the app's refusal.
+pub(super) async fn your_forged_header(t: &Target, path: &str) -> Res {
+    let app = t.render("{app}")?;
+    let forged = newest(t, |e| {
+        (e.client == Client::Learner && e.direct && e.path == path && e.app.data.is_some())
+            .then_some(())
+    })
+    .await?;
+    let Some((e, ())) = forged else {
+        return Err(format!(
+            "waiting for you: send a request with your own x-amzn-oidc-data straight to the app, e.g. curl -si -H 'x-amzn-oidc-data: forged' {app}{path}"
+        ));
+    };
+    let said = e.app.data.clone().unwrap_or_default();
+    if e.status == 401 && said.starts_with("invalid") {
+        Ok(format!(
+            "your forged x-amzn-oidc-data at {} was refused with 401; the app said: {said}",
+            at(e.at_ms)
+        ))
+    } else {
+        Err(format!(
+            "your request at {} carried x-amzn-oidc-data straight to the app, which answered {} ({said}): the app must verify it and refuse",
+            at(e.at_ms),
+            e.status
+        ))
+    }
+}
+
+/// The lab's trace, the learner's exchanges only, in the order they began.
+async fn your_trace(t: &Target) -> Result<Vec<TraceEvent>, String> {
+    let lab = t.lab.as_ref().ok_or(
+        "this check reads the local lab's trace of Cognito's pages; on the cloud track use s (show me)",
+    )?;
+    let page: TracePage = t
+        .http
+        .get(lab.trace_url())
+        .send()
+        .await
+        .map_err(|e| format!("the lab's trace: {e}"))?
+        .json()
+        .await
+        .map_err(|e| format!("the lab's trace: {e}"))?;
+    let mut events: Vec<TraceEvent> = page
+        .events
+        .into_iter()
+        .filter(|e| e.client == Client::Learner)
+        .collect();
+    events.sort_by_key(TraceEvent::order);
+    Ok(events)
+}
+
+/// Whether `e` is `GET path` from the browser to `to`.
+fn browser_get(e: &TraceEvent, to: Actor, path: &str) -> bool {
+    e.from == Actor::Browser
+        && e.to == to
+        && e.request
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|p| p.split('?').next() == Some(path))
+}
+
+/// Where a redirect sent the browser (the note's `→ …`, else the exchange's `Location`).
+fn location(e: &TraceEvent) -> String {
+    e.exchange
+        .as_ref()
+        .and_then(|x| x.response_header("location").next().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The ALB session cookie shards the answer to `e` expires.
+fn expired_session(e: &TraceEvent) -> Vec<String> {
+    let now = cognito_learning_tokens::time::now();
+    e.exchange.as_ref().map_or_else(Vec::new, |x| {
+        x.response_header("set-cookie")
+            .filter_map(SetCookie::parse)
+            .filter(|c| c.name.starts_with("AWSELBAuthSessionCookie") && c.removes(now))
+            .map(|c| c.name)
+            .collect()
+    })
+}
+
+/// The learner logged out `through` the app's `/logout` alone or Cognito's `/logout`, and the
+/// next sign-in `then` went through silently or showed the form.
+pub(super) async fn your_logout(t: &Target, through: &str, then: &str) -> Res {
+    let site = t.render("{site}")?;
+    let events = your_trace(t).await?;
+    // The app's /logout that Cognito's sent the browser on to is part of the proper logout.
+    let logout = |(i, e): (usize, &TraceEvent)| match through {
+        "cognito" => browser_get(e, Actor::Cognito, "/logout") && e.status == 302,
+        _ => {
+            browser_get(e, Actor::Alb, "/logout")
+                && !i
+                    .checked_sub(1)
+                    .is_some_and(|p| browser_get(&events[p], Actor::Cognito, "/logout"))
+        }
+    };
+    let how = if through == "cognito" {
+        "Cognito's /logout (the home page's Logout link)".to_owned()
+    } else {
+        format!("{site}/logout alone")
+    };
+    let Some(i) = events
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|&(i, e)| logout((i, e)))
+        .map(|(i, _)| i)
+    else {
+        return Err(format!(
+            "waiting for you: sign in, then log out with {how}, then open {site}/v1/secrets again"
+        ));
+    };
+    let logged_out = at(i64::try_from(events[i].start_ms).unwrap_or(0));
+    if through == "app" {
+        let expired = expired_session(&events[i]);
+        if expired.is_empty() {
+            return Err(format!(
+                "you logged out with {how} at {logged_out}, but it answered {} without expiring an AWSELBAuthSessionCookie shard",
+                events[i].status
+            ));
+        }
+        if then.is_empty() {
+            return Ok(format!(
+                "you logged out with {how} at {logged_out}, which expired {}: the ALB now takes your browser for a new one",
+                expired.join(", ")
+            ));
+        }
+    }
+    let next = events[i + 1..]
+        .iter()
+        .find(|e| browser_get(e, Actor::Cognito, "/oauth2/authorize"));
+    let Some(next) = next else {
+        return Err(format!(
+            "you logged out with {how} at {logged_out}; waiting for you to open {site}/v1/secrets again"
+        ));
+    };
+    let to = location(next);
+    let silent = to.contains("code=");
+    let form = to.contains("/login");
+    let seen = if silent {
+        format!(
+            "after you logged out with {how} at {logged_out}, Cognito sent your browser straight back with a code: signed in again without the form"
+        )
+    } else if form {
+        format!(
+            "after you logged out with {how} at {logged_out}, Cognito showed you the sign-in form"
+        )
+    } else {
+        format!(
+            "after you logged out with {how} at {logged_out}, /oauth2/authorize answered {}",
+            next.status
+        )
+    };
+    match then {
+        "silent" if silent => Ok(seen),
+        "form" if form => Ok(seen),
+        _ => Err(seen),
+    }
+}
+
+/// The token (`data` or `access`) of the learner's newest request to `path` through the ALB,
+/// as the app logged it: verified with this target's keys, holding `claims`.
+pub(super) async fn your_token(
+    t: &Target,
+    path: &str,
+    token: &str,
+    claims: &BTreeMap<String, String>,
+) -> Res {
+    let (site, group) = (t.render("{site}")?, t.render("{log_group}")?);
+    let name = if token == "access" {
+        "the access token"
+    } else {
+        "x-amzn-oidc-data"
+    };
+    // Tokens that do not verify here were signed by another lab or ALB: not this one's.
+    let yours = newest(t, |e| {
+        let seen = if token == "access" {
+            &e.access
+        } else {
+            &e.data
+        };
+        let seen = seen.clone().filter(|s| s.verdict.is_ok())?;
+        (e.client == Client::Learner && !e.direct && e.path == path).then_some(seen)
+    })
+    .await?;
+    let Some((e, seen)) = yours else {
+        return Err(format!(
+            "waiting for you: sign in and open {site}{path} in your browser; the app's log ({group}) will show the token it carried"
+        ));
+    };
+    claims_match(&seen.claims(), claims, |v| t.render(v))
+        .map_err(|why| format!("{name} of your request at {} has {why}", at(e.at_ms)))?;
+    let shown: Vec<String> = claims
+        .iter()
+        .map(|(k, v)| format!("{k}={}", t.render(v).unwrap_or_else(|_| v.clone())))
+        .collect();
+    Ok(format!(
+        "{name} of your request to {path} at {} verified in {group}{}{}",
+        at(e.at_ms),
+        if shown.is_empty() { "" } else { "; " },
+        shown.join(", ")
+    ))
+}

@@ -61,7 +61,7 @@ pub async fn run(args: DecodeArgs) -> i32 {
         Ok(d) => d,
         Err(e) => {
             if args.json {
-                println!("{}", json!({"error": e.to_string()}));
+                say!("{}", json!({"error": e.to_string()}));
             } else {
                 eprintln!("cognito-learning decode: {e}");
             }
@@ -76,24 +76,26 @@ pub async fn run(args: DecodeArgs) -> i32 {
             Ok(v) => (true, v.clone()),
             Err(e) => (false, e.clone()),
         };
-        println!(
+        say!(
             "{}",
             json!({"token": decoded, "valid": valid, "verdict": detail, "unchecked": unchecked(&args, &decoded), "lab": lab.is_some()})
         );
     } else {
         print!("{}", decoded.to_text());
         if let Some(lab) = &lab {
-            println!(
+            say!(
                 "checked   against the running local lab: its keys, ALB {}, issuer {}, client {}",
-                lab.alb_arn, lab.issuer, lab.client_id
+                lab.alb_arn,
+                lab.issuer,
+                lab.client_id
             );
         }
         match &verdict {
-            Ok(v) => println!("verdict   ✓ valid: {v}"),
-            Err(e) => println!("verdict   ✗ {e}"),
+            Ok(v) => say!("verdict   ✓ valid: {v}"),
+            Err(e) => say!("verdict   ✗ {e}"),
         }
         for u in unchecked(&args, &decoded) {
-            println!("          note: {u}");
+            say!("          note: {u}");
         }
     }
     i32::from(verdict.is_err())

@@ -107,11 +107,25 @@ pub struct CheckArgs {
     /// Every lesson.
     #[arg(long)]
     pub all: bool,
-    /// One JSON document instead of lines.
+    /// One JSON document instead of lines (indented on a terminal).
     #[arg(long)]
     pub json: bool,
+    /// Run each check's demonstration instead: the guide signs in and logs out itself, where
+    /// the check would wait for you. Passes nothing in the guide.
+    #[arg(long)]
+    pub show_me: bool,
     #[command(flatten)]
     pub guide: GuideArgs,
+}
+
+/// The lessons, and the files that did not load said on stderr: a command about one lesson
+/// goes on when another is broken.
+fn load_all(dir: Option<&std::path::Path>) -> (Vec<Lesson>, usize) {
+    let (lessons, errors) = lessons::load(dir);
+    for e in &errors {
+        eprintln!("{e}");
+    }
+    (lessons, errors.len())
 }
 
 fn load(dir: Option<&std::path::Path>) -> Result<Vec<Lesson>, i32> {
@@ -134,17 +148,26 @@ fn find<'a>(lessons: &'a [Lesson], want: &str) -> Option<&'a Lesson> {
 
 /// `check`: the same checks as the guide, without it. Exit 0 only when every check passes.
 pub async fn check(args: CheckArgs) -> i32 {
-    let lessons = match load(args.guide.lessons.as_deref()) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+    let (lessons, broken) = load_all(args.guide.lessons.as_deref());
     let chosen: Vec<&Lesson> = match &args.lesson {
+        None if broken > 0 => {
+            eprintln!("{broken} lesson file(s) could not be loaded");
+            return 2;
+        }
         None => lessons.iter().collect(),
         Some(id) => match find(&lessons, id) {
             Some(l) => vec![l],
             None => {
                 let ids: Vec<&str> = lessons.iter().map(|l| l.id.as_str()).collect();
-                eprintln!("no lesson {id}; there are: {}", ids.join(", "));
+                eprintln!(
+                    "no lesson {id}{}; there are: {}",
+                    if broken > 0 {
+                        format!(" among those that loaded ({broken} could not be)")
+                    } else {
+                        String::new()
+                    },
+                    ids.join(", ")
+                );
                 return 2;
             }
         },
@@ -178,6 +201,17 @@ pub async fn check(args: CheckArgs) -> i32 {
                     let _ = writeln!(out, "{} step {}: {}", l.id, si + 1, s.title);
                     header = true;
                 }
+                let shown;
+                let c = match (&c.show_me, args.show_me) {
+                    (Some(k), true) => {
+                        shown = lessons::Check {
+                            kind: k.clone(),
+                            ..c.clone()
+                        };
+                        &shown
+                    }
+                    _ => c,
+                };
                 let o = checks::run(c, t).await;
                 let command = t.render(&c.command).unwrap_or_else(|_| c.command.clone());
                 if o.pass {
@@ -203,7 +237,12 @@ pub async fn check(args: CheckArgs) -> i32 {
             "target": t.label, "track": track.to_string(),
             "passed": passed, "failed": failed, "results": results,
         });
-        let _ = writeln!(out, "{doc}");
+        let text = if std::io::IsTerminal::is_terminal(&out) {
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        } else {
+            doc.to_string()
+        };
+        let _ = writeln!(out, "{text}");
     } else {
         let _ = writeln!(out, "{passed} passed, {failed} failed ({})", t.label);
     }
@@ -242,14 +281,17 @@ pub fn list(args: &LessonsArgs) -> i32 {
                 })
             })
             .collect();
-        println!("{}", serde_json::Value::Array(list));
+        say!("{}", serde_json::Value::Array(list));
     } else {
-        println!(
+        say!(
             "{:<24} {:>5} {:>6} {:>5}  title",
-            "id", "steps", "local", "aws"
+            "id",
+            "steps",
+            "local",
+            "aws"
         );
         for l in &lessons {
-            println!(
+            say!(
                 "{:<24} {:>5} {:>6} {:>5}  {}",
                 l.id,
                 l.steps.len(),

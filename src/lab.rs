@@ -109,57 +109,59 @@ pub async fn run(args: LabArgs) -> anyhow::Result<()> {
     let lab = Lab::start(opts).await?;
     let i = &lab.info;
     if args.json {
-        println!("{}", serde_json::to_string(i)?);
+        say!("{}", serde_json::to_string(i)?);
     } else if i.blank {
-        println!("cognito-learning local lab, blank: build it with the AWS CLI; Ctrl-C stops it");
-        println!();
-        println!("  AWS CLI      eval \"$(cognito-learning lab env)\"");
-        println!("  ALB          {}   ({})", i.alb, i.alb_arn);
-        println!(
+        say!("cognito-learning local lab, blank: build it with the AWS CLI; Ctrl-C stops it");
+        say!();
+        say!("  AWS CLI      eval \"$(cognito-learning lab env)\"");
+        say!("  ALB          {}   ({})", i.alb, i.alb_arn);
+        say!(
             "  instance     {}   (the app listens on its port 5000)",
             cognito_learning_contract::ssm::INSTANCE_ID
         );
-        println!("  certificate  {}", i.certificate_arn);
-        println!(
+        say!("  certificate  {}", i.certificate_arn);
+        say!(
             "  hosted UI    {}   (serves the pool whose domain is newest)",
             i.cognito
         );
-        println!();
-        println!("  Nothing else exists yet: no user pool, target group, listener or users.");
+        say!();
+        say!("  Nothing else exists yet: no user pool, target group, listener or users.");
     } else {
-        println!("cognito-learning local lab: every service on loopback, Ctrl-C stops it");
-        println!();
-        println!("  open       {}/", i.alb);
-        println!(
+        say!("cognito-learning local lab: every service on loopback, Ctrl-C stops it");
+        say!();
+        say!("  open       {}/", i.alb);
+        say!(
             "  ALB        {}      (rule: /v1/secrets* → authenticate-cognito, then forward)",
             i.alb
         );
-        println!("  Cognito    {}     (issuer {})", i.cognito, i.issuer);
-        println!(
+        say!("  Cognito    {}     (issuer {})", i.cognito, i.issuer);
+        say!(
             "  AWS APIs   {}     (CloudWatch Logs; ALB public keys: {}/<kid>)",
-            i.aws, i.alb_key_url
+            i.aws,
+            i.alb_key_url
         );
-        println!("  app        {}", i.server);
-        println!(
+        say!("  app        {}", i.server);
+        say!(
             "  AWS CLI    eval \"$(cognito-learning lab env)\"   (then: aws logs describe-log-groups)"
         );
-        println!();
+        say!();
         for u in &i.users {
             let groups = if u.groups.is_empty() {
                 "no groups".to_owned()
             } else {
                 u.groups.join(", ")
             };
-            println!(
+            say!(
                 "  user {:<8} password {}   ({groups})",
-                u.username, u.password
+                u.username,
+                u.password
             );
         }
-        println!();
-        println!("  client id {}   ALB {}", i.client_id, i.alb_arn);
+        say!();
+        say!("  client id {}   ALB {}", i.client_id, i.alb_arn);
         if let Some(name) = scenario {
-            println!();
-            println!(
+            say!();
+            say!(
                 "  scenario {name}: something is broken. Open /v1/secrets, then find and mend it with the AWS CLI."
             );
         }

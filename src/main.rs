@@ -1,5 +1,18 @@
 //! `cognito-learning`: the lab guide and its subcommands.
 
+/// `println!` that ends the process quietly, as a Unix tool does, when what reads its output
+/// has gone (`cognito-learning lessons | head -3`).
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($t)*)
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            std::process::exit(141);
+        }
+    }};
+}
+
 mod decode;
 mod guide;
 mod lab;
@@ -11,7 +24,10 @@ use clap::{Parser, Subcommand};
     name = "cognito-learning",
     version,
     about = "A terminal lab guide to an AWS Application Load \
-Balancer, Amazon Cognito and a four-route app: how a user is authenticated and authorised, step by step."
+Balancer, Amazon Cognito and a four-route app: how a user is authenticated and authorised, step by step.",
+    // The guide's options belong after a subcommand (`check --lessons DIR`), never silently
+    // before it.
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     #[command(subcommand)]

@@ -102,17 +102,24 @@ async fn tokens(
                         events.push(e);
                     }
                 }
-                if t.track == Track::Cloud {
-                    let flow = events
-                        .iter()
-                        .map(|e| {
-                            seq += 1;
-                            crate::tui::app::flow_from_token(e, seq)
-                        })
-                        .collect();
-                    if !sink(Event::Flow(flow)) {
-                        return;
-                    }
+                // The cloud track has no trace: every request the app logged is a row. The lab's
+                // trace has all but what was sent straight to the app (past the ALB), which
+                // only the app's log shows; those rows come unsequenced (seq 0) and the Flow
+                // pane puts them after what it has.
+                let flow: Vec<_> = events
+                    .iter()
+                    .filter(|e| t.track == Track::Cloud || e.direct)
+                    .map(|e| {
+                        seq += 1;
+                        let mut row = crate::tui::app::flow_from_token(e, seq);
+                        if t.track != Track::Cloud {
+                            (row.seq, row.start_seq) = (0, 0);
+                        }
+                        row
+                    })
+                    .collect();
+                if !flow.is_empty() && !sink(Event::Flow(flow)) {
+                    return;
                 }
                 Event::Tokens(events)
             }

@@ -125,6 +125,10 @@ pub struct App {
     /// How many of the step's hints are shown.
     pub hints: usize,
     pub step_scroll: u16,
+    /// How far the step text can scroll at the size it was last drawn.
+    pub step_scroll_max: std::cell::Cell<u16>,
+    /// How far the Tokens pane can scroll at the size it was last drawn.
+    pub tokens_scroll_max: std::cell::Cell<u16>,
     pub flow: FlowLog,
     pub tokens: TokenLog,
     pub editing_filter: bool,
@@ -191,6 +195,8 @@ impl App {
             generation: 0,
             hints: 0,
             step_scroll: 0,
+            step_scroll_max: std::cell::Cell::new(u16::MAX),
+            tokens_scroll_max: std::cell::Cell::new(u16::MAX),
             flow: FlowLog::default(),
             tokens: TokenLog::default(),
             editing_filter: false,

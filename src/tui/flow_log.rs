@@ -19,7 +19,12 @@ pub struct FlowLog {
     pub selected: Option<Key>,
     /// Hide the exchanges the guide's checks made.
     pub hide_guide: bool,
+    /// Rows placed without a lab sequence so far (see [`FlowLog::add`]).
+    unsequenced: u64,
 }
+
+/// The sequence numbers given to rows that came without one: above any the lab hands out.
+const UNSEQUENCED: u64 = 1 << 62;
 
 impl FlowLog {
     pub fn len(&self) -> usize {
@@ -44,9 +49,16 @@ impl FlowLog {
         self.events.iter().filter(|e| self.shows(e))
     }
 
-    /// Adds what arrived, in order, dropping the oldest past the bound.
+    /// Adds what arrived, in order, dropping the oldest past the bound. A row with no place
+    /// in the lab's sequence (`seq` 0: a request the app logged that never passed the ALB) is
+    /// put after every row there is now.
     pub fn add(&mut self, events: Vec<TraceEvent>) {
-        for e in events {
+        for mut e in events {
+            if e.seq == 0 {
+                self.unsequenced += 1;
+                e.start_seq = self.events.back().map_or(0, |b| b.start_seq);
+                e.seq = UNSEQUENCED + self.unsequenced;
+            }
             self.insert(e);
         }
         let over = self.events.len().saturating_sub(FLOW_BUFFER);
@@ -237,6 +249,18 @@ mod tests {
         f.select(-1);
         assert_eq!(f.selection().map(|e| e.seq), Some(1));
         assert_eq!(f.counts(), (2, 4));
+    }
+
+    #[test]
+    fn a_row_from_the_apps_log_goes_after_what_is_there_and_before_what_comes() {
+        let mut f = FlowLog::default();
+        f.add(vec![ev(1, Client::Learner), ev(2, Client::Learner)]);
+        f.add(vec![ev(0, Client::Learner), ev(0, Client::Learner)]);
+        f.add(vec![ev(3, Client::Learner)]);
+        let order: Vec<String> = f.iter().map(|e| e.request.clone()).collect();
+        assert_eq!(order, ["GET /1", "GET /2", "GET /0", "GET /0", "GET /3"]);
+        let keys: std::collections::BTreeSet<Key> = f.iter().map(TraceEvent::order).collect();
+        assert_eq!(keys.len(), 5, "every row has its own key");
     }
 
     #[test]

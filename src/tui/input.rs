@@ -205,20 +205,26 @@ impl App {
     pub(super) fn scroll(&mut self, by: isize) {
         match self.focus {
             Pane::Lessons => {
-                let max = self.lessons.len().saturating_sub(1);
+                // Broken lesson files are listed after the lessons, to be read.
+                let max = (self.lessons.len() + self.load_errors.len()).saturating_sub(1);
                 self.cursor = self.cursor.saturating_add_signed(by).min(max);
             }
             Pane::Step => {
                 self.step_scroll = self
                     .step_scroll
-                    .saturating_add_signed(i16::try_from(by).unwrap_or(0));
+                    .min(self.step_scroll_max.get())
+                    .saturating_add_signed(i16::try_from(by).unwrap_or(0))
+                    .min(self.step_scroll_max.get());
             }
             Pane::Flow => self.flow.select(by),
             Pane::Tokens => {
+                let max = self.tokens_scroll_max.get();
                 self.tokens.scroll = self
                     .tokens
                     .scroll
-                    .saturating_add_signed(i16::try_from(by).unwrap_or(0));
+                    .min(max)
+                    .saturating_add_signed(i16::try_from(by).unwrap_or(0))
+                    .min(max);
             }
         }
     }

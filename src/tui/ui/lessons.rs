@@ -37,8 +37,16 @@ pub(super) fn lessons(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             row
         });
     }
-    for e in &app.load_errors {
-        lines.push(Line::styled(format!("✗ {e}"), theme.fail()));
+    for (i, e) in app.load_errors.iter().enumerate() {
+        let name = e.file.rsplit('/').next().unwrap_or(&e.file);
+        let row = Line::styled(format!("✗ {name}"), theme.fail());
+        lines.push(
+            if app.cursor == app.lessons.len() + i && app.focus == Pane::Lessons {
+                row.style(theme.selected())
+            } else {
+                row
+            },
+        );
     }
     if lines.is_empty() {
         lines.push(Line::styled("no lessons found", theme.fail()));

@@ -11,6 +11,34 @@ use crate::tui::markdown;
 use crate::tui::theme::Theme;
 
 pub(super) fn step(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    if app.focus == Pane::Lessons
+        && let Some(e) = app
+            .cursor
+            .checked_sub(app.lessons.len())
+            .and_then(|i| app.load_errors.get(i))
+    {
+        let b = block(
+            app,
+            theme,
+            Pane::Step,
+            " A lesson file that could not be loaded ",
+        );
+        let text = vec![
+            Line::styled(e.file.clone(), theme.heading()),
+            Line::raw(""),
+            Line::styled(format!("line {}: {}", e.line, e.reason), theme.fail()),
+            Line::raw(""),
+            Line::styled(
+                "Fix the file and start the guide again; the other lessons work meanwhile.",
+                theme.dim(),
+            ),
+        ];
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .block(b)
+            .render(area, buf);
+        return;
+    }
     let Some(lesson) = app.current() else {
         block(app, theme, Pane::Step, " No lesson ").render(area, buf);
         return;
@@ -38,7 +66,7 @@ pub(super) fn step(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     // Lines as wrapped at this width, so that long reasons keep their room.
     let wanted: usize = checks
         .iter()
-        .map(|l| l.width().div_ceil(usize::from(inner.width.max(1))).max(1))
+        .map(|l| wrapped_rows(&l.to_string(), usize::from(inner.width)))
         .sum();
     let wanted = u16::try_from(wanted).unwrap_or(u16::MAX);
     let [text_area, checks_area, note_area] = Layout::vertical([
@@ -77,9 +105,16 @@ pub(super) fn step(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             Span::raw(h.clone()),
         ]));
     }
+    // Scrolled no further than the last row at the bottom of the pane.
+    let rows: usize = text
+        .iter()
+        .map(|l| wrapped_rows(&l.to_string(), usize::from(text_area.width)))
+        .sum();
+    let max = u16::try_from(rows.saturating_sub(usize::from(text_area.height))).unwrap_or(u16::MAX);
+    app.step_scroll_max.set(max);
     Paragraph::new(text)
         .wrap(Wrap { trim: false })
-        .scroll((app.step_scroll, 0))
+        .scroll((app.step_scroll.min(max), 0))
         .render(text_area, buf);
     Paragraph::new(checks)
         .wrap(Wrap { trim: false })
@@ -111,16 +146,27 @@ pub(super) fn check_lines(app: &App, theme: Theme, width: u16) -> Vec<Line<'stat
                 Span::styled(" … ", theme.running()),
                 Span::raw(c.name.clone()),
             ])),
-            Some(CheckState::Done(o)) if o.pass => lines.push(Line::from(vec![
-                Span::styled(" ✓ ", theme.pass()),
-                Span::raw(c.name.clone()),
-                Span::styled(format!(": {}", o.detail), theme.dim()),
-            ])),
             Some(CheckState::Done(o)) => {
-                lines.push(Line::from(vec![
-                    Span::styled(" ✗ ", theme.fail()),
-                    Span::raw(format!("{}: {}", c.name, o.detail)),
-                ]));
+                let waiting = !o.pass && o.detail.starts_with("waiting for you");
+                lines.push(if o.pass {
+                    Line::from(vec![
+                        Span::styled(" ✓ ", theme.pass()),
+                        Span::raw(c.name.clone()),
+                        Span::styled(format!(": {}", o.detail), theme.dim()),
+                    ])
+                } else if waiting {
+                    Line::from(vec![
+                        Span::styled(" ◷ ", theme.running()),
+                        Span::raw(format!("{}: {}", c.name, o.detail)),
+                    ])
+                } else {
+                    Line::from(vec![
+                        Span::styled(" ✗ ", theme.fail()),
+                        Span::raw(format!("{}: {}", c.name, o.detail)),
+                    ])
+                });
+                // The command is what to type to see it yourself: after a pass as after a
+                // failure (lesson 14's forged header is only shown this way).
                 let cmd = app
                     .target_vars
                     .as_ref()
@@ -143,4 +189,41 @@ pub(super) fn check_lines(app: &App, theme: Theme, width: u16) -> Vec<Line<'stat
         ));
     }
     lines
+}
+
+/// How many rows `text` takes when wrapped at word boundaries to `width` columns, as the
+/// paragraph wraps it (a word longer than the width is broken).
+pub(super) fn wrapped_rows(text: &str, width: usize) -> usize {
+    let width = width.max(1);
+    let mut rows = 1;
+    let mut col = 0;
+    for word in text.split(' ') {
+        let w = Span::raw(word).width();
+        let need = if col == 0 { w } else { col + 1 + w };
+        if need <= width {
+            col = need;
+        } else if w <= width {
+            rows += 1;
+            col = w;
+        } else {
+            // A long word starts a row and runs on over as many as it needs.
+            rows += usize::from(col > 0) + (w - 1) / width;
+            col = (w - 1) % width + 1;
+        }
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrapped_rows;
+
+    #[test]
+    fn rows_count_word_wrapping_not_characters() {
+        assert_eq!(wrapped_rows("", 10), 1);
+        assert_eq!(wrapped_rows("aaaa bbbb", 9), 1);
+        // 23 characters fit 2 rows of 12 by count, but the words need 3.
+        assert_eq!(wrapped_rows("aaaaaaa bbbbbbb ccccccc", 12), 3);
+        assert_eq!(wrapped_rows("x 12345678901234567890", 10), 3);
+    }
 }

@@ -134,11 +134,18 @@ pub(super) fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             Constraint::Percentage(20),
         ])
         .areas(body);
+        let mut max = 0;
+        let mut parts = Vec::new();
         for ((name, mut lines), a) in sections.into_iter().zip(areas) {
             lines.insert(0, Line::styled(name, theme.heading()));
+            max = max.max(scroll_max(&lines, a));
+            parts.push((lines, a));
+        }
+        app.tokens_scroll_max.set(max);
+        for (lines, a) in parts {
             Paragraph::new(lines)
                 .wrap(Wrap { trim: false })
-                .scroll((app.tokens.scroll, 0))
+                .scroll((app.tokens.scroll.min(max), 0))
                 .render(a, buf);
         }
     } else {
@@ -155,11 +162,22 @@ pub(super) fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             lines.push(Line::from(first));
             lines.extend(it);
         }
+        let max = scroll_max(&lines, body);
+        app.tokens_scroll_max.set(max);
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .scroll((app.tokens.scroll, 0))
+            .scroll((app.tokens.scroll.min(max), 0))
             .render(body, buf);
     }
+}
+
+/// How far `lines` wrapped into `area` can scroll before the last row leaves the bottom.
+fn scroll_max(lines: &[Line], area: Rect) -> u16 {
+    let rows: usize = lines
+        .iter()
+        .map(|l| super::step::wrapped_rows(&l.to_string(), usize::from(area.width)))
+        .sum();
+    u16::try_from(rows.saturating_sub(usize::from(area.height))).unwrap_or(u16::MAX)
 }
 
 pub(super) fn token_lines(

@@ -329,3 +329,98 @@ fn a_step_shows_its_build_note_on_a_blank_lab_and_its_local_note_on_a_built_one(
         "{built}"
     );
 }
+
+/// A learner's sign-in answer from the lab, whole: its cookies set and expired.
+fn exchange_event(seq: u64, client: cognito_learning_contract::trace::Client) -> TraceEvent {
+    use cognito_learning_contract::trace::{Body, Exchange, Header};
+    let h = |n: &str, v: &str| Header {
+        name: n.into(),
+        value: v.into(),
+    };
+    TraceEvent {
+        seq,
+        at_ms: 1000 + seq,
+        start_seq: seq,
+        start_ms: 1000 + seq,
+        from: Actor::Browser,
+        to: Actor::Alb,
+        request: "GET /oauth2/idpresponse?code&state".into(),
+        status: 302,
+        note: "→ /v1/secrets · sets AWSELBAuthSessionCookie-0 · expires AWSALBAuthNonce".into(),
+        back_channel: false,
+        client,
+        exchange: Some(Box::new(Exchange {
+            method: "GET".into(),
+            url: "http://localhost:8080/oauth2/idpresponse?code=abc123&state=xyz".into(),
+            request_headers: vec![
+                h("host", "localhost:8080"),
+                h("cookie", "AWSALBAuthNonce=okt2e445GMpRJB8d"),
+            ],
+            request_body: None,
+            response_headers: vec![
+                h("location", "http://localhost:8080/v1/secrets"),
+                h(
+                    "set-cookie",
+                    "AWSELBAuthSessionCookie-0=sealed; Expires=Mon, 14 Dec 2026 10:00:00 GMT; Path=/; HttpOnly",
+                ),
+                h(
+                    "set-cookie",
+                    "AWSALBAuthNonce=; Path=/; Max-Age=0; HttpOnly",
+                ),
+            ],
+            response_body: Some(Body {
+                mime: "text/html".into(),
+                text: "<html><head><title>Found</title></head></html>".into(),
+                size: 46,
+            }),
+        })),
+    }
+}
+
+#[test]
+fn an_exchange_opens_from_the_flow_pane_and_reads_out_its_cookies() {
+    use cognito_learning_contract::trace::Client;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let key = |c| Msg::Key(KeyEvent::new(c, KeyModifiers::NONE));
+    let mut app = app();
+    app.update(Msg::Flow(vec![
+        exchange_event(10, Client::Learner),
+        TraceEvent {
+            request: "GET /v1/secrets".into(),
+            ..exchange_event(11, Client::Guide)
+        },
+    ]));
+    let screen = text(&draw(&app, 120, 40, Theme { color: false }));
+    assert!(
+        screen.contains("⚙ GET /v1/secrets"),
+        "the guide's row is marked:\n{screen}"
+    );
+    // Focus the Flow pane, select the learner's row, open it.
+    app.focus = cognito_learning::tui::app::Pane::Flow;
+    app.update(key(KeyCode::Char('k')));
+    app.update(key(KeyCode::Char('k')));
+    let screen = text(&draw(&app, 120, 40, Theme { color: false }));
+    assert!(screen.contains("Flow · paused · Enter opens"), "{screen}");
+    app.update(key(KeyCode::Enter));
+    let screen = text(&draw(&app, 120, 40, Theme { color: false }));
+    for want in [
+        "Request GET /oauth2/idpresponse",
+        "code = abc123",
+        "the one-time authorization code",
+        "AWSALBAuthNonce = okt2e445GMpRJB8d",
+        "Response 302 Found",
+        "Set-Cookie AWSELBAuthSessionCookie-0 = sealed",
+        "HttpOnly: page scripts cannot read it",
+        "no Domain: sent to localhost only",
+        "Set-Cookie AWSALBAuthNonce: expires the cookie",
+        "made by you",
+    ] {
+        assert!(screen.contains(want), "{want:?} missing:\n{screen}");
+    }
+    // Esc closes the exchange, not the guide; g hides the guide's rows.
+    assert!(app.update(key(KeyCode::Esc)).is_empty());
+    assert!(app.opened.is_none());
+    app.update(key(KeyCode::Char('g')));
+    let screen = text(&draw(&app, 120, 40, Theme { color: false }));
+    assert!(!screen.contains("⚙ GET /v1/secrets") && screen.contains("1 of the guide's hidden"));
+}

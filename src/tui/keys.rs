@@ -122,7 +122,7 @@ pub const KEYS: &[Binding] = &[
         &[KeyCode::Enter],
         "Enter",
         Action::Open,
-        "lessons: open the lesson; flow: open the selected exchange; step: run the checks",
+        "lessons: open; flow: open the exchange; step: run the checks",
         Some(("Enter", "open")),
     ),
     b(
@@ -136,7 +136,7 @@ pub const KEYS: &[Binding] = &[
         &[KeyCode::Char('s')],
         "s",
         Action::ShowMe,
-        "show me: the guide does this step's sign-ins itself (marked as the guide's)",
+        "show me: the guide does it itself (marked ⚙, it passes nothing)",
         None,
     ),
     b(

@@ -35,8 +35,13 @@ pub(super) fn flow(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         ));
     }
     if selected.is_some() {
+        let newer = if below > 0 {
+            format!(", {below} newer below")
+        } else {
+            String::new()
+        };
         title.push(Span::styled(
-            format!("· paused, {below} newer below · Enter opens · End follows "),
+            format!("· paused{newer} · Enter opens · End follows "),
             theme.running(),
         ));
     }

@@ -72,7 +72,7 @@ pub(super) fn ask_lab(theme: Theme, area: Rect, buf: &mut Buffer) {
 
 pub(super) fn help(theme: Theme, area: Rect, buf: &mut Buffer) {
     let height = u16::try_from(keys::KEYS.len() + 4).unwrap_or(u16::MAX);
-    let popup = popup(area, 72, height, buf);
+    let popup = popup(area, 84, height, buf);
     let mut lines: Vec<Line> = keys::KEYS
         .iter()
         .map(|b| {

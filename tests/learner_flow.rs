@@ -1,0 +1,247 @@
+//! The checks that see the learner, against a real lab over loopback: the guide's own
+//! demonstrations ("show me") never pass them; a learner's client (its own cookie jar and
+//! User-Agent, as a browser or curl) does, sign-in, 403, both logouts and a forged header.
+//! And the trace holds each whole exchange, secrets masked, marked with who made it.
+#![allow(clippy::unwrap_used)]
+
+use cognito_learning::checks::{self, Outcome};
+use cognito_learning::lessons::{self, Check, Lesson};
+use cognito_learning::target::Target;
+use cognito_learning_contract::trace::{Actor, Client, TracePage};
+use cognito_learning_emulator::{Lab, LabOptions};
+
+fn lessons() -> Vec<Lesson> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
+    let (all, errors) = lessons::load(Some(&dir));
+    assert!(errors.is_empty(), "{errors:?}");
+    all
+}
+
+/// The checks of `lesson`'s step `step` (from 1) on the local track.
+fn step_checks(all: &[Lesson], lesson: &str, step: usize) -> Vec<Check> {
+    let l = all.iter().find(|l| l.id.starts_with(lesson)).unwrap();
+    l.steps[step - 1]
+        .checks_on(lessons::Track::Local)
+        .map(|(_, c)| c.clone())
+        .collect()
+}
+
+async fn run(c: &Check, t: &Target) -> Outcome {
+    checks::run(c, t).await
+}
+
+/// A learner's browser: its own cookie jar, redirects followed, not the guide's User-Agent.
+fn learner() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .user_agent("Mozilla/5.0 (a learner's browser)")
+        .build()
+        .unwrap()
+}
+
+/// Signs in through the hosted UI's form, as a learner types it: the page at `path`, the form
+/// posted with its `_csrf`. The final status.
+async fn sign_in(b: &reqwest::Client, site: &str, user: &str, password: &str) -> u16 {
+    let page = b.get(format!("{site}/v1/secrets")).send().await.unwrap();
+    let form_url = page.url().clone();
+    let html = page.text().await.unwrap();
+    let csrf = html
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    b.post(form_url)
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("username", user),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn get(b: &reqwest::Client, url: &str) -> (u16, String, String) {
+    let r = b.get(url).send().await.unwrap();
+    let (status, at) = (r.status().as_u16(), r.url().to_string());
+    (status, at, r.text().await.unwrap())
+}
+
+fn demo(c: &Check) -> Check {
+    Check {
+        kind: c.show_me.clone().expect("a learner check has a show_me"),
+        ..c.clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_learners_own_traffic_passes_the_learner_checks() {
+    let dir = std::env::temp_dir().join(format!("cl-learner-flow-{}", std::process::id()));
+    let lab = Lab::start(LabOptions {
+        state_dir: dir.clone(),
+        ..LabOptions::any_ports()
+    })
+    .await
+    .unwrap();
+    let t = Target::local(&lab.info);
+    let all = lessons();
+    let site = lab.info.alb.clone();
+    let pw = |u: &str| t.password(u).unwrap().to_owned();
+
+    // The guide alone: its demonstrations work, and pass none of the learner's checks.
+    let signed_in = step_checks(&all, "11", 2);
+    let tokens = step_checks(&all, "11", 3);
+    for c in signed_in.iter().chain(&tokens) {
+        let shown = run(&demo(c), &t).await;
+        assert!(shown.pass, "show me {}: {}", c.name, shown.detail);
+        let o = run(c, &t).await;
+        assert!(
+            !o.pass,
+            "{} passed on the guide's traffic: {}",
+            c.name, o.detail
+        );
+        assert!(o.detail.starts_with("waiting for you"), "{}", o.detail);
+    }
+
+    // The learner signs in: lesson 11 passes, on their request.
+    let alice = learner();
+    assert_eq!(sign_in(&alice, &site, "alice", &pw("alice")).await, 200);
+    for c in signed_in.iter().chain(&tokens) {
+        let o = run(c, &t).await;
+        assert!(o.pass, "{}: {}", c.name, o.detail);
+    }
+
+    // Bob's 403, his own.
+    let bob_403 = step_checks(&all, "12", 1)
+        .into_iter()
+        .find(|c| c.name.contains("403"))
+        .unwrap();
+    assert!(!run(&bob_403, &t).await.pass);
+    assert_eq!(sign_in(&learner(), &site, "bob", &pw("bob")).await, 403);
+    let o = run(&bob_403, &t).await;
+    assert!(o.pass, "{}", o.detail);
+
+    // The trap: the app's /logout alone, then a silent sign-in.
+    let cookie = &step_checks(&all, "13", 1)[0];
+    let trap = &step_checks(&all, "13", 2)[0];
+    let proper = &step_checks(&all, "13", 3)[0];
+    assert!(!run(trap, &t).await.pass);
+    get(&alice, &format!("{site}/logout")).await;
+    let o = run(cookie, &t).await;
+    assert!(
+        o.pass && o.detail.contains("AWSELBAuthSessionCookie-0"),
+        "{}",
+        o.detail
+    );
+    let o = run(trap, &t).await;
+    assert!(
+        !o.pass && o.detail.contains("waiting for you to open"),
+        "{}",
+        o.detail
+    );
+    let (status, at, _) = get(&alice, &format!("{site}/v1/secrets")).await;
+    assert_eq!((status, at.ends_with("/v1/secrets")), (200, true));
+    let o = run(trap, &t).await;
+    assert!(
+        o.pass && o.detail.contains("without the form"),
+        "{}",
+        o.detail
+    );
+    assert!(!run(proper, &t).await.pass, "no Cognito logout yet");
+
+    // The proper logout, through Cognito, ends at the form.
+    let (cognito, client) = (lab.info.cognito.clone(), lab.info.client_id.clone());
+    get(
+        &alice,
+        &format!("{cognito}/logout?client_id={client}&logout_uri={site}/logout"),
+    )
+    .await;
+    let (_, _, page) = get(&alice, &format!("{site}/v1/secrets")).await;
+    assert!(page.contains("name=\"_csrf\""), "the sign-in form");
+    let o = run(proper, &t).await;
+    assert!(o.pass && o.detail.contains("sign-in form"), "{}", o.detail);
+
+    // A forged header, straight to the app.
+    let forged = &step_checks(&all, "14", 1)[0];
+    assert!(run(&demo(forged), &t).await.pass);
+    assert!(
+        !run(forged, &t).await.pass,
+        "the guide's forgery does not count"
+    );
+    let r = learner()
+        .get(format!("{}/v1/secrets", lab.info.server))
+        .header("x-amzn-oidc-data", "forged.by.me")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let o = run(forged, &t).await;
+    assert!(
+        o.pass && o.detail.contains("the app said: invalid"),
+        "{}",
+        o.detail
+    );
+
+    // The trace: who made what, and each exchange whole with its secrets masked.
+    let page: TracePage = reqwest::get(lab.info.trace_url())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ev = &page.events;
+    assert!(ev.iter().any(|e| e.client == Client::Guide));
+    let text = serde_json::to_string(ev).unwrap();
+    // (The lab's own sign-in page names the demo password; what was typed is never kept.)
+    let typed: String = form_urlencoded::byte_serialize(pw("alice").as_bytes()).collect();
+    for e in ev {
+        let body = e.exchange.as_ref().and_then(|x| x.request_body.as_ref());
+        assert!(
+            !body.is_some_and(|b| b.text.contains(&typed)),
+            "a typed password: {body:?}"
+        );
+    }
+    assert!(
+        !text.contains(&lab.info.client_secret),
+        "the client secret in the trace"
+    );
+    let posted = ev
+        .iter()
+        .find(|e| e.client == Client::Learner && e.request == "POST /login")
+        .unwrap();
+    let ex = posted.exchange.as_ref().unwrap();
+    let body = &ex.request_body.as_ref().unwrap().text;
+    assert!(
+        body.contains("username=alice") && body.contains("password=********"),
+        "{body}"
+    );
+    assert!(
+        ex.response_header("set-cookie")
+            .any(|c| c.starts_with("cognito="))
+    );
+    assert!(posted.note.contains("sets cognito"), "{}", posted.note);
+    let token = ev
+        .iter()
+        .find(|e| {
+            e.back_channel && e.request == "POST /oauth2/token" && e.client == Client::Learner
+        })
+        .unwrap();
+    let auth = token
+        .exchange
+        .as_ref()
+        .unwrap()
+        .request_header("authorization")
+        .next()
+        .unwrap();
+    assert_eq!(auth, format!("Basic base64({client}:********)"));
+    let logout = ev
+        .iter()
+        .find(|e| e.from == Actor::Browser && e.to == Actor::Cognito && e.request == "GET /logout")
+        .unwrap();
+    assert!(logout.note.contains("expires cognito"), "{}", logout.note);
+    lab.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

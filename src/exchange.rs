@@ -9,6 +9,16 @@ use cognito_learning_contract::trace::{
 use cognito_learning_tokens::time::{span, utc};
 use serde_json::Value;
 
+fn actor(a: cognito_learning_contract::trace::Actor) -> &'static str {
+    use cognito_learning_contract::trace::Actor;
+    match a {
+        Actor::Browser => "browser",
+        Actor::Alb => "ALB",
+        Actor::Cognito => "Cognito",
+        Actor::App => "app",
+    }
+}
+
 /// What a line is, for its style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -174,9 +184,9 @@ pub fn read_out(e: &TraceEvent, now: u64) -> Out {
     out.push((
         Kind::Dim,
         format!(
-            "{:?} → {:?}{} · made by {who} · {}",
-            e.from,
-            e.to,
+            "{} → {}{} · made by {who} · {}",
+            actor(e.from),
+            actor(e.to),
             if e.back_channel {
                 " · back channel: the browser never sees this"
             } else {

@@ -5,6 +5,8 @@
 
 #[path = "fixtures/lab_process.rs"]
 mod lab_process;
+#[path = "fixtures/learner.rs"]
+mod learner;
 
 use std::path::PathBuf;
 use std::process::{Child, Command};
@@ -216,6 +218,53 @@ fn a_step_checked_against_the_running_lab_passes_and_is_saved() {
     assert_eq!(saved["passed"]["local"]["05-through-the-alb"][0], 0);
 }
 
+#[test]
+fn the_learners_sign_in_shows_apart_and_opens_with_its_cookies() {
+    let s = Session::start("exchange");
+    let running: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.state.join("lab/running.json")).unwrap())
+            .unwrap();
+    let pw = running["passwords"]["alice"].as_str().unwrap().to_owned();
+    // The guide's own check first, then the learner's sign-in.
+    open_routes_lesson(&s);
+    s.keys(&["c"]);
+    s.wait_for("⚙ GET /v1/public");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(learner::sign_in(&learner::browser(), &s.alb, "alice", &pw));
+    assert_eq!(status, 200);
+    s.wait_for("GET /oauth2/idpresponse");
+    // Focus the Flow pane (twice Tab from the lessons), select the newest row, open it, and step back
+    // through the exchanges until the ALB's callback with its cookies.
+    s.keys(&["Tab", "Tab", "k", "Enter"]);
+    s.wait_for("j/k scroll");
+    let mut screen = s.screen();
+    for _ in 0..20 {
+        if screen.contains("Set-Cookie AWSELBAuthSessionCookie-0") {
+            break;
+        }
+        s.keys(&["Left"]);
+        std::thread::sleep(Duration::from_millis(150));
+        screen = s.screen();
+    }
+    assert!(screen.contains("Request GET /oauth2/idpresponse") && screen.contains("made by you"));
+    // Its answer is further down.
+    s.keys(&["PageDown", "PageDown"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let screen = s.screen();
+    for want in [
+        "Set-Cookie AWSELBAuthSessionCookie-0",
+        "bytes]",
+        "HttpOnly: page scripts cannot read it",
+        "Set-Cookie AWSALBAuthNonce: expires the cookie",
+    ] {
+        assert!(screen.contains(want), "{want:?} missing:\n{screen}");
+    }
+    // Esc closes the exchange; g hides the guide's rows.
+    s.keys(&["Escape", "g"]);
+    let screen = s.wait_for("of the guide's hidden");
+    assert!(!screen.contains("⚙ GET /v1/public"), "{screen}");
+}
+
 /// What a newcomer does: from the first step to the last, `c` then `n`, reading the screen. Every
 /// step passes its checks or, with nothing to check on this track, is marked read, and every
 /// lesson ends with its ✓.
@@ -239,19 +288,42 @@ fn the_whole_local_track_can_be_finished_in_the_guide() {
         "/lessons"
     ))));
     assert!(errors.is_empty(), "{errors:?}");
-    let steps: usize = lessons.iter().map(|l| l.steps.len()).sum();
-    for done in 1..=steps {
-        s.keys(&["c"]);
-        let until = Instant::now() + Duration::from_secs(30);
-        while passed() < done {
-            let screen = s.screen();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut done = 0;
+    // Once the learner has signed in, later steps may pass on that same traffic.
+    let mut acted_before = false;
+    for l in &lessons {
+        for step in &l.steps {
+            done += 1;
+            s.keys(&["c"]);
+            // A step whose checks wait for the learner passes only once the learner acts:
+            // the guide then runs them again by itself.
+            let mut acted = false;
+            let until = Instant::now() + Duration::from_secs(60);
+            while passed() < done {
+                let screen = s.screen();
+                if !acted && screen.contains("waiting for you") {
+                    rt.block_on(act(&s, step));
+                    acted = true;
+                }
+                assert!(
+                    !screen.contains("check(s) failed") && Instant::now() < until,
+                    "{} step {done} of the course did not pass:\n{screen}",
+                    l.id
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let learners = step
+                .checks_on(cognito_learning::lessons::Track::Local)
+                .any(|(_, c)| cognito_learning::checks::waits_for_learner(&c.kind));
             assert!(
-                !screen.contains("check(s) failed") && Instant::now() < until,
-                "step {done} of the course did not pass:\n{screen}"
+                !learners || acted || acted_before,
+                "{}: passed before the learner did anything",
+                l.id
             );
-            std::thread::sleep(Duration::from_millis(100));
+            acted_before |= acted;
+            s.keys(&["n"]);
         }
-        s.keys(&["n"]);
     }
     let screen = s.wait_for("that was the last step of the course");
     for l in &lessons {
@@ -263,6 +335,49 @@ fn the_whole_local_track_can_be_finished_in_the_guide() {
             "{} has no ✓:\n{screen}",
             l.id
         );
+    }
+}
+
+/// What the learner does for a step whose checks wait for them, with their own client.
+async fn act(s: &Session, step: &cognito_learning::lessons::Step) {
+    use cognito_learning::lessons::{Kind, Track};
+    let running: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.state.join("lab/running.json")).unwrap())
+            .unwrap();
+    let var = |k: &str| running["info"][k].as_str().unwrap_or_default().to_owned();
+    let (site, cognito, app, client) =
+        (var("alb"), var("cognito"), var("server"), var("client_id"));
+    let pw = |u: &str| running["passwords"][u].as_str().unwrap().to_owned();
+    for (_, c) in step.checks_on(Track::Local) {
+        let b = learner::browser();
+        match &c.kind {
+            Kind::YourSignIn { user, .. } => {
+                learner::sign_in(&b, &site, user, &pw(user)).await;
+            }
+            Kind::TokenInLogs { yours: true, .. } => {
+                learner::sign_in(&b, &site, "alice", &pw("alice")).await;
+            }
+            Kind::YourLogout { through, then } => {
+                learner::sign_in(&b, &site, "alice", &pw("alice")).await;
+                let out = if through == "app" {
+                    format!("{site}/logout")
+                } else {
+                    format!("{cognito}/logout?client_id={client}&logout_uri={site}/logout")
+                };
+                learner::get(&b, &out).await;
+                if !then.is_empty() {
+                    learner::get(&b, &format!("{site}/v1/secrets")).await;
+                }
+            }
+            Kind::YourForgedHeader { path } => {
+                b.get(format!("{app}{path}"))
+                    .header("x-amzn-oidc-data", "forged.by.the.learner")
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            _ => {}
+        }
     }
 }
 

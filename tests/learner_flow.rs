@@ -10,6 +10,10 @@ use cognito_learning::target::Target;
 use cognito_learning_contract::trace::{Actor, Client, TracePage};
 use cognito_learning_emulator::{Lab, LabOptions};
 
+#[path = "fixtures/learner.rs"]
+mod learner;
+use learner::{browser as learner, get, sign_in};
+
 fn lessons() -> Vec<Lesson> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
     let (all, errors) = lessons::load(Some(&dir));
@@ -28,46 +32,6 @@ fn step_checks(all: &[Lesson], lesson: &str, step: usize) -> Vec<Check> {
 
 async fn run(c: &Check, t: &Target) -> Outcome {
     checks::run(c, t).await
-}
-
-/// A learner's browser: its own cookie jar, redirects followed, not the guide's User-Agent.
-fn learner() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .user_agent("Mozilla/5.0 (a learner's browser)")
-        .build()
-        .unwrap()
-}
-
-/// Signs in through the hosted UI's form, as a learner types it: the page at `path`, the form
-/// posted with its `_csrf`. The final status.
-async fn sign_in(b: &reqwest::Client, site: &str, user: &str, password: &str) -> u16 {
-    let page = b.get(format!("{site}/v1/secrets")).send().await.unwrap();
-    let form_url = page.url().clone();
-    let html = page.text().await.unwrap();
-    let csrf = html
-        .split("name=\"_csrf\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_owned();
-    b.post(form_url)
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("username", user),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-async fn get(b: &reqwest::Client, url: &str) -> (u16, String, String) {
-    let r = b.get(url).send().await.unwrap();
-    let (status, at) = (r.status().as_u16(), r.url().to_string());
-    (status, at, r.text().await.unwrap())
 }
 
 fn demo(c: &Check) -> Check {

@@ -82,6 +82,13 @@ fn kept(headers: &HeaderMap) -> Vec<Header> {
             let value = String::from_utf8_lossy(value.as_bytes());
             let value = if name == header::AUTHORIZATION {
                 masked_authorization(&value)
+            } else if name == header::SET_COOKIE {
+                // The value is cut, never the attributes after it.
+                let (pair, attrs) = value.split_once(';').unwrap_or((&value, ""));
+                let sep = if attrs.is_empty() { "" } else { ";" };
+                format!("{}{sep}{attrs}", short_cookies(pair))
+            } else if name == header::COOKIE {
+                short_cookies(&value)
             } else {
                 cut(&value, HEADER_KEEP)
             };
@@ -91,6 +98,24 @@ fn kept(headers: &HeaderMap) -> Vec<Header> {
             }
         })
         .collect()
+}
+
+/// Longest cookie value kept whole: a session shard (4 KB, sealed) is named by its start and
+/// length, so that a request's other cookies and a `Set-Cookie`'s attributes stay readable.
+const COOKIE_KEEP: usize = 256;
+
+/// `a=1; b=<4 KB>` with each long value cut to its start and length.
+fn short_cookies(pairs: &str) -> String {
+    pairs
+        .split(';')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) if v.len() > COOKIE_KEEP => {
+                format!("{k}={}…[{} bytes]", cut(v, 48), v.len())
+            }
+            _ => kv.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// `Basic` credentials keep the client id and lose the secret; a bearer token is kept (it is
@@ -382,6 +407,35 @@ mod capture {
         .await;
         let got: Vec<Client> = t.recent().iter().map(|e| e.client).collect();
         assert_eq!(got, [Client::Guide, Client::Learner]);
+    }
+
+    #[test]
+    fn a_session_shard_is_cut_and_its_attributes_kept() {
+        let shard = "x".repeat(4000);
+        let mut h = HeaderMap::new();
+        h.append(
+            header::SET_COOKIE,
+            format!("AWSELBAuthSessionCookie-0={shard}; Expires=Mon, 14 Dec 2026 10:00:00 GMT; Path=/; HttpOnly")
+                .parse()
+                .unwrap(),
+        );
+        h.append(
+            header::COOKIE,
+            format!("a=1; AWSELBAuthSessionCookie-0={shard}; b=2")
+                .parse()
+                .unwrap(),
+        );
+        let ex = answered(request(&Method::GET, "http://x/".into(), &h, b""), &h, b"");
+        let set = ex.response_header("set-cookie").next().unwrap();
+        let c = SetCookie::parse(set).unwrap();
+        assert!(c.value.ends_with("…[4000 bytes]"), "{set}");
+        assert_eq!(c.attribute("HttpOnly"), Some(""));
+        assert_eq!(c.attribute("Path"), Some("/"));
+        let sent = ex.request_header("cookie").next().unwrap();
+        assert!(
+            sent.starts_with("a=1; AWSELBAuthSessionCookie-0=xxx") && sent.ends_with("bytes]; b=2"),
+            "{sent}"
+        );
     }
 
     #[test]

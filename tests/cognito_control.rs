@@ -287,7 +287,7 @@ fn check(home: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
 }
 
 /// A sign-in check that fails says why, from the app client and the listener rules as the lab's
-/// control plane holds them.
+/// control plane holds them (the guide's own sign-in: `--show-me`).
 #[test]
 fn a_failed_sign_in_check_names_what_is_wrong_with_the_app_client_and_the_rule() {
     let home = std::env::temp_dir().join(format!("cl-diagnose-{}", std::process::id()));
@@ -296,7 +296,7 @@ fn a_failed_sign_in_check_names_what_is_wrong_with_the_app_client_and_the_rule()
     let pool = info["user_pool_id"].as_str().unwrap();
     let client = info["client_id"].as_str().unwrap();
     let site = info["alb"].as_str().unwrap();
-    let passed = check(&home, &["--lesson", "10"], &[]);
+    let passed = check(&home, &["--lesson", "10", "--show-me"], &[]);
     assert!(passed.contains("passed, 0 failed"), "{passed}");
 
     // update-user-pool-client with only the callback URL: everything else back to defaults.
@@ -308,7 +308,7 @@ fn a_failed_sign_in_check_names_what_is_wrong_with_the_app_client_and_the_rule()
         ),
     )
     .unwrap();
-    let said = check(&home, &["--lesson", "10"], &[]);
+    let said = check(&home, &["--lesson", "10", "--show-me"], &[]);
     for finding in [
         "Why: AllowedOAuthFlowsUserPoolClient is off",
         "does not allow the authorization code grant",
@@ -325,7 +325,7 @@ fn a_failed_sign_in_check_names_what_is_wrong_with_the_app_client_and_the_rule()
         &whole_client(pool, client, "https://app.example.com", false),
     )
     .unwrap();
-    let said = check(&home, &["--lesson", "10"], &[]);
+    let said = check(&home, &["--lesson", "10", "--show-me"], &[]);
     assert!(
         said.contains(&format!(
             "the ALB sends redirect_uri {site}/oauth2/idpresponse, which is not one of the app client's callback URLs (https://app.example.com/oauth2/idpresponse)"
@@ -356,7 +356,7 @@ fn a_failed_sign_in_check_names_what_is_wrong_with_the_app_client_and_the_rule()
         ),
     )
     .unwrap();
-    let said = check(&home, &["--lesson", "10"], &[]);
+    let said = check(&home, &["--lesson", "10", "--show-me"], &[]);
     assert!(
         said.contains("rule 5 (forward) matches /v1/secrets before rule 10 that authenticates"),
         "{said}"
@@ -369,7 +369,7 @@ fn a_failed_sign_in_check_names_what_is_wrong_with_the_app_client_and_the_rule()
         ),
     )
     .unwrap();
-    let passed = check(&home, &["--lesson", "10"], &[]);
+    let passed = check(&home, &["--lesson", "10", "--show-me"], &[]);
     assert!(passed.contains("passed, 0 failed"), "{passed}");
     let _ = std::fs::remove_dir_all(&home);
 }

@@ -230,7 +230,12 @@ fn the_learners_sign_in_shows_apart_and_opens_with_its_cookies() {
     s.keys(&["c"]);
     s.wait_for("⚙ GET /v1/public");
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let status = rt.block_on(learner::sign_in(&learner::browser(), &s.alb, "alice", &pw));
+    let status = rt.block_on(learner::sign_in_with(
+        &learner::own_browser(),
+        &s.alb,
+        "alice",
+        &pw,
+    ));
     assert_eq!(status, 200);
     s.wait_for("GET /oauth2/idpresponse");
     // Focus the Flow pane (twice Tab from the lessons), select the newest row, open it, and step back
@@ -349,16 +354,16 @@ async fn act(s: &Session, step: &cognito_learning::lessons::Step) {
         (var("alb"), var("cognito"), var("server"), var("client_id"));
     let pw = |u: &str| running["passwords"][u].as_str().unwrap().to_owned();
     for (_, c) in step.checks_on(Track::Local) {
-        let b = learner::browser();
+        let b = learner::own_browser();
         match &c.kind {
             Kind::YourSignIn { user, .. } => {
-                learner::sign_in(&b, &site, user, &pw(user)).await;
+                learner::sign_in_with(&b, &site, user, &pw(user)).await;
             }
             Kind::TokenInLogs { yours: true, .. } => {
-                learner::sign_in(&b, &site, "alice", &pw("alice")).await;
+                learner::sign_in_with(&b, &site, "alice", &pw("alice")).await;
             }
             Kind::YourLogout { through, then } => {
-                learner::sign_in(&b, &site, "alice", &pw("alice")).await;
+                learner::sign_in_with(&b, &site, "alice", &pw("alice")).await;
                 let out = if through == "app" {
                     format!("{site}/logout")
                 } else {

@@ -66,13 +66,37 @@ fn every_local_check_of_every_lesson_passes_against_a_lab_started_for_it() {
         .sum();
     assert!(local > 0);
 
-    let out = bin()
-        .args(["check", "--all", "--json", "--any-ports", "--lessons"])
-        .arg(lessons_dir())
-        .arg("--state-dir")
-        .arg(&state)
-        .output()
-        .unwrap();
+    // Nobody has signed in: the checks that wait for the learner's own traffic say so, and
+    // only they fail.
+    let run = |show_me: bool| {
+        let mut c = bin();
+        c.args(["check", "--all", "--json", "--any-ports", "--lessons"])
+            .arg(lessons_dir())
+            .arg("--state-dir")
+            .arg(&state);
+        if show_me {
+            c.arg("--show-me");
+        }
+        c.output().unwrap()
+    };
+    let out = run(false);
+    let doc = json(&out);
+    let waiting: Vec<_> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["pass"] != true)
+        .collect();
+    assert!(waiting.len() >= 8, "{waiting:#?}");
+    for r in &waiting {
+        assert!(
+            r["detail"].as_str().unwrap().starts_with("waiting for you"),
+            "{r:#?}"
+        );
+    }
+    assert_eq!(out.status.code(), Some(1));
+    // With the guide doing the learner's part (`--show-me`), every one passes.
+    let out = run(true);
     let doc = json(&out);
     let failed: Vec<_> = doc["results"]
         .as_array()
@@ -199,30 +223,39 @@ async fn the_cloud_track_passes_against_the_lab_as_an_account() {
         ] {
             cmd.env(format!("AWS_ENDPOINT_URL_{service}"), &others);
         }
-        cmd.args(["check", "--all", "--json", "--target", "aws", "--lessons"])
-            .arg(lessons_dir())
-            .env("AWS_ACCESS_KEY_ID", &i.aws_access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", &i.aws_secret_access_key)
-            .env("AWS_REGION", &i.region)
-            .env("AWS_ENDPOINT_URL", &i.aws)
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-            .env("COGNITO_LEARNING_SITE", &i.alb)
-            .env("COGNITO_LEARNING_ALB", &i.alb)
-            .env("COGNITO_LEARNING_COGNITO_DOMAIN", &i.cognito)
-            .env("COGNITO_LEARNING_USER_POOL_ID", &i.user_pool_id)
-            .env("COGNITO_LEARNING_CLIENT_ID", &i.client_id)
-            .env("COGNITO_LEARNING_ALB_ARN", &i.alb_arn)
-            .env("COGNITO_LEARNING_ISSUER", &i.issuer)
-            .env("COGNITO_LEARNING_ALB_KEYS_URL", &i.alb_key_url)
-            .env(
-                "COGNITO_LEARNING_INSTANCE",
-                cognito_learning_emulator::aws::ssm::INSTANCE_ID,
-            )
-            .env("COGNITO_LEARNING_PASSWORD_ALICE", "Passw0rd!")
-            .env("COGNITO_LEARNING_PASSWORD_BOB", "Passw0rd!")
-            .output()
-            .unwrap()
+        // The guide signs in itself where a check waits for the learner.
+        cmd.args([
+            "check",
+            "--all",
+            "--json",
+            "--show-me",
+            "--target",
+            "aws",
+            "--lessons",
+        ])
+        .arg(lessons_dir())
+        .env("AWS_ACCESS_KEY_ID", &i.aws_access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &i.aws_secret_access_key)
+        .env("AWS_REGION", &i.region)
+        .env("AWS_ENDPOINT_URL", &i.aws)
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("COGNITO_LEARNING_SITE", &i.alb)
+        .env("COGNITO_LEARNING_ALB", &i.alb)
+        .env("COGNITO_LEARNING_COGNITO_DOMAIN", &i.cognito)
+        .env("COGNITO_LEARNING_USER_POOL_ID", &i.user_pool_id)
+        .env("COGNITO_LEARNING_CLIENT_ID", &i.client_id)
+        .env("COGNITO_LEARNING_ALB_ARN", &i.alb_arn)
+        .env("COGNITO_LEARNING_ISSUER", &i.issuer)
+        .env("COGNITO_LEARNING_ALB_KEYS_URL", &i.alb_key_url)
+        .env(
+            "COGNITO_LEARNING_INSTANCE",
+            cognito_learning_emulator::aws::ssm::INSTANCE_ID,
+        )
+        .env("COGNITO_LEARNING_PASSWORD_ALICE", "Passw0rd!")
+        .env("COGNITO_LEARNING_PASSWORD_BOB", "Passw0rd!")
+        .output()
+        .unwrap()
     })
     .await
     .unwrap();

@@ -12,7 +12,7 @@ use cognito_learning_emulator::{Lab, LabOptions};
 
 #[path = "fixtures/learner.rs"]
 mod learner;
-use learner::{browser as learner, get, sign_in};
+use learner::{get, own_browser as learner, sign_in_with as sign_in};
 
 fn lessons() -> Vec<Lesson> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");

@@ -47,13 +47,19 @@ pub(super) async fn token_in_logs(
     claims: &std::collections::BTreeMap<String, String>,
 ) -> Res {
     let group = t.render("{log_group}")?;
-    let from = i64::try_from(cognito_learning_tokens::time::now_millis()).unwrap_or(0) - 1000;
+    // Only lines logged from the sign-in on: an earlier lab's lines in the same log group (a
+    // run on other ports, with other keys) are not this sign-in's.
+    let from = i64::try_from(cognito_learning_tokens::time::now_millis()).unwrap_or(0);
     let (_, landing) = login(t, user, path).await?;
     let mut follower = Follower::new(t.logs.clone(), group.clone(), Cursor::from(from));
     let deadline = Instant::now() + LOG_WAIT;
     loop {
         for line in follower.poll().await? {
-            let Some(ev) = TokenEvent::from_line(&line, &t.tokens).await else {
+            // The follower looks back a little for late lines; older ones are not ours.
+            let Some(ev) = TokenEvent::from_line(&line, &t.tokens)
+                .await
+                .filter(|e| e.at_ms >= from)
+            else {
                 continue;
             };
             let seen = if token == "access" {

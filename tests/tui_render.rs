@@ -424,3 +424,28 @@ fn an_exchange_opens_from_the_flow_pane_and_reads_out_its_cookies() {
     let screen = text(&draw(&app, 120, 40, Theme { color: false }));
     assert!(!screen.contains("⚙ GET /v1/secrets") && screen.contains("1 of the guide's hidden"));
 }
+
+#[test]
+fn an_expired_token_gets_no_tick_and_its_times_read_as_dates() {
+    let mut app = app();
+    let fresh = text(&draw(&app, 120, 40, Theme { color: false }));
+    assert!(fresh.contains("ES256 ✓ verified · 1 min left"), "{fresh}");
+    // Two minutes later the same token has expired: verified when sent, no tick now.
+    app.now_ms = NOW_MS + 120_000;
+    let later = text(&draw(&app, 120, 40, Theme { color: false }));
+    assert!(!later.contains("✓ verified"), "{later}");
+    assert!(
+        later.contains("ES256 verified when it was sent · expired"),
+        "{later}"
+    );
+    assert!(
+        !later.contains("= data's sub ✓"),
+        "the identity is ticked only beside a data token that is valid now:\n{later}"
+    );
+    app.tokens.scroll = 40;
+    let claims = text(&draw(&app, 120, 60, Theme { color: false }));
+    assert!(
+        claims.contains("2023-06-26 02:54:05Z (1 min ago)"),
+        "{claims}"
+    );
+}

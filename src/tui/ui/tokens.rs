@@ -83,6 +83,15 @@ pub(super) fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
     Paragraph::new(head).render(head_area, buf);
 
+    // The identity header is not signed: it is ticked only when the data token it must
+    // match verified.
+    let data_verified = ev.data.as_ref().is_some_and(|d| {
+        d.verdict.is_ok()
+            && d.claims()
+                .get("exp")
+                .and_then(serde_json::Value::as_u64)
+                .is_some_and(|exp| exp > now)
+    });
     let identity = ev.identity.as_ref().map(|sub| {
         let matches = ev
             .data
@@ -93,8 +102,13 @@ pub(super) fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let identity_lines = match identity {
         None => vec![Line::styled("not sent", theme.dim())],
         Some((sub, ok)) => vec![Line::from(vec![
-            if ok {
+            if ok && data_verified {
                 Span::styled("= data's sub ✓ ", theme.pass())
+            } else if ok {
+                Span::styled(
+                    "= data's sub, which is not verified: no trust ",
+                    theme.fail(),
+                )
             } else {
                 Span::styled("≠ data's sub ✗ ", theme.fail())
             },
@@ -213,19 +227,24 @@ pub(super) fn token_lines(
         .and_then(|a| a.as_str())
         .unwrap_or("?")
         .to_owned();
-    let left = claims
-        .get("exp")
-        .and_then(serde_json::Value::as_u64)
+    let exp = claims.get("exp").and_then(serde_json::Value::as_u64);
+    let expired = exp.is_some_and(|e| e <= now);
+    let left = exp
         .map(|exp| format!(" · {}", time::left(now, exp)))
         .unwrap_or_default();
+    // Verified as of when it was sent; a token that has expired since gets no tick now.
     let mut lines = vec![match &t.verdict {
+        Ok(()) if expired => Line::from(vec![
+            Span::styled(format!("{alg} verified when it was sent"), theme.dim()),
+            Span::styled(left, theme.fail()),
+        ]),
         Ok(()) => Line::from(vec![
             Span::styled(format!("{alg} ✓ verified"), theme.pass()),
             Span::styled(left, theme.dim()),
         ]),
         Err(why) => Line::styled(format!("{alg} ✗ {why}"), theme.fail()),
     }];
-    if t.verdict.is_ok() {
+    if t.verdict.is_ok() && !expired {
         let ticks: Vec<String> = checks.iter().map(|c| format!("{c} ✓")).collect();
         lines.push(Line::styled(ticks.join(" "), theme.pass()));
     }
@@ -234,22 +253,73 @@ pub(super) fn token_lines(
         lines.push(Line::styled(t.raw(), theme.code()));
         return lines;
     }
-    // The header first (dim: it says how to check, the claims say who), then the claims.
-    let mut head = vec![Span::styled("header ", theme.bold())];
+    // The header first (it says how to check), then the claims (who, for what, until when),
+    // each with what it is for.
+    lines.push(Line::styled("header", theme.bold()));
     for (k, v) in header.iter().filter(|(k, _)| k.as_str() != "alg") {
-        let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-        head.push(Span::styled(format!("{k} {v}  "), theme.dim()));
+        lines.push(claim_line(k, v, now, theme));
     }
-    lines.push(Line::from(head));
-    let mut spans = Vec::new();
+    lines.push(Line::styled("claims", theme.bold()));
     for (k, v) in &claims {
-        let v = match v {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        spans.push(Span::styled(format!("{k} "), theme.bold()));
-        spans.push(Span::raw(format!("{v}  ")));
+        lines.push(claim_line(k, v, now, theme));
     }
-    lines.push(Line::from(spans));
     lines
+}
+
+/// `exp 2026-12-07 09:40:12Z (in 2 min) · when it stops being accepted …`
+fn claim_line(k: &str, v: &serde_json::Value, now: u64, theme: Theme) -> Line<'static> {
+    let shown = match (k, v) {
+        ("exp" | "iat" | "auth_time" | "nbf", serde_json::Value::Number(n)) => {
+            n.as_u64().map_or_else(
+                || n.to_string(),
+                |t| {
+                    let when = time::utc(t).replace('T', " ");
+                    let rel = if t > now {
+                        format!("in {}", time::span(t - now))
+                    } else {
+                        time::ago(now, t)
+                    };
+                    format!("{when} ({rel})")
+                },
+            )
+        }
+        (_, serde_json::Value::String(s)) => s.clone(),
+        (_, other) => other.to_string(),
+    };
+    let mut spans = vec![
+        Span::styled(format!("{k} "), theme.bold()),
+        Span::raw(shown),
+    ];
+    if let Some(what) = explain_claim(k) {
+        spans.push(Span::styled(format!(" · {what}"), theme.dim()));
+    }
+    Line::from(spans)
+}
+
+/// What a claim or header field is for, and which check relies on it.
+fn explain_claim(k: &str) -> Option<&'static str> {
+    Some(match k {
+        "sub" => "the user's id in the pool, never reused: the app names the caller by it",
+        "username" => "the user's name in the pool",
+        "email" => "from userInfo",
+        "email_verified" => "whether the user proved the address",
+        "exp" => "after this every verifier refuses it (the exp check)",
+        "iat" => "when it was issued",
+        "nbf" => "not accepted before this",
+        "auth_time" => "when the password was last typed; a silent re-login keeps it",
+        "iss" => "who issued it: the pool's URL (the iss check)",
+        "client_id" | "client" => "the app client it was issued through (the client check)",
+        "aud" => "the app client an ID token is for",
+        "token_use" => "access or id: the app takes only an access token (the use check)",
+        "scope" => "what the client asked for at sign-in",
+        "cognito:groups" => "the groups when it was issued: /v1/secrets needs secret-readers",
+        "origin_jti" => "the sign-in it came from: revoking its refresh token ends them all",
+        "jti" => "this token's own id",
+        "event_id" => "the sign-in event",
+        "version" => "the token format",
+        "signer" => "the ALB that signed it: the app checks it is its own (the signer check)",
+        "kid" => "which key signed it: fetched from the ALB's or the pool's key endpoint",
+        "typ" => "the token type",
+        _ => return None,
+    })
 }

@@ -14,6 +14,7 @@ macro_rules! say {
 }
 
 mod decode;
+mod flow_cmd;
 mod guide;
 mod lab;
 
@@ -48,6 +49,9 @@ enum Command {
     Check(Box<guide::CheckArgs>),
     /// List the lessons with their steps and checks per track.
     Lessons(guide::LessonsArgs),
+    /// Write what the running lab saw: HAR 1.2 for a browser's developer tools, or a Mermaid
+    /// sequence diagram (client secrets and passwords masked; the files are 0600).
+    Flow(flow_cmd::FlowArgs),
 }
 
 fn main() {
@@ -82,6 +86,13 @@ fn main() {
             },
             Some(Command::Check(args)) => guide::check(*args).await,
             Some(Command::Lessons(args)) => guide::list(&args),
+            Some(Command::Flow(args)) => match flow_cmd::run(args).await {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("cognito-learning flow: {e:#}");
+                    1
+                }
+            },
             None => guide::interactive(cli.guide).await,
         }
     });

@@ -206,6 +206,84 @@ async fn only_the_learners_own_traffic_passes_the_learner_checks() {
         .find(|e| e.from == Actor::Browser && e.to == Actor::Cognito && e.request == "GET /logout")
         .unwrap();
     assert!(logout.note.contains("expires cognito"), "{}", logout.note);
+
+    // `flow --har --mermaid` writes the same, masked, for the owner only.
+    let (har, mmd) = (dir.join("flow.har"), dir.join("flow.mmd"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cognito-learning"))
+        .args(["flow", "--learner-only", "--state-dir"])
+        .arg(&dir)
+        .arg("--har")
+        .arg(&har)
+        .arg("--mermaid")
+        .arg(&mmd)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&har).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let text = std::fs::read_to_string(&har).unwrap();
+    assert!(!text.contains(&lab.info.client_secret));
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let entries = doc["log"]["entries"].as_array().unwrap();
+    assert!(entries.len() > 20, "{}", entries.len());
+    // Every field HAR 1.2 requires, in every entry.
+    for e in entries {
+        for k in [
+            "startedDateTime",
+            "time",
+            "request",
+            "response",
+            "cache",
+            "timings",
+        ] {
+            assert!(!e[k].is_null(), "{k} in {e}");
+        }
+        for k in [
+            "method",
+            "url",
+            "httpVersion",
+            "cookies",
+            "headers",
+            "queryString",
+            "headersSize",
+            "bodySize",
+        ] {
+            assert!(!e["request"][k].is_null(), "request.{k} in {e}");
+        }
+        for k in [
+            "status",
+            "statusText",
+            "httpVersion",
+            "cookies",
+            "headers",
+            "content",
+            "redirectURL",
+            "headersSize",
+            "bodySize",
+        ] {
+            assert!(!e["response"][k].is_null(), "response.{k} in {e}");
+        }
+        assert!(
+            e["response"]["content"]["size"].is_number()
+                && e["response"]["content"]["mimeType"].is_string()
+        );
+        assert!(
+            !e["comment"].as_str().unwrap().contains("guide's own"),
+            "--learner-only"
+        );
+    }
+    let diagram = std::fs::read_to_string(&mmd).unwrap();
+    assert!(
+        diagram.starts_with("sequenceDiagram")
+            && diagram.contains("Browser->>ALB: GET /v1/secrets")
+    );
     lab.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -259,10 +259,11 @@ fn sign_in_form(html: &str) -> anyhow::Result<(String, String)> {
     Ok((attr(r#"action=""#)?, attr(r#"name="_csrf" value=""#)?))
 }
 
-/// Undoes the five entities an HTML attribute escape writes.
-fn unescape(s: &str) -> String {
+/// Undoes the entities an HTML escape writes (`&#x27;` too, for pages other than the lab's).
+pub(crate) fn unescape(s: &str) -> String {
     s.replace("&quot;", "\"")
         .replace("&#39;", "'")
+        .replace("&#x27;", "'")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")

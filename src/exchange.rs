@@ -9,6 +9,8 @@ use cognito_learning_contract::trace::{
 use cognito_learning_tokens::time::{span, utc};
 use serde_json::Value;
 
+use crate::browser::unescape;
+
 fn actor(a: cognito_learning_contract::trace::Actor) -> &'static str {
     use cognito_learning_contract::trace::Actor;
     match a {
@@ -465,14 +467,6 @@ fn strip_tags(s: &str) -> String {
     unescape(&out.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
-fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&amp;", "&")
-}
 
 /// The reason phrase for a status, as the lab's parties send them.
 pub fn http_reason(status: u16) -> &'static str {

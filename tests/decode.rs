@@ -134,9 +134,10 @@ fn a_lab_token_needs_no_flags_while_its_lab_runs() {
     let home = std::env::temp_dir().join(format!("cl-decode-lab-{}", std::process::id()));
     let state = home.join("cognito-learning/lab");
     let (mut child, info) = lab_process::start_lab(&state);
-    // alice signs in through the lab, as lesson 10's check does, so the app logs her tokens.
+    // alice signs in through the lab, as lesson 10's demonstration does, so the app logs her
+    // tokens.
     let check = Command::new(BIN)
-        .args(["check", "--lesson", "10"])
+        .args(["check", "--lesson", "10", "--show-me"])
         .env("XDG_STATE_HOME", &home)
         .output()
         .unwrap();

@@ -467,7 +467,6 @@ fn strip_tags(s: &str) -> String {
     unescape(&out.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
-
 /// The reason phrase for a status, as the lab's parties send them.
 pub fn http_reason(status: u16) -> &'static str {
     match status {

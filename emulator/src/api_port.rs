@@ -24,7 +24,8 @@ impl http::Service for ApiPort {
 
 /// `GET /lab/trace?after=SEQ`: the trace events after `SEQ` (all kept ones without it), oldest
 /// first, as `{"events": [...]}`, for a lab guide in another process. Unsigned, like the ALB key
-/// endpoint: the events hold request lines and statuses, no tokens or secrets.
+/// endpoint, and on loopback only: the events hold whole exchanges, tokens included, with the
+/// client secret and typed passwords masked.
 fn trace_page(trace: &Trace, run: &str, req: &http::Req) -> http::Resp {
     let after: u64 = req
         .query()

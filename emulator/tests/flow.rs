@@ -1067,10 +1067,18 @@ async fn trace_events_are_served_to_other_processes_without_secrets() {
             .iter()
             .any(|e| e["from"] == "alb" && e["to"] == "app" && e["status"] == 200)
     );
+    // The labels name parameters only; the whole exchange keeps the (spent, single-use) code
+    // for the learner to read, and never the client secret or a typed password.
     let text = all.to_string();
     assert!(
-        !text.contains("code="),
-        "no authorization code in the trace"
+        requests.iter().all(|r| !r.contains("code=")),
+        "{requests:?}"
+    );
+    assert!(text.contains("code="), "the exchange keeps its URL");
+    assert!(!text.contains(&lab.info.client_secret), "the client secret");
+    assert!(
+        text.contains("password=********"),
+        "the typed password, masked"
     );
     let last = events.last().unwrap()["seq"].as_u64().unwrap();
     let after: Value = reqwest::get(format!("{url}?after={}", last - 1))

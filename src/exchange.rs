@@ -11,16 +11,6 @@ use serde_json::Value;
 
 use crate::browser::unescape;
 
-fn actor(a: cognito_learning_contract::trace::Actor) -> &'static str {
-    use cognito_learning_contract::trace::Actor;
-    match a {
-        Actor::Browser => "browser",
-        Actor::Alb => "ALB",
-        Actor::Cognito => "Cognito",
-        Actor::App => "app",
-    }
-}
-
 /// What a line is, for its style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -159,10 +149,26 @@ const HEADERS: &[(&str, &str)] = &[
     ),
 ];
 
+/// What the parameter or header `name` is for: the table's entry of that exact name.
 fn explain<'a>(table: &'a [(&str, &'a str)], name: &str) -> Option<&'a str> {
     table
         .iter()
-        .find(|(n, _)| name.eq_ignore_ascii_case(n) || name.starts_with(n))
+        .find(|(n, _)| name.eq_ignore_ascii_case(n))
+        .map(|(_, what)| *what)
+}
+
+/// What a cookie is for: by its name, or the start of it for the ALB's numbered shards
+/// (`AWSELBAuthSessionCookie-0`).
+fn explain_cookie(name: &str) -> Option<&'static str> {
+    COOKIES
+        .iter()
+        .find(|(n, _)| {
+            name == *n
+                || name
+                    .strip_prefix(n)
+                    .and_then(|r| r.strip_prefix('-'))
+                    .is_some_and(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
+        })
         .map(|(_, what)| *what)
 }
 
@@ -187,8 +193,8 @@ pub fn read_out(e: &TraceEvent, now: u64) -> Out {
         Kind::Dim,
         format!(
             "{} → {}{} · made by {who} · {}",
-            actor(e.from),
-            actor(e.to),
+            e.from.name(),
+            e.to.name(),
             if e.back_channel {
                 " · back channel: the browser never sees this"
             } else {
@@ -247,19 +253,12 @@ fn request(ex: &Exchange, out: &mut Out) {
         params(&q, out);
     }
     headers(&ex.request_headers, "cookie", out);
-    let cookies: Vec<(String, String)> = ex
-        .request_header("cookie")
-        .flat_map(|c| c.split(';'))
-        .filter_map(|kv| {
-            let (k, v) = kv.trim().split_once('=')?;
-            Some((k.to_owned(), v.to_owned()))
-        })
-        .collect();
+    let cookies: Vec<(&str, &str)> = ex.cookies_sent().collect();
     if !cookies.is_empty() {
         out.push((Kind::Heading, "Cookies sent".into()));
         for (name, value) in cookies {
-            out.push((Kind::Field, format!("{name} = {}", shown(&value))));
-            if let Some(what) = explain(COOKIES, &name) {
+            out.push((Kind::Field, format!("{name} = {}", shown(value))));
+            if let Some(what) = explain_cookie(name) {
                 out.push((Kind::Explain, what.into()));
             }
         }
@@ -344,7 +343,7 @@ fn set_cookie(c: &SetCookie, host: &str, now: u64, out: &mut Out) {
     for s in said {
         out.push((Kind::Explain, s));
     }
-    if !removes && let Some(what) = explain(COOKIES, &c.name) {
+    if !removes && let Some(what) = explain_cookie(&c.name) {
         out.push((Kind::Explain, what.into()));
     }
 }
@@ -467,24 +466,28 @@ fn strip_tags(s: &str) -> String {
     unescape(&out.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
-/// The reason phrase for a status, as the lab's parties send them.
+/// The reason phrase for a status: HTTP's own, and the ALB's 561 for an IdP error.
 pub fn http_reason(status: u16) -> &'static str {
     match status {
-        200 => "OK",
-        204 => "No Content",
-        301 => "Moved Permanently",
-        302 => "Found",
-        303 => "See Other",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
         561 => "Unauthorized (the ALB's IdP error)",
-        _ => "",
+        s => reqwest::StatusCode::from_u16(s)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or(""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parameter_is_explained_by_its_own_name_and_a_shard_by_its_cookies() {
+        assert!(explain(PARAMS, "code").is_some_and(|w| w.contains("one-time")));
+        assert!(explain(PARAMS, "code_challenge").is_some_and(|w| w.starts_with("PKCE")));
+        assert_eq!(explain(PARAMS, "codex"), None);
+        assert!(explain_cookie("AWSELBAuthSessionCookie-3").is_some_and(|w| w.contains("shards")));
+        assert!(explain_cookie("cognito").is_some());
+        assert_eq!(explain_cookie("cognito-fl"), None);
     }
 }

@@ -34,9 +34,7 @@ fn entry(e: &TraceEvent) -> Value {
     };
     let time = e.at_ms.saturating_sub(e.start_ms);
     let request_cookies: Vec<Value> = ex
-        .request_header("cookie")
-        .flat_map(|c| c.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
+        .cookies_sent()
         .map(|(n, v)| json!({"name": n, "value": v}))
         .collect();
     let response_cookies: Vec<Value> = ex

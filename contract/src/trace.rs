@@ -22,6 +22,21 @@ pub enum Actor {
     App,
 }
 
+impl Actor {
+    /// The four, in the order the Flow pane draws their lanes.
+    pub const ALL: [Actor; 4] = [Actor::Browser, Actor::Alb, Actor::Cognito, Actor::App];
+
+    /// How the guide, its exports and its lessons name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Actor::Browser => "Browser",
+            Actor::Alb => "ALB",
+            Actor::Cognito => "Cognito",
+            Actor::App => "App",
+        }
+    }
+}
+
 /// The start of the `User-Agent` the guide's own requests send, so that the lab can tell them
 /// from the learner's.
 pub const GUIDE_USER_AGENT: &str = "cognito-learning-check";
@@ -114,6 +129,13 @@ impl Exchange {
         form_pairs(q)
     }
 
+    /// The cookies the request sent, name and value, in order.
+    pub fn cookies_sent(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.request_header("cookie")
+            .flat_map(|c| c.split(';'))
+            .filter_map(|kv| kv.trim().split_once('='))
+    }
+
     /// The path of the URL, without query.
     pub fn path(&self) -> &str {
         let rest = self
@@ -123,6 +145,13 @@ impl Exchange {
         let path = rest.find('/').map_or("/", |i| &rest[i..]);
         path.split_once('?').map_or(path, |(p, _)| p)
     }
+}
+
+/// `a=1&b=%20x` decoded into pairs, as a form is (`+` is a space; a broken escape stays).
+pub fn form_pairs(q: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(q.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 fn values<'a>(hs: &'a [Header], name: &'a str) -> impl Iterator<Item = &'a str> {
@@ -206,43 +235,6 @@ pub fn http_date_secs(s: &str) -> Option<u64> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
-}
-
-/// `a=1&b=%20x` decoded into pairs (`+` is a space, as in a form).
-pub fn form_pairs(q: &str) -> Vec<(String, String)> {
-    q.split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-/// Percent-decoding, `+` as a space; a broken escape is kept as it was.
-pub fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(c: u8) -> Option<u8> {
-    (c as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

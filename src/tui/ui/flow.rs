@@ -12,15 +12,8 @@ use crate::tui::app::{App, Pane};
 use crate::tui::theme::Theme;
 use cognito_learning_contract::trace::{Actor, Client, TraceEvent};
 
-const ACTORS: [(Actor, &str); 4] = [
-    (Actor::Browser, "Browser"),
-    (Actor::Alb, "ALB"),
-    (Actor::Cognito, "Cognito"),
-    (Actor::App, "App"),
-];
-
 pub(super) fn lane(a: Actor) -> usize {
-    ACTORS.iter().position(|(x, _)| *x == a).unwrap_or(0)
+    Actor::ALL.iter().position(|x| *x == a).unwrap_or(0)
 }
 
 pub(super) fn flow(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
@@ -55,7 +48,7 @@ pub(super) fn flow(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let step = (w - 2) / 4;
     let x = |i: usize| 1 + i * step + step / 2;
     let mut head = vec![' '; w];
-    for (i, (_, name)) in ACTORS.iter().enumerate() {
+    for (i, name) in Actor::ALL.map(Actor::name).iter().enumerate() {
         let start = x(i).saturating_sub(name.len() / 2);
         for (j, ch) in name.chars().enumerate() {
             if let Some(c) = head.get_mut(start + j) {
@@ -96,7 +89,7 @@ pub(super) fn arrow(
     theme: Theme,
 ) -> Line<'static> {
     let mut row = vec![' '; w];
-    for i in 0..ACTORS.len() {
+    for i in 0..Actor::ALL.len() {
         if let Some(c) = row.get_mut(x(i)) {
             *c = '│';
         }

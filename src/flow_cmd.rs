@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use cognito_learning::export;
-use cognito_learning_contract::lab::{default_state_dir, read_running};
+use cognito_learning_contract::lab::default_state_dir;
 use cognito_learning_contract::trace::{Client, TracePage};
 use cognito_learning_emulator::state::write_private;
 
@@ -28,12 +28,14 @@ pub struct FlowArgs {
 pub async fn run(args: FlowArgs) -> anyhow::Result<()> {
     use anyhow::Context;
     let dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
-    let info = read_running(&dir).with_context(|| {
-        format!(
-            "no lab is running from {} (start one with `cognito-learning lab`, or the guide)",
-            dir.display()
-        )
-    })?;
+    let info = cognito_learning::io::running_lab(&dir)
+        .await
+        .with_context(|| {
+            format!(
+                "no lab is running from {} (start one with `cognito-learning lab`, or the guide)",
+                dir.display()
+            )
+        })?;
     let page: TracePage = reqwest::get(info.trace_url())
         .await
         .with_context(|| format!("the lab at {} does not answer", info.aws))?

@@ -128,16 +128,15 @@ fn load_all(dir: Option<&std::path::Path>) -> (Vec<Lesson>, usize) {
     (lessons, errors.len())
 }
 
+/// Every lesson, or exit status 2 when a file did not load.
 fn load(dir: Option<&std::path::Path>) -> Result<Vec<Lesson>, i32> {
-    let (lessons, errors) = lessons::load(dir);
-    if errors.is_empty() {
-        return Ok(lessons);
+    match load_all(dir) {
+        (lessons, 0) => Ok(lessons),
+        (_, broken) => {
+            eprintln!("{broken} lesson file(s) could not be loaded");
+            Err(2)
+        }
     }
-    for e in &errors {
-        eprintln!("{e}");
-    }
-    eprintln!("{} lesson file(s) could not be loaded", errors.len());
-    Err(2)
 }
 
 fn find<'a>(lessons: &'a [Lesson], want: &str) -> Option<&'a Lesson> {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use cognito_learning_contract::trace::{Actor, Client, SetCookie, TraceEvent, TracePage};
-use cognito_learning_tokens::time::{now_millis, utc};
+use cognito_learning_tokens::time::{clock, now_millis};
 use tokio::time::{Duration, Instant};
 
 use super::logs::claims_match;
@@ -57,7 +57,7 @@ async fn newest<T>(
 }
 
 fn at(ms: i64) -> String {
-    utc(u64::try_from(ms / 1000).unwrap_or(0))[11..19].to_owned()
+    clock(u64::try_from(ms / 1000).unwrap_or(0))
 }
 
 /// The learner's own request to `path` through the ALB, as `user`: the newest line of theirs

@@ -110,12 +110,10 @@ async fn tokens(
                     .iter()
                     .filter(|e| t.track == Track::Cloud || e.direct)
                     .map(|e| {
-                        seq += 1;
-                        let mut row = crate::tui::app::flow_from_token(e, seq);
-                        if t.track != Track::Cloud {
-                            (row.seq, row.start_seq) = (0, 0);
+                        if t.track == Track::Cloud {
+                            seq += 1;
                         }
-                        row
+                        crate::tui::app::flow_from_token(e, seq)
                     })
                     .collect();
                 if !flow.is_empty() && !sink(Event::Flow(flow)) {

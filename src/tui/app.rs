@@ -141,21 +141,14 @@ pub struct App {
     pub target_vars: Option<BTreeMap<String, String>>,
     /// Asking how to start the local lab (`b` blank, `w` built); other keys wait.
     pub asking_lab: bool,
-    /// The exchange open over the panes.
-    pub opened: Option<Opened>,
+    /// The Flow pane's selected exchange is open over the panes, scrolled this far.
+    pub opened: Option<u16>,
+    /// How far the open exchange can scroll at the size it was last drawn.
+    pub opened_scroll_max: std::cell::Cell<u16>,
     /// `R` was pressed once: a second `R` resets the lesson.
     pub confirm_reset: bool,
     /// The step's checks last ran as "show me": the guide drove them, so they mark nothing.
     pub showing: bool,
-    /// A check waits for the learner: the checks run again when their traffic arrives.
-    pub watching: bool,
-}
-
-/// An exchange opened from the Flow pane, and how far it is scrolled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Opened {
-    pub key: super::flow_log::Key,
-    pub scroll: u16,
 }
 
 impl App {
@@ -209,9 +202,9 @@ impl App {
             target_vars: None,
             asking_lab: false,
             opened: None,
+            opened_scroll_max: std::cell::Cell::new(u16::MAX),
             confirm_reset: false,
             showing: false,
-            watching: false,
         }
     }
 
@@ -318,12 +311,28 @@ impl App {
         Vec::new()
     }
 
+    /// Whether one of the current step's checks, run for real, waits for the learner's own
+    /// traffic: it runs again when that arrives.
+    pub fn watching(&self) -> bool {
+        let Some(s) = self.current().and_then(|l| l.steps.get(self.step)) else {
+            return false;
+        };
+        !self.showing
+            && s.checks_on(self.track).any(|(i, c)| {
+                crate::checks::waits_for_learner(&c.kind)
+                    && matches!(
+                        self.results.get(&(self.lesson, self.step, i)),
+                        Some(CheckState::Done(o)) if !o.pass
+                    )
+            })
+    }
+
     /// The learner's own traffic arrived: checks that wait for it run again.
     fn learner_acted(&mut self) -> Vec<Effect> {
         let running = self.results.iter().any(|((l, s, _), c)| {
             (*l, *s) == (self.lesson, self.step) && *c == CheckState::Running
         });
-        if !self.watching || running {
+        if !self.watching() || running {
             return Vec::new();
         }
         self.run_checks(false)
@@ -363,11 +372,6 @@ impl App {
             );
             return Vec::new();
         }
-        let waiting = s.checks_on(self.track).any(|(i, c)| {
-            crate::checks::waits_for_learner(&c.kind)
-                && matches!(self.results.get(&(lesson, step, i)), Some(CheckState::Done(o)) if !o.pass)
-        });
-        self.watching = waiting && lesson == self.lesson && step == self.step;
         if done && !self.progress.passed(self.track, &id, step) {
             self.progress.mark(self.track, &id, step);
             self.note = format!("step {} passed: n for the next one", step + 1);
@@ -375,7 +379,7 @@ impl App {
         }
         self.note = if failed == 0 {
             format!("all {} check(s) pass", states.len())
-        } else if self.watching {
+        } else if self.watching() {
             "waiting for you: do what the check says; it runs again when your traffic arrives (s: show me)".into()
         } else {
             format!(
@@ -410,7 +414,6 @@ impl App {
         self.generation += 1;
         // What was said about the last step is not about this one.
         self.note.clear();
-        self.watching = false;
         self.showing = false;
         if let Some(l) = self.lessons.get(lesson) {
             self.progress.lesson.clone_from(&l.id);
@@ -440,7 +443,6 @@ impl App {
             })
             .collect();
         self.showing = show_me;
-        self.watching = false;
         if checks.is_empty() {
             // Nothing to check here (the lab has no VPC, say): reading it is the step.
             let id = self.lessons[self.lesson].id.clone();
@@ -474,7 +476,8 @@ impl App {
 }
 
 /// A flow event from the app's log: on the cloud track, where there is no trace, every request
-/// the app logged; on the local one, those sent straight to the app, which the ALB never saw.
+/// the app logged; on the local one, those sent straight to the app, which the ALB never saw
+/// (`seq` 0: the Flow pane places them after what it has).
 pub fn flow_from_token(e: &TokenEvent, seq: u64) -> TraceEvent {
     let at_ms = u64::try_from(e.at_ms).unwrap_or(0);
     TraceEvent {

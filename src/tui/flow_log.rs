@@ -81,11 +81,6 @@ impl FlowLog {
         self.index_of(self.selected?).map(|i| &self.events[i])
     }
 
-    /// The event at `k`.
-    pub fn get(&self, k: Key) -> Option<&TraceEvent> {
-        self.index_of(k).map(|i| &self.events[i])
-    }
-
     fn index_of(&self, k: Key) -> Option<usize> {
         self.events.binary_search_by_key(&k, TraceEvent::order).ok()
     }

@@ -85,12 +85,7 @@ impl App {
                 }
             }
             Action::Open if self.focus == Pane::Flow => match self.flow.selection() {
-                Some(e) => {
-                    self.opened = Some(Opened {
-                        key: e.order(),
-                        scroll: 0,
-                    });
-                }
+                Some(_) => self.opened = Some(0),
                 None => {
                     self.note =
                         "select an exchange with k (older) and j (newer), then Enter".into();
@@ -170,27 +165,24 @@ impl App {
     }
 
     /// Keys while an exchange is open: scroll it, move to the one before or after, close it.
+    /// The open exchange is the Flow pane's selection, so moving it moves the selection (but
+    /// never past the newest, which would let go of it).
     fn exchange_key(&mut self, action: Action) {
-        let max = self
-            .opened
-            .map_or(0, |o| super::ui::max_scroll(self, o, self.size));
-        let Some(o) = &mut self.opened else { return };
+        let Some(scroll) = self.opened else { return };
+        let max = self.opened_scroll_max.get();
         let by: i16 = match action {
             Action::Up => -1,
             Action::Down => 1,
             Action::PageUp => -10,
             Action::PageDown => 10,
             Action::Left | Action::Right => {
-                self.flow.selected = Some(o.key);
+                let was = self.flow.selected;
                 self.flow
                     .select(if action == Action::Left { -1 } else { 1 });
-                match self.flow.selection() {
-                    Some(e) => {
-                        o.key = e.order();
-                        o.scroll = 0;
-                    }
-                    None => self.flow.selected = Some(o.key),
+                if self.flow.selected.is_none() {
+                    self.flow.selected = was;
                 }
+                self.opened = Some(0);
                 return;
             }
             Action::Quit | Action::Open => {
@@ -199,7 +191,7 @@ impl App {
             }
             _ => return,
         };
-        o.scroll = o.scroll.saturating_add_signed(by).min(max);
+        self.opened = Some(scroll.min(max).saturating_add_signed(by).min(max));
     }
 
     pub(super) fn scroll(&mut self, by: isize) {

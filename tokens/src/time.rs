@@ -22,6 +22,12 @@ pub fn utc(secs: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
 }
 
+/// `02:54:05`, the time of day in UTC.
+pub fn clock(secs: u64) -> String {
+    let (_, _, _, hh, mm, ss) = civil(secs);
+    format!("{hh:02}:{mm:02}:{ss:02}")
+}
+
 /// `2023-06-26T02:54:05.123Z`, for log lines.
 pub fn utc_millis(millis: u64) -> String {
     let (y, m, d, hh, mm, ss) = civil(millis / 1000);
@@ -95,6 +101,7 @@ mod tests {
         assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(utc_millis(1_687_748_045_007), "2023-06-26T02:54:05.007Z");
         assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(clock(1_687_748_045), "02:54:05");
         assert_eq!(http_date(1_687_748_045), "Mon, 26 Jun 2023 02:54:05 GMT");
     }
 

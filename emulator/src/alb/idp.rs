@@ -15,7 +15,7 @@ impl Alb {
         let req = Request::post(auth.token_endpoint())
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::AUTHORIZATION, format!("Basic {basic}"))
-            .body(Full::new(Bytes::from(form)));
+            .body(Bytes::from(form));
         let began = self.trace.begin();
         let (status, body, ex) = match self.back_channel(req, "POST /oauth2/token").await {
             Ok(r) => r,
@@ -59,7 +59,7 @@ impl Alb {
     ) -> Result<Map<String, Value>, Resp> {
         let req = Request::get(auth.userinfo_endpoint())
             .header(header::AUTHORIZATION, format!("Bearer {access}"))
-            .body(Full::new(Bytes::new()));
+            .body(Bytes::new());
         let began = self.trace.begin();
         let (status, body, ex) = match self.back_channel(req, "GET /oauth2/userInfo").await {
             Ok(r) => r,
@@ -90,7 +90,7 @@ impl Alb {
 
     pub(super) async fn back_channel(
         &self,
-        req: Result<Request<Full<Bytes>>, http::Error>,
+        req: Result<Request<Bytes>, http::Error>,
         what: &str,
     ) -> Result<(u16, Bytes, Exchange), String> {
         let req = req.map_err(|e| format!("{what}: {e}"))?;
@@ -98,16 +98,14 @@ impl Alb {
             req.method(),
             req.uri().to_string(),
             req.headers(),
-            req.body()
-                .clone()
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .unwrap_or_default()
-                .as_ref(),
+            req.body(),
         );
         let call = async {
-            let resp = self.http.request(req).await.map_err(|e| e.to_string())?;
+            let resp = self
+                .http
+                .request(req.map(Full::new))
+                .await
+                .map_err(|e| e.to_string())?;
             let (parts, body) = resp.into_parts();
             let body = Limited::new(body, 1 << 20)
                 .collect()

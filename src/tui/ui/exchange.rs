@@ -4,42 +4,17 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
+use super::step::scroll_max;
 use crate::exchange::{Kind, read_out};
-use crate::tui::app::{App, Opened};
+use crate::tui::app::App;
 use crate::tui::theme::Theme;
 
-/// The popup's place on a screen of `area`.
-fn place(area: Rect) -> Rect {
-    let (w, h) = (area.width.saturating_sub(4), area.height.saturating_sub(2));
-    Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    )
-}
-
-/// How far the open exchange can scroll on a screen of `area`: its wrapped rows less the
-/// rows shown.
-pub fn max_scroll(app: &App, o: Opened, area: Rect) -> u16 {
-    let Some(e) = app.flow.get(o.key) else {
-        return 0;
-    };
-    let inner = place(area);
-    let width = usize::from(inner.width.saturating_sub(2)).max(1);
-    let now = u64::try_from(app.now_ms / 1000).unwrap_or(0);
-    let rows: usize = read_out(e, now)
-        .iter()
-        .map(|(_, t)| (t.chars().count() + 6).div_ceil(width).max(1))
-        .sum();
-    u16::try_from(rows.saturating_sub(usize::from(inner.height.saturating_sub(2))))
-        .unwrap_or(u16::MAX)
-}
-
-pub(super) fn exchange(app: &App, o: Opened, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let Some(e) = app.flow.get(o.key) else {
+/// The Flow pane's selected exchange, over most of `area`, scrolled `scroll` rows.
+pub(super) fn exchange(app: &App, scroll: u16, theme: Theme, area: Rect, buf: &mut Buffer) {
+    // A selection that aged out of the buffer lets go: nothing is open any more.
+    let Some(e) = app.flow.selection() else {
         return;
     };
     let now = u64::try_from(app.now_ms / 1000).unwrap_or(0);
@@ -53,17 +28,21 @@ pub(super) fn exchange(app: &App, o: Opened, theme: Theme, area: Rect, buf: &mut
             Kind::Dim => Line::styled(text, theme.dim()),
         })
         .collect();
-    let area = place(area);
-    ratatui::widgets::Clear.render(area, buf);
-    let title = format!(" {} → {} ", e.request, e.status);
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .scroll((o.scroll, 0))
-        .block(
-            Block::bordered()
-                .title(title)
-                .title_bottom(" j/k scroll · ←/→ the exchange before or after · Esc closes ")
-                .border_style(theme.focused_border()),
-        )
-        .render(area, buf);
+    let area = Rect::new(
+        area.x + 2.min(area.width),
+        area.y + 1.min(area.height),
+        area.width.saturating_sub(4),
+        area.height.saturating_sub(2),
+    );
+    Clear.render(area, buf);
+    let block = Block::bordered()
+        .title(format!(" {} → {} ", e.request, e.status))
+        .title_bottom(" j/k scroll · ←/→ the exchange before or after · Esc closes ")
+        .border_style(theme.focused_border());
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let text = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let max = scroll_max(&text, inner);
+    app.opened_scroll_max.set(max);
+    text.scroll((scroll.min(max), 0)).render(inner, buf);
 }

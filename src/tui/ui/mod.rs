@@ -9,7 +9,6 @@ use super::app::App;
 use super::theme::Theme;
 
 mod exchange;
-pub use exchange::max_scroll;
 mod flow;
 mod frame;
 mod help;
@@ -86,8 +85,8 @@ impl Widget for View<'_> {
         flow(self.app, self.theme, a.flow, buf);
         tokens(self.app, self.theme, a.tokens, buf);
         footer(self.theme, a.footer, buf);
-        if let Some(o) = self.app.opened {
-            exchange::exchange(self.app, o, self.theme, area, buf);
+        if let Some(scroll) = self.app.opened {
+            exchange::exchange(self.app, scroll, self.theme, area, buf);
         }
         if self.app.help {
             help(self.theme, area, buf);

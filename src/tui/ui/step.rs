@@ -63,12 +63,9 @@ pub(super) fn step(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let checks = check_lines(app, theme, inner.width);
     let note = u16::from(!app.note.is_empty());
     let room = inner.height.saturating_sub(3 + note).max(1);
-    // Lines as wrapped at this width, so that long reasons keep their room.
-    let wanted: usize = checks
-        .iter()
-        .map(|l| wrapped_rows(&l.to_string(), usize::from(inner.width)))
-        .sum();
-    let wanted = u16::try_from(wanted).unwrap_or(u16::MAX);
+    // Rows as the paragraph wraps them at this width, so that long reasons keep their room.
+    let checks = Paragraph::new(checks).wrap(Wrap { trim: false });
+    let wanted = u16::try_from(checks.line_count(inner.width)).unwrap_or(u16::MAX);
     let [text_area, checks_area, note_area] = Layout::vertical([
         Constraint::Min(3),
         Constraint::Length(wanted.min(room)),
@@ -105,20 +102,18 @@ pub(super) fn step(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             Span::raw(h.clone()),
         ]));
     }
-    // Scrolled no further than the last row at the bottom of the pane.
-    let rows: usize = text
-        .iter()
-        .map(|l| wrapped_rows(&l.to_string(), usize::from(text_area.width)))
-        .sum();
-    let max = u16::try_from(rows.saturating_sub(usize::from(text_area.height))).unwrap_or(u16::MAX);
+    let text = Paragraph::new(text).wrap(Wrap { trim: false });
+    let max = scroll_max(&text, text_area);
     app.step_scroll_max.set(max);
-    Paragraph::new(text)
-        .wrap(Wrap { trim: false })
-        .scroll((app.step_scroll.min(max), 0))
+    text.scroll((app.step_scroll.min(max), 0))
         .render(text_area, buf);
-    Paragraph::new(checks)
-        .wrap(Wrap { trim: false })
-        .render(checks_area, buf);
+    checks.render(checks_area, buf);
+}
+
+/// How far a wrapped paragraph in `area` can scroll before its last row leaves the bottom.
+pub(super) fn scroll_max(p: &Paragraph, area: Rect) -> u16 {
+    let rows = p.line_count(area.width);
+    u16::try_from(rows.saturating_sub(usize::from(area.height))).unwrap_or(u16::MAX)
 }
 
 pub(super) fn check_lines(app: &App, theme: Theme, width: u16) -> Vec<Line<'static>> {
@@ -191,32 +186,15 @@ pub(super) fn check_lines(app: &App, theme: Theme, width: u16) -> Vec<Line<'stat
     lines
 }
 
-/// How many rows `text` takes when wrapped at word boundaries to `width` columns, as the
-/// paragraph wraps it (a word longer than the width is broken).
-pub(super) fn wrapped_rows(text: &str, width: usize) -> usize {
-    let width = width.max(1);
-    let mut rows = 1;
-    let mut col = 0;
-    for word in text.split(' ') {
-        let w = Span::raw(word).width();
-        let need = if col == 0 { w } else { col + 1 + w };
-        if need <= width {
-            col = need;
-        } else if w <= width {
-            rows += 1;
-            col = w;
-        } else {
-            // A long word starts a row and runs on over as many as it needs.
-            rows += usize::from(col > 0) + (w - 1) / width;
-            col = (w - 1) % width + 1;
-        }
-    }
-    rows
-}
-
 #[cfg(test)]
 mod tests {
-    use super::wrapped_rows;
+    use ratatui::widgets::{Paragraph, Wrap};
+
+    fn wrapped_rows(text: &str, width: u16) -> usize {
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .line_count(width)
+    }
 
     #[test]
     fn rows_count_word_wrapping_not_characters() {

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::frame::block;
+use super::step::scroll_max;
 use crate::stream::SeenToken;
 use crate::tui::app::{App, Pane};
 use crate::tui::theme::Theme;
@@ -59,7 +60,7 @@ pub(super) fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         return;
     };
     let now = u64::try_from(app.now_ms / 1000).unwrap_or(0);
-    let when = time::utc(u64::try_from(ev.at_ms / 1000).unwrap_or(0));
+    let when = time::clock(u64::try_from(ev.at_ms / 1000).unwrap_or(0));
     let position = if app.tokens.back == 0 {
         "newest".to_owned()
     } else {
@@ -71,11 +72,7 @@ pub(super) fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             theme.bold(),
         ),
         Span::styled(
-            format!(
-                " · {} · {position} of {}",
-                when.get(11..19).unwrap_or(&when),
-                app.tokens.len()
-            ),
+            format!(" · {} · {position} of {}", when, app.tokens.len()),
             theme.dim(),
         ),
     ]);
@@ -148,19 +145,22 @@ pub(super) fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             Constraint::Percentage(20),
         ])
         .areas(body);
-        let mut max = 0;
-        let mut parts = Vec::new();
-        for ((name, mut lines), a) in sections.into_iter().zip(areas) {
-            lines.insert(0, Line::styled(name, theme.heading()));
-            max = max.max(scroll_max(&lines, a));
-            parts.push((lines, a));
-        }
+        let parts: Vec<(Paragraph, Rect)> = sections
+            .into_iter()
+            .zip(areas)
+            .map(|((name, mut lines), a)| {
+                lines.insert(0, Line::styled(name, theme.heading()));
+                (Paragraph::new(lines).wrap(Wrap { trim: false }), a)
+            })
+            .collect();
+        let max = parts
+            .iter()
+            .map(|(p, a)| scroll_max(p, *a))
+            .max()
+            .unwrap_or(0);
         app.tokens_scroll_max.set(max);
-        for (lines, a) in parts {
-            Paragraph::new(lines)
-                .wrap(Wrap { trim: false })
-                .scroll((app.tokens.scroll.min(max), 0))
-                .render(a, buf);
+        for (p, a) in parts {
+            p.scroll((app.tokens.scroll.min(max), 0)).render(a, buf);
         }
     } else {
         // Narrow: one under the other, the claims run together; the one-line identity first,
@@ -176,22 +176,11 @@ pub(super) fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             lines.push(Line::from(first));
             lines.extend(it);
         }
-        let max = scroll_max(&lines, body);
+        let p = Paragraph::new(lines).wrap(Wrap { trim: false });
+        let max = scroll_max(&p, body);
         app.tokens_scroll_max.set(max);
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((app.tokens.scroll.min(max), 0))
-            .render(body, buf);
+        p.scroll((app.tokens.scroll.min(max), 0)).render(body, buf);
     }
-}
-
-/// How far `lines` wrapped into `area` can scroll before the last row leaves the bottom.
-fn scroll_max(lines: &[Line], area: Rect) -> u16 {
-    let rows: usize = lines
-        .iter()
-        .map(|l| super::step::wrapped_rows(&l.to_string(), usize::from(area.width)))
-        .sum();
-    u16::try_from(rows.saturating_sub(usize::from(area.height))).unwrap_or(u16::MAX)
 }
 
 pub(super) fn token_lines(

@@ -53,7 +53,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     app.update(Msg::Tokens(events));
     let after = rss_kb();
     app.update(Msg::Flow(
-        (0..500)
+        // Sequence numbers start at 1: 0 marks a row from the app's log.
+        (1..=500)
             .map(|seq| TraceEvent {
                 seq,
                 at_ms: seq,

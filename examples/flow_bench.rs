@@ -41,9 +41,15 @@ fn exchange(i: u64) -> TraceEvent {
     let mut request_headers = vec![
         h("host", "localhost:8080"),
         h("user-agent", ua),
-        h("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+        h(
+            "accept",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        ),
         h("accept-language", "en-GB,en;q=0.9"),
-        h("cookie", &format!("AWSELBAuthSessionCookie-0={shard}; AWSELBAuthSessionCookie-1={shard}")),
+        h(
+            "cookie",
+            &format!("AWSELBAuthSessionCookie-0={shard}; AWSELBAuthSessionCookie-1={shard}"),
+        ),
     ];
     let (from, to, request, status, url, response_headers, body) = match i % 4 {
         0 => (
@@ -103,7 +109,11 @@ fn exchange(i: u64) -> TraceEvent {
         status,
         note: "→ /v1/secrets · sets AWSELBAuthSessionCookie-0 · expires AWSALBAuthNonce".into(),
         back_channel: from == Actor::Alb && to == Actor::Cognito,
-        client: if i % 2 == 0 { Client::Guide } else { Client::Learner },
+        client: if i % 2 == 0 {
+            Client::Guide
+        } else {
+            Client::Learner
+        },
         exchange: Some(Box::new(Exchange {
             method: request.split(' ').next().unwrap_or("GET").into(),
             url,

@@ -92,8 +92,11 @@ pub struct Body {
 }
 
 impl Body {
+    /// Whether the text stops short of the body: it reached [`BODY_KEEP`] (less the few bytes
+    /// a cut at a character boundary loses). A masked form is shorter or longer than what was
+    /// sent without being cut.
     pub fn is_cut(&self) -> bool {
-        self.text.len() < self.size
+        self.text.len() < self.size && self.text.len() + 4 > BODY_KEEP
     }
 }
 
@@ -325,6 +328,22 @@ mod tests {
             SetCookie::parse("a=b; Max-Age=-1; Expires=Mon, 26 Jun 2093 02:54:05 GMT").unwrap();
         assert!(later.removes(0), "Max-Age wins");
         assert_eq!(SetCookie::parse("novalue"), None);
+    }
+
+    #[test]
+    fn a_masked_form_is_not_a_cut_one() {
+        let masked = Body {
+            mime: "application/x-www-form-urlencoded".into(),
+            text: "username=alice&password=********".into(),
+            size: 35,
+        };
+        assert!(!masked.is_cut());
+        let cut = Body {
+            mime: "text/html".into(),
+            text: "x".repeat(BODY_KEEP - 2),
+            size: 20_000,
+        };
+        assert!(cut.is_cut());
     }
 
     #[test]

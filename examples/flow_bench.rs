@@ -32,7 +32,7 @@ fn h(name: &str, value: &str) -> Header {
 /// The `i`th exchange (from 1) of a sign-in as the lab records it.
 fn exchange(i: u64) -> TraceEvent {
     let token = TOKEN.trim();
-    let ua = if i % 2 == 0 {
+    let ua = if i.is_multiple_of(2) {
         "cognito-learning-check/0.1.0 (the lab guide's own check)"
     } else {
         "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
@@ -109,7 +109,7 @@ fn exchange(i: u64) -> TraceEvent {
         status,
         note: "→ /v1/secrets · sets AWSELBAuthSessionCookie-0 · expires AWSALBAuthNonce".into(),
         back_channel: from == Actor::Alb && to == Actor::Cognito,
-        client: if i % 2 == 0 {
+        client: if i.is_multiple_of(2) {
             Client::Guide
         } else {
             Client::Learner

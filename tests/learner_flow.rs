@@ -87,6 +87,13 @@ async fn only_the_learners_own_traffic_passes_the_learner_checks() {
     assert_eq!(sign_in(&learner(), &site, "bob", &pw("bob")).await, 403);
     let o = run(&bob_403, &t).await;
     assert!(o.pass, "{}", o.detail);
+    // Bob's request is newer, but alice's group check reads alice's.
+    let alices_group = step_checks(&all, "12", 1)
+        .into_iter()
+        .find(|c| c.name.contains("secret-readers"))
+        .unwrap();
+    let o = run(&alices_group, &t).await;
+    assert!(o.pass, "{}", o.detail);
 
     // The trap: the app's /logout alone, then a silent sign-in.
     let cookie = &step_checks(&all, "13", 1)[0];

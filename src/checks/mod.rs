@@ -238,12 +238,12 @@ async fn run_kind(kind: &Kind, t: &Target) -> Res {
             }
         }
         Kind::TokenInLogs {
+            user,
             path,
             token,
             claims,
             yours: true,
-            ..
-        } => yours::your_token(t, path, token, claims).await,
+        } => yours::your_token(t, user, path, token, claims).await,
         Kind::TokenInLogs {
             user,
             path,

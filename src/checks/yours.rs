@@ -60,20 +60,23 @@ fn at(ms: i64) -> String {
     clock(u64::try_from(ms / 1000).unwrap_or(0))
 }
 
+/// Whether `e` is the learner's own request through the ALB as `user`: its data token verifies
+/// with this lab's (or ALB's) key and names `user`.
+fn through_the_alb_as(e: &TokenEvent, user: &str) -> bool {
+    e.client == Client::Learner
+        && !e.direct
+        && e.data.as_ref().is_some_and(|d| {
+            d.verdict.is_ok() && d.claims().get("username").and_then(|u| u.as_str()) == Some(user)
+        })
+}
+
 /// The learner's own request to `path` through the ALB, as `user`: the newest line of theirs
 /// whose data token verifies with this lab's (or ALB's) key and names `user`. Lines whose
 /// tokens do not verify here belong to another lab or ALB and are passed over.
 pub(super) async fn your_sign_in(t: &Target, user: &str, path: &str, status: u16) -> Res {
     let site = t.render("{site}")?;
-    let want = BTreeMap::from([("username".to_owned(), user.to_owned())]);
     let yours = newest(t, |e| {
-        (e.client == Client::Learner
-            && !e.direct
-            && e.path == path
-            && e.data.as_ref().is_some_and(|d| {
-                d.verdict.is_ok() && claims_match(&d.claims(), &want, |v| Ok(v.to_owned())).is_ok()
-            }))
-        .then_some(())
+        (through_the_alb_as(e, user) && e.path == path).then_some(())
     })
     .await?
     .map(|(e, ())| e);
@@ -258,6 +261,7 @@ pub(super) async fn your_logout(t: &Target, through: &str, then: &str) -> Res {
 /// as the app logged it: verified with this target's keys, holding `claims`.
 pub(super) async fn your_token(
     t: &Target,
+    user: &str,
     path: &str,
     token: &str,
     claims: &BTreeMap<String, String>,
@@ -276,12 +280,12 @@ pub(super) async fn your_token(
             &e.data
         };
         let seen = seen.clone().filter(|s| s.verdict.is_ok())?;
-        (e.client == Client::Learner && !e.direct && e.path == path).then_some(seen)
+        (through_the_alb_as(e, user) && e.path == path).then_some(seen)
     })
     .await?;
     let Some((e, seen)) = yours else {
         return Err(format!(
-            "waiting for you: sign in and open {site}{path} in your browser; the app's log ({group}) will show the token it carried"
+            "waiting for you: sign in as {user} and open {site}{path} in your browser; the app's log ({group}) will show the token it carried"
         ));
     };
     claims_match(&seen.claims(), claims, |v| t.render(v))

@@ -9,6 +9,10 @@
 
 use std::time::Instant;
 
+#[path = "support/rss.rs"]
+mod rss;
+use rss::rss_kb;
+
 use cognito_learning::export;
 use cognito_learning::lessons::{self, Track};
 use cognito_learning::progress::Progress;
@@ -197,13 +201,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
     );
     Ok(())
-}
-
-fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-        .unwrap_or(0)
 }

@@ -6,6 +6,10 @@
 
 use std::time::Instant;
 
+#[path = "support/rss.rs"]
+mod rss;
+use rss::rss_kb;
+
 use cognito_learning::lessons::{self, Track};
 use cognito_learning::progress::Progress;
 use cognito_learning::stream::{SeenToken, TokenEvent};
@@ -119,15 +123,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         serde_json::json!({ "events": TOKEN_BUFFER, "rss_kb_start": start, "rss_kb_before": before, "rss_kb_after": after, "frames": results })
     );
     Ok(())
-}
-
-fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 fn key(code: KeyCode) -> Msg {

@@ -58,6 +58,17 @@ pub struct LabArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum LabAction {
+    /// Move a running lab's clock forward, which its ALB, its Cognito and the app all read, to
+    /// watch tokens and sessions expire: `lab clock +3m`, `lab clock 1h`, `lab clock reset`;
+    /// with nothing after it, show the lab's time.
+    Clock {
+        /// How far forward (`90s`, `3m`, `1h`, `7d`, `1h30m`), or `reset` for the wall clock.
+        #[arg(allow_hyphen_values = true)]
+        change: Option<String>,
+        /// The running lab's state directory [default: $XDG_STATE_HOME/cognito-learning/lab].
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+    },
     /// Print the `export` lines that point the AWS CLI and SDKs at a running lab:
     /// `eval "$(cognito-learning lab env)"`.
     Env {
@@ -68,6 +79,23 @@ pub enum LabAction {
 }
 
 pub async fn run(args: LabArgs) -> anyhow::Result<()> {
+    if let Some(LabAction::Clock { change, state_dir }) = &args.action {
+        use cognito_learning::io::clock::{ClockChange, change as move_clock, describe};
+        let wanted = ClockChange::parse(change.as_deref()).map_err(anyhow::Error::msg)?;
+        let dir = state_dir.clone().unwrap_or_else(default_state_dir);
+        let Some(info) = read_running(&dir) else {
+            bail!(
+                "no lab is running from {}: start one (`cognito-learning lab`, or the guide), then run this again",
+                dir.display()
+            );
+        };
+        let http = cognito_learning::browser::client()?;
+        let state = move_clock(&http, &info, wanted)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        say!("{}", describe(&state));
+        return Ok(());
+    }
     if let Some(LabAction::Env { state_dir }) = args.action {
         let dir = state_dir.unwrap_or_else(default_state_dir);
         let Some(info) = read_running(&dir) else {

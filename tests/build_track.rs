@@ -219,7 +219,7 @@ async fn the_lessons_commands_build_a_blank_lab_into_a_working_login_and_tear_it
     let blocks = build_blocks(&state);
     let (build, teardown): (Vec<_>, Vec<_>) = blocks
         .into_iter()
-        .partition(|(at, _)| !at.starts_with("15-"));
+        .partition(|(at, _)| !at.starts_with("16-"));
     let lessons: std::collections::BTreeSet<&str> = build
         .iter()
         .map(|(at, _)| at.split(' ').next().unwrap())

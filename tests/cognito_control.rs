@@ -399,7 +399,7 @@ fn each_scenario_is_found_by_the_check_and_mended_with_the_cli() {
     ] {
         let (child, info) = lab_process::start_lab_with(&dir, &["--scenario", scenario]);
         let _lab = Running(child);
-        let said = check(&home, &["--lesson", "16", "--step", "1"], &[]);
+        let said = check(&home, &["--lesson", "17", "--step", "1"], &[]);
         assert!(said.contains("0 passed, 2 failed"), "{scenario}: {said}");
         assert!(said.contains(finding), "{scenario}: {finding}: {said}");
 
@@ -436,7 +436,7 @@ fn each_scenario_is_found_by_the_check_and_mended_with_the_cli() {
             aws(&dir, &whole_client(pool, client, site, true))
         };
         mended.unwrap_or_else(|e| panic!("{scenario}: {e}"));
-        let said = check(&home, &["--lesson", "16", "--step", "1"], &[]);
+        let said = check(&home, &["--lesson", "17", "--step", "1"], &[]);
         assert!(
             said.contains("2 passed, 0 failed"),
             "{scenario} mended: {said}"

@@ -282,10 +282,10 @@ async fn the_cloud_track_passes_against_the_lab_as_an_account() {
         ("08-dns-and-tls", "nothing answers at http://localhost ("),
         ("08-dns-and-tls", "LoadBalancerNotFound"),
         ("10-the-alb-rule", "LoadBalancerNotFound"),
-        ("15-tear-down", "still answers (200)"),
-        ("15-tear-down", "still billing in vpc-"),
+        ("16-tear-down", "still answers (200)"),
+        ("16-tear-down", "still billing in vpc-"),
         (
-            "16-troubleshooting",
+            "17-troubleshooting",
             "the load balancer's rules could not be read to say why: LoadBalancerNotFound",
         ),
     ];
@@ -318,7 +318,7 @@ async fn the_cloud_track_passes_against_the_lab_as_an_account() {
     for (lesson, seen) in [
         ("02-network", "route through it"),
         ("07-the-pipeline", "the latest build succeeded"),
-        ("15-tear-down", "NAT gateway nat-"),
+        ("16-tear-down", "NAT gateway nat-"),
     ] {
         assert!(
             doc["results"]

@@ -11,6 +11,24 @@ use serde::{Deserialize, Serialize};
 /// The name of the running lab's file in its state directory.
 pub const RUNNING_FILE: &str = "running.json";
 
+/// Where a lab keeps its clock's offset, in its state directory.
+pub const CLOCK_FILE: &str = "clock.json";
+
+/// The furthest a lab's clock may run ahead of the wall clock: a year, past every default
+/// lifetime (the refresh token's 30 days, the ALB session's 7).
+pub const MAX_CLOCK_OFFSET: i64 = 366 * 86_400;
+
+/// The lab's clock (`GET /lab/clock`, `clock.json`): how far it runs ahead of the wall clock,
+/// and both times, in Unix seconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockState {
+    pub offset: i64,
+    #[serde(default)]
+    pub now: u64,
+    #[serde(default)]
+    pub wall: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LabUser {
     pub username: String,
@@ -57,7 +75,16 @@ impl LabInfo {
     pub fn trace_url(&self) -> String {
         format!("{}/lab/trace", self.aws.trim_end_matches('/'))
     }
+
+    /// The lab's clock endpoint: `GET` reads it, `POST` moves it (with [`RUN_HEADER`]).
+    pub fn clock_url(&self) -> String {
+        format!("{}/lab/clock", self.aws.trim_end_matches('/'))
+    }
 }
+
+/// The header a `POST /lab/clock` must carry, with the lab's run: a web page cannot set it
+/// without a CORS preflight the lab never grants, and cannot read the run.
+pub const RUN_HEADER: &str = "x-cognito-learning-run";
 
 /// `running.json`: the lab's details with the demo users' passwords.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -105,6 +105,10 @@ pub struct RequestRecord<'a> {
     pub response_headers: &'a RawValue,
     #[serde(default, borrow)]
     pub alb: Option<AlbRecord<'a>>,
+    /// The time the app verified the tokens against (Unix seconds), when it is not the line's
+    /// own: a local lab whose clock was moved forward.
+    #[serde(default)]
+    pub verified_at: Option<u64>,
 }
 
 /// The ALB's three headers, with what the app made of each.

@@ -274,6 +274,18 @@ impl TraceEvent {
     }
 }
 
+/// What the ALB's authenticate action did about an expired session, first in its row's note.
+pub mod alb_note {
+    /// The session outlived the rule's `SessionTimeout`: a full sign-in again.
+    pub const SESSION_TIMED_OUT: &str =
+        "session timed out (the rule's SessionTimeout): sign in again";
+    /// The access token had expired; the ALB swapped its refresh token for new tokens.
+    pub const REFRESHED: &str = "access token expired: refreshed through the back channel";
+    /// The IdP refused the refresh token (a logout, a global sign-out, a revoked token).
+    pub const REFRESH_REFUSED: &str =
+        "access token expired and the refresh was refused: sign in again";
+}
+
 /// One answer of `GET /lab/trace`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TracePage {
@@ -281,6 +293,9 @@ pub struct TracePage {
     /// lab restarted, and its sequence numbers start again from 1.
     pub run: String,
     pub events: Vec<TraceEvent>,
+    /// How far the lab's clock runs ahead of the wall clock, in seconds (`lab clock`).
+    #[serde(default)]
+    pub clock_offset: i64,
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ pub mod aws;
 pub mod cognito;
 pub mod elb;
 pub mod http;
+mod lab_clock;
 mod lab_file;
 mod options;
 pub mod running;
@@ -155,13 +156,11 @@ impl Lab {
             &pool,
             opts.blank,
         )?);
-        let cognito = Arc::new(Cognito::new(
-            &cognito_url,
-            directory.clone(),
-            id,
-            access,
-            trace.clone(),
-        ));
+        // One clock for the ALB, Cognito and the app, where the learner last moved it.
+        let clock = lab_clock::load(&opts.state_dir);
+        let mut cognito = Cognito::new(&cognito_url, directory.clone(), id, access, trace.clone());
+        cognito.clock = clock.clone();
+        let cognito = Arc::new(cognito);
         let seed = if opts.blank {
             elb::Seed::Blank
         } else {
@@ -198,6 +197,7 @@ impl Lab {
             trace.clone(),
         );
         alb.login_window = opts.login_window;
+        alb.clock = clock.clone();
         let alb = Arc::new(alb);
         let alb_key_url = format!("{api_url}/elb-public-keys");
         let credentials = aws::sigv4::Credentials {
@@ -277,6 +277,8 @@ impl Lab {
             api: aws_api.clone(),
             trace: trace.clone(),
             run: run.clone(),
+            clock: clock.clone(),
+            state_dir: opts.state_dir.clone(),
         });
         tasks.spawn(http::serve_service(
             api_l,
@@ -306,6 +308,7 @@ impl Lab {
                 base,
                 opts.required_group.clone(),
                 alb.clone(),
+                clock.clone(),
             )?;
             app = Some(runner);
         }
@@ -440,6 +443,7 @@ impl AppRunner {
         base: cognito_learning_server::Settings,
         required_group: Option<String>,
         alb: Arc<Alb>,
+        clock: lab_clock::Clock,
     ) -> anyhow::Result<Arc<Self>> {
         listener.set_nonblocking(true)?;
         let start = move |identity: &Identity| -> anyhow::Result<Running> {
@@ -449,9 +453,10 @@ impl AppRunner {
                 s.client_id = Some(client.clone());
                 s.required_group.clone_from(&required_group);
             }
-            let config = s
+            let mut config = s
                 .validate()
                 .map_err(|e| anyhow::anyhow!("built-in server: {e}"))?;
+            config.clock = clock.clone();
             let listener = TcpListener::from_std(listener.try_clone()?)?;
             let (stop, mut stopped) = watch::channel(false);
             let handle = tokio::spawn(async move {

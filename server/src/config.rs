@@ -148,6 +148,9 @@ pub struct Config {
     pub aws_credentials: Option<StaticCredentials>,
     /// Timeouts and the connection cap of the listener.
     pub limits: crate::net::Limits,
+    /// The clock tokens are verified against: the wall clock, or the local lab's, which a
+    /// learner may move forward to watch tokens expire.
+    pub clock: cognito_learning_tokens::time::Clock,
 }
 
 #[derive(Debug, Clone)]
@@ -352,6 +355,7 @@ impl Settings {
             },
             aws_credentials: self.aws_credentials,
             limits,
+            clock: cognito_learning_tokens::time::Clock::default(),
         })
     }
 }

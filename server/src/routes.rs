@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
-use cognito_learning_tokens::time::{now, now_millis, utc, utc_millis};
+use cognito_learning_tokens::time::{now_millis, utc, utc_millis};
 use cognito_learning_tokens::{Decoded, TokenError};
 
 use crate::App;
@@ -26,16 +26,17 @@ pub type Body = Full<Bytes>;
 /// Answers one request and logs it.
 pub async fn handle(app: &App, parts: Parts, peer: SocketAddr) -> Response<Body> {
     let started = Instant::now();
+    let at = app.config.clock.now();
     let has_alb_headers = [DATA, ACCESS, IDENTITY]
         .iter()
         .any(|h| parts.headers.contains_key(*h));
     let report = if has_alb_headers {
-        app.verifiers.report(&parts.headers, now()).await
+        app.verifiers.report(&parts.headers, at).await
     } else {
         AuthReport::default()
     };
     let resp = route(app, &parts, &report);
-    log_request(app, &parts, peer, &report, &resp, started.elapsed());
+    log_request(app, &parts, peer, (&report, at), &resp, started.elapsed());
     resp
 }
 
@@ -372,13 +373,17 @@ struct RequestRecord<'a> {
     response_headers: Headers<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     alb: Option<AlbRecord<'a>>,
+    /// The time the tokens were verified against (Unix seconds), when it is not the line's: a
+    /// local lab whose clock was moved forward.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verified_at: Option<u64>,
 }
 
 fn log_request(
     app: &App,
     parts: &Parts,
     peer: SocketAddr,
-    report: &AuthReport,
+    (report, at): (&AuthReport, u64),
     resp: &Response<Body>,
     latency: Duration,
 ) {
@@ -423,6 +428,7 @@ fn log_request(
             skip_logged_elsewhere: false,
         },
         alb: (!report.is_empty()).then(|| AlbRecord::new(report, redact)),
+        verified_at: (app.config.clock.offset() != 0).then_some(at),
     };
     match serde_json::to_string(&record) {
         Ok(line) => app.log.emit_line(ms, line),

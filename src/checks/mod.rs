@@ -13,6 +13,8 @@ mod signin;
 mod text;
 mod yours;
 
+pub use yours::TIME_CHECKS;
+
 use crate::lessons::{Check, Kind};
 use crate::resources;
 use crate::target::Target;
@@ -72,6 +74,7 @@ pub fn waits_for_learner(kind: &Kind) -> bool {
         Kind::YourSignIn { .. }
             | Kind::YourLogout { .. }
             | Kind::YourForgedHeader { .. }
+            | Kind::YourTime { .. }
             | Kind::TokenInLogs { yours: true, .. }
     )
 }
@@ -256,6 +259,7 @@ async fn run_kind(kind: &Kind, t: &Target) -> Res {
         }
         Kind::YourLogout { through, then } => yours::your_logout(t, through, then).await,
         Kind::YourForgedHeader { path } => yours::your_forged_header(t, path).await,
+        Kind::YourTime { what } => yours::your_time(t, what).await,
         Kind::SsmOnline { instance } => {
             let id = t.render(instance)?;
             crate::instance::online(&t.ssm, &id).await?;

@@ -301,3 +301,134 @@ pub(super) async fn your_token(
         shown.join(", ")
     ))
 }
+
+/// What the lab's clock (or the wall clock's passing) did to the learner's own session, as the
+/// lab's trace saw it. `what` is one of [`TIME_CHECKS`].
+pub(super) async fn your_time(t: &Target, what: &str) -> Res {
+    let site = t.render("{site}")?;
+    let events = your_trace(t).await?;
+    let when = |e: &TraceEvent| at(i64::try_from(e.start_ms).unwrap_or(0));
+    match what {
+        "fresh_data_token" => {
+            // The data tokens the ALB forwarded for the learner, oldest first: (exp, user).
+            let tokens: Vec<(&TraceEvent, u64, String)> = events
+                .iter()
+                .filter(|e| e.from == Actor::Alb && e.to == Actor::App)
+                .filter_map(|e| {
+                    let raw = e.exchange.as_ref()?.request_header("x-amzn-oidc-data").next()?;
+                    let jwt = cognito_learning_tokens::Jwt::parse(raw).ok()?;
+                    let exp = jwt.header.get("exp").and_then(serde_json::Value::as_u64)?;
+                    let user = jwt.claims.get("username").and_then(|u| u.as_str())?.to_owned();
+                    Some((e, exp, user))
+                })
+                .collect();
+            let renewed = tokens.iter().enumerate().rev().find_map(|(i, (later, exp, user))| {
+                tokens[..i]
+                    .iter()
+                    .rev()
+                    .find(|(_, old, who)| who == user && exp.saturating_sub(DATA_TOKEN_LIFE) >= *old)
+                    .map(|(earlier, old, _)| (*earlier, *old, *later, *exp, user))
+            });
+            match renewed {
+                Some((earlier, old, later, exp, user)) => Ok(format!(
+                    "your data token of {} (as {user}) expired at {} lab time; your request at {} carried a new one, signed after that, expiring at {}",
+                    when(earlier),
+                    clock(old),
+                    when(later),
+                    clock(exp)
+                )),
+                None if tokens.is_empty() => Err(format!(
+                    "waiting for you: sign in at {site}/v1/secrets, move the lab's clock on 3 minutes (t then 3, or `cargo run --release -- lab clock +3m`), then open {site}/v1/secrets again"
+                )),
+                None => Err(format!(
+                    "waiting for you: your data tokens are all still within their two minutes of each other; move the lab's clock on (t then 3, or `cargo run --release -- lab clock +3m`) and open {site}/v1/secrets again"
+                )),
+            }
+        }
+        "refresh" | "refresh_refused" => {
+            let refused = what == "refresh_refused";
+            let found = events.iter().rev().find(|e| {
+                e.from == Actor::Alb
+                    && e.to == Actor::Cognito
+                    && e.exchange.as_ref().is_some_and(|x| {
+                        x.path() == "/oauth2/token"
+                            && x.request_body.as_ref().is_some_and(|b| {
+                                cognito_learning_contract::trace::form_pairs(&b.text)
+                                    .iter()
+                                    .any(|(k, v)| k == "grant_type" && v == "refresh_token")
+                            })
+                    })
+                    && (e.status >= 400) == refused
+            });
+            match (found, refused) {
+                (Some(e), false) => Ok(format!(
+                    "at {} the ALB found your access token expired and sent its refresh token to Cognito's /oauth2/token (grant_type=refresh_token), which answered {} with new tokens: no sign-in for you",
+                    when(e),
+                    e.status
+                )),
+                (Some(e), true) => Ok(format!(
+                    "at {} the ALB tried to refresh your expired access token and Cognito refused ({}): the refresh token was revoked, so the ALB sent you to sign in",
+                    when(e),
+                    e.status
+                )),
+                (None, false) => Err(format!(
+                    "waiting for you: sign in at {site}/v1/secrets, move the lab's clock on an hour (t then h, or `cargo run --release -- lab clock +1h`), then open {site}/v1/secrets again"
+                )),
+                (None, true) => Err(format!(
+                    "waiting for you: sign in at {site}/v1/secrets, sign out everywhere (`aws cognito-idp admin-user-global-sign-out`), move the lab's clock on an hour (t then h), then open {site}/v1/secrets again"
+                )),
+            }
+        }
+        "hosted_ui_hour" => {
+            let found = events.iter().rev().find(|e| {
+                browser_get(e, Actor::Cognito, "/oauth2/authorize")
+                    && e.exchange
+                        .as_ref()
+                        .is_some_and(|x| x.cookies_sent().any(|(k, _)| k == "cognito"))
+                    && location(e).contains("/login")
+            });
+            match found {
+                Some(e) => Ok(format!(
+                    "at {} your browser still sent Cognito's `cognito` cookie, but its session had passed its hour: Cognito showed the sign-in form",
+                    when(e)
+                )),
+                None => Err(format!(
+                    "waiting for you: an hour (lab time) after your last sign-in, open {site}/logout and then {site}/v1/secrets: Cognito's own session has ended too"
+                )),
+            }
+        }
+        "session_timeout" => {
+            let found = events.iter().rev().find(|e| {
+                e.from == Actor::Browser
+                    && e.to == Actor::Alb
+                    && e.note.starts_with(cognito_learning_contract::trace::alb_note::SESSION_TIMED_OUT)
+            });
+            match found {
+                Some(e) => Ok(format!(
+                    "at {} your session cookie was past the rule's SessionTimeout: the ALB sent you to sign in again ({})",
+                    when(e),
+                    location(e).split('?').next().unwrap_or_default()
+                )),
+                None => Err(format!(
+                    "waiting for you: sign in at {site}/v1/secrets, move the lab's clock on past the session timeout (t then w: seven days), then open {site}/v1/secrets again"
+                )),
+            }
+        }
+        other => Err(format!(
+            "unknown time check {other:?}: one of {}",
+            TIME_CHECKS.join(", ")
+        )),
+    }
+}
+
+/// The `what` of a `your_time` check.
+pub const TIME_CHECKS: [&str; 5] = [
+    "fresh_data_token",
+    "refresh",
+    "hosted_ui_hour",
+    "session_timeout",
+    "refresh_refused",
+];
+
+/// The ALB's data token lives two minutes from its signing (the one captured `exp`).
+const DATA_TOKEN_LIFE: u64 = 120;

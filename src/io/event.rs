@@ -28,6 +28,8 @@ pub enum Event {
     /// The same run of the lab now serves another user pool, app client or users (the
     /// learner built or changed them): these are the lesson variables now.
     LabChanged { vars: BTreeMap<String, String> },
+    /// The lab's clock runs this many seconds ahead of the wall clock (`lab clock`).
+    LabClock(i64),
 }
 
 /// Where events go; `false` once nobody listens, and the task ends.

@@ -148,6 +148,7 @@ async fn trace(http: reqwest::Client, lab: LabWatch, sink: Sink) {
     let mut runs = lab.subscribe();
     let mut info = runs.borrow_and_update().clone();
     let mut after = 0u64;
+    let mut clock_offset = 0i64;
     loop {
         if runs.has_changed().unwrap_or(false) {
             let now = runs.borrow_and_update().clone();
@@ -166,6 +167,14 @@ async fn trace(http: reqwest::Client, lab: LabWatch, sink: Sink) {
             resp.json::<TracePage>().await.ok()
         }
         .await;
+        if let Some(page) = &got
+            && page.clock_offset != clock_offset
+        {
+            clock_offset = page.clock_offset;
+            if !sink(Event::LabClock(clock_offset)) {
+                return;
+            }
+        }
         match got {
             // Another run answers: its events wait until the watch has switched to it.
             Some(page) if page.run != info.run && !info.run.is_empty() => {

@@ -9,6 +9,7 @@
 //! - [`follow`]: the token stream (CloudWatch Logs, each token verified again), the lab's
 //!   trace (`/lab/trace`) and the health probes.
 
+pub mod clock;
 mod event;
 pub mod follow;
 pub mod probe;

@@ -78,6 +78,13 @@ pub enum Kind {
     /// (`cognito`), after which their next sign-in was `silent` or showed the `form` (read
     /// from the lab's trace).
     YourLogout { through: String, then: String },
+    /// Something time did to the learner's own session (read from the lab's trace), after the
+    /// lab's clock moved on or the time passed: `fresh_data_token` (a request after the data
+    /// token's two minutes carried a new one), `refresh` (the ALB refreshed the expired access
+    /// token through the back channel), `hosted_ui_hour` (Cognito's session cookie, past its
+    /// hour, no longer signed in), `session_timeout` (the ALB's session timed out: a full
+    /// sign-in), `refresh_refused` (a refresh after a sign-out was refused: sign in again).
+    YourTime { what: String },
     /// An `x-amzn-oidc-data` the learner sent straight to the app, refused (the app's log).
     YourForgedHeader {
         #[serde(default = "secrets")]

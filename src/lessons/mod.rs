@@ -384,6 +384,14 @@ fn check(mut table: toml::Table, line: usize) -> Result<Check, String> {
             "check {name:?}: {run:?} is not one of the read-only commands the project allows on the instance"
         ));
     }
+    if let Kind::YourTime { what } = &kind
+        && !crate::checks::TIME_CHECKS.contains(&what.as_str())
+    {
+        return Err(format!(
+            "check {name:?}: `what` is {what:?}, not one of {}",
+            crate::checks::TIME_CHECKS.join(", ")
+        ));
+    }
     if let Kind::SsmCommand { run, .. } = &kind {
         // What the learner types must send what the check runs, in the JSON list form that
         // keeps its quotes (the CLI's shorthand breaks on a quote inside a value).

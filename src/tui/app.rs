@@ -74,6 +74,10 @@ pub enum Msg {
     },
     /// No local lab runs and the learner has not said how to start one: ask.
     AskLab,
+    /// The lab's clock runs this many seconds ahead of the wall clock (it was moved).
+    LabClock(i64),
+    /// What moving the lab's clock came to.
+    ClockMoved(Result<cognito_learning_contract::lab::ClockState, String>),
     /// A signal asked the guide to end.
     Quit,
 }
@@ -88,6 +92,7 @@ impl From<crate::io::Event> for Msg {
             Event::Health(h) => Msg::Health(h),
             Event::LabRestarted { vars, services } => Msg::LabRestarted { vars, services },
             Event::LabChanged { vars } => Msg::LabChanged { vars },
+            Event::LabClock(offset) => Msg::LabClock(offset),
         }
     }
 }
@@ -103,6 +108,8 @@ pub enum Effect {
     SaveProgress,
     /// Start the local lab, blank or built, as the learner chose (and remember the choice).
     StartLab(crate::progress::LabStart),
+    /// Move the local lab's clock.
+    MoveClock(crate::io::clock::ClockChange),
     Quit,
 }
 
@@ -149,6 +156,10 @@ pub struct App {
     pub confirm_reset: bool,
     /// The step's checks last ran as "show me": the guide drove them, so they mark nothing.
     pub showing: bool,
+    /// How far the lab's clock runs ahead of the wall clock, in seconds.
+    pub clock_offset: i64,
+    /// `t` was pressed: the next key says how far to move the lab's clock.
+    pub asking_clock: bool,
 }
 
 impl App {
@@ -205,7 +216,16 @@ impl App {
             opened_scroll_max: std::cell::Cell::new(u16::MAX),
             confirm_reset: false,
             showing: false,
+            clock_offset: 0,
+            asking_clock: false,
         }
+    }
+
+    /// Now on the lab's clock (the wall clock's unless the learner moved it), in Unix
+    /// milliseconds: what tokens' expiry is read against.
+    pub fn lab_now_ms(&self) -> i64 {
+        self.now_ms
+            .saturating_add(self.clock_offset.saturating_mul(1000))
     }
 
     pub fn current(&self) -> Option<&Lesson> {
@@ -306,6 +326,23 @@ impl App {
                     s.up = u;
                 }
             }
+            Msg::LabClock(offset) => {
+                if offset != self.clock_offset {
+                    self.clock_offset = offset;
+                    let now = u64::try_from(self.lab_now_ms() / 1000).unwrap_or(0);
+                    self.note =
+                        crate::io::clock::describe(&cognito_learning_contract::lab::ClockState {
+                            offset,
+                            now,
+                            wall: 0,
+                        });
+                }
+            }
+            Msg::ClockMoved(Ok(state)) => {
+                self.clock_offset = state.offset;
+                self.note = crate::io::clock::describe(&state);
+            }
+            Msg::ClockMoved(Err(why)) => self.note = format!("the lab's clock did not move: {why}"),
             Msg::Quit => return vec![Effect::Quit],
         }
         Vec::new()

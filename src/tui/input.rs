@@ -36,6 +36,23 @@ impl App {
             self.progress.lab = Some(start);
             return vec![Effect::StartLab(start), Effect::SaveProgress];
         }
+        if std::mem::take(&mut self.asking_clock) {
+            use crate::io::clock::ClockChange;
+            let change = match k.code {
+                KeyCode::Char('1') => ClockChange::Advance(60),
+                KeyCode::Char('3') => ClockChange::Advance(180),
+                KeyCode::Char('h') => ClockChange::Advance(3600),
+                KeyCode::Char('d') => ClockChange::Advance(86_400),
+                KeyCode::Char('w') => ClockChange::Advance(7 * 86_400),
+                KeyCode::Char('0') => ClockChange::Reset,
+                _ => {
+                    self.note = "the lab's clock is left as it was".into();
+                    return Vec::new();
+                }
+            };
+            self.note = "moving the lab's clock…".into();
+            return vec![Effect::MoveClock(change)];
+        }
         let Some(action) = keys::action(&k) else {
             return Vec::new();
         };
@@ -105,6 +122,15 @@ impl App {
                 };
             }
             Action::Follow => self.flow.selected = None,
+            Action::Clock if self.track == crate::lessons::Track::Cloud => {
+                self.note =
+                    "the cloud track runs on AWS's clock: time travel is the local lab's (t)"
+                        .into();
+            }
+            Action::Clock => {
+                self.asking_clock = true;
+                self.note = "move the lab's clock: 1 +1 min · 3 +3 min · h +1 hour · d +1 day · w +7 days · 0 back to the wall clock · any other key leaves it".into();
+            }
             Action::NextStep => return self.next_step(),
             Action::PrevStep => {
                 if self.step > 0 {

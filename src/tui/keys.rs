@@ -26,6 +26,7 @@ pub enum Action {
     HideGuide,
     Follow,
     ShowMe,
+    Clock,
 }
 
 pub struct Binding {
@@ -193,6 +194,13 @@ pub const KEYS: &[Binding] = &[
         "r",
         Action::Raw,
         "tokens: raw or decoded",
+        None,
+    ),
+    b(
+        &[KeyCode::Char('t')],
+        "t",
+        Action::Clock,
+        "time travel: move the local lab's clock forward (then 1, 3, h, d, w or 0)",
         None,
     ),
     b(

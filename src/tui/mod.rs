@@ -163,6 +163,21 @@ async fn drive(
                             starter.start(Start::Local(with_lab(o, how)));
                         }
                     }
+                    Effect::MoveClock(change) => {
+                        let lab = target
+                            .get()
+                            .and_then(|t| t.lab.clone().map(|l| (t.http.clone(), l)));
+                        let tx = tx.clone();
+                        tokio::spawn(async move {
+                            let moved = match lab {
+                                Some((http, info)) => {
+                                    crate::io::clock::change(&http, &info, change).await
+                                }
+                                None => Err("no local lab is running yet".into()),
+                            };
+                            let _ = tx.send(Msg::ClockMoved(moved));
+                        });
+                    }
                     Effect::SaveProgress => {
                         if let Err(e) = app.progress.save(&progress_file) {
                             app.note =

@@ -212,7 +212,10 @@ impl TokenEvent {
         let client = Client::from_user_agent(v.request_header("user-agent").as_deref());
         let direct = v.trace_id.is_none();
         let alb = v.alb?;
-        let at = u64::try_from(line.timestamp_ms() / 1000).unwrap_or(0);
+        // As of the time the app verified them: a lab's moved clock, else the line's.
+        let at = v
+            .verified_at
+            .unwrap_or_else(|| u64::try_from(line.timestamp_ms() / 1000).unwrap_or(0));
         // A redacted token cannot be checked again; the app's word is all there is.
         let usable = |t: &Option<TokenRecord<'_>>| -> Option<String> {
             t.as_ref()

@@ -90,6 +90,82 @@ pub fn left(now: u64, exp: u64) -> String {
     }
 }
 
+/// A clock that can be moved forward: the local lab's, which its ALB, its Cognito and the app's
+/// verification all read, so a learner can watch tokens and sessions expire without waiting.
+/// Clones share one offset; [`Clock::default`] is the wall clock until someone moves it.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    offset: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Clock {
+    /// Seconds since the Unix epoch, on this clock.
+    pub fn now(&self) -> u64 {
+        now().saturating_add_signed(self.offset())
+    }
+
+    /// Milliseconds since the Unix epoch, on this clock.
+    pub fn now_millis(&self) -> u64 {
+        now_millis().saturating_add_signed(self.offset().saturating_mul(1000))
+    }
+
+    /// How far ahead of the wall clock this clock runs, in seconds.
+    pub fn offset(&self) -> i64 {
+        self.offset.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Runs this clock `secs` ahead of the wall clock (0: the wall clock again).
+    pub fn set_offset(&self, secs: i64) {
+        self.offset
+            .store(secs, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// A span as a learner types it: `90`, `90s`, `2m`, `1h`, `7d`, `1h30m`, with an optional
+/// leading `+`; in seconds.
+pub fn parse_span(text: &str) -> Result<u64, String> {
+    let t = text.trim().trim_start_matches('+');
+    if t.is_empty() {
+        return Err("an empty span: write it as 2m, 1h, 7d or 90s".into());
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in t.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(format!("{text:?}: {c:?} is not a unit (s, m, h or d)")),
+        };
+        let n: u64 = digits
+            .parse()
+            .map_err(|_| format!("{text:?}: a number must come before {c:?}"))?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|s| total.checked_add(s))
+            .ok_or_else(|| format!("{text:?} is too long a span"))?;
+        digits.clear();
+    }
+    if !digits.is_empty() {
+        let n: u64 = digits
+            .parse()
+            .map_err(|_| format!("{text:?} is too long a span"))?;
+        total = total
+            .checked_add(n)
+            .ok_or_else(|| format!("{text:?} is too long a span"))?;
+    }
+    // Ten years: far enough for every lifetime a user pool or a rule may have.
+    if total > 10 * 366 * 86_400 {
+        return Err(format!("{text:?} is more than ten years"));
+    }
+    Ok(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +190,34 @@ mod tests {
         assert_eq!(span(4 * 86_400), "4 days");
         assert_eq!(left(100, 3700), "1 h left");
         assert_eq!(left(400, 220), "expired 3 min ago");
+    }
+
+    #[test]
+    fn spans_parse_as_typed() {
+        assert_eq!(parse_span("+2m"), Ok(120));
+        assert_eq!(parse_span("90"), Ok(90));
+        assert_eq!(parse_span("1h30m"), Ok(5400));
+        assert_eq!(parse_span("7d"), Ok(604_800));
+        assert!(parse_span("2x").unwrap_err().contains("not a unit"));
+        assert!(
+            parse_span("m")
+                .unwrap_err()
+                .contains("number must come before")
+        );
+        assert!(parse_span("").is_err());
+        assert!(parse_span("99999999999999999999d").is_err());
+        assert!(parse_span("11000d").unwrap_err().contains("ten years"));
+    }
+
+    #[test]
+    fn a_moved_clock_runs_ahead_and_clones_share_it() {
+        let c = Clock::default();
+        let twin = c.clone();
+        let before = now();
+        c.set_offset(3600);
+        let t = twin.now();
+        assert!((before + 3600..=now() + 3600).contains(&t));
+        c.set_offset(0);
+        assert!(twin.now() <= now());
     }
 }

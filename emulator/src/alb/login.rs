@@ -10,7 +10,7 @@ impl Alb {
         let cfg = &auth.config;
         let name = &cfg.session_cookie_name;
         let session = self.open_session(req, name);
-        let t = now();
+        let t = self.clock.now();
         match session {
             Some(o) if o.session.session_exp > t => {
                 let s = &o.session;
@@ -27,13 +27,18 @@ impl Alb {
                         Err(r) => Auth::Respond(r),
                     },
                     // The IdP says no (say, the user logged out): log in again.
-                    Err(_) => Auth::Respond(self.start_login(req, auth)),
+                    Err(_) => {
+                        Auth::Respond(why(self.start_login(req, auth), alb_note::REFRESH_REFUSED))
+                    }
                 }
             }
             // Expired authentication information is sent to the IdP even under `deny`.
             Some(_) => match cfg.on_unauthenticated_request {
                 OnUnauthenticated::Allow => Auth::Anonymous,
-                _ => Auth::Respond(self.start_login(req, auth)),
+                _ => Auth::Respond(why(
+                    self.start_login(req, auth),
+                    alb_note::SESSION_TIMED_OUT,
+                )),
             },
             None => match cfg.on_unauthenticated_request {
                 OnUnauthenticated::Authenticate => Auth::Respond(self.start_login(req, auth)),
@@ -60,7 +65,7 @@ impl Alb {
                 .path_and_query()
                 .map_or("/", |p| p.as_str())
                 .to_owned(),
-            started: now(),
+            started: self.clock.now(),
             cookie: cfg.session_cookie_name.clone(),
             client: auth.client_id.clone(),
         };
@@ -119,7 +124,7 @@ impl Alb {
                 "AuthInvalidStateParam: no rule on this listener started that login",
             );
         };
-        if now().saturating_sub(state.started) > self.login_window {
+        if self.clock.now().saturating_sub(state.started) > self.login_window {
             return alb_page(
                 401,
                 "the login took longer than 15 minutes (the ALB's fixed limit)",
@@ -142,11 +147,20 @@ impl Alb {
         let Some(id_token) = tokens.get("id_token").and_then(Value::as_str) else {
             return alb_page(401, "the scope returned no ID token (it needs openid)");
         };
-        if let Err(e) = auth.verifier.verify(id_token, TokenUse::Id, now()).await {
+        if let Err(e) = auth
+            .verifier
+            .verify(id_token, TokenUse::Id, self.clock.now())
+            .await
+        {
             return alb_page(401, &format!("AuthInvalidIdToken: {e}"));
         }
         let session = match self
-            .session_from(&tokens, None, now() + auth.config.session_timeout, auth)
+            .session_from(
+                &tokens,
+                None,
+                self.clock.now() + auth.config.session_timeout,
+                auth,
+            )
             .await
         {
             Ok(s) => s,
@@ -199,7 +213,7 @@ impl Alb {
                 tokens
                     .get("expires_in")
                     .and_then(Value::as_u64)
-                    .map(|e| now() + e)
+                    .map(|e| self.clock.now() + e)
             })
             .unwrap_or_else(now);
         Ok(Session {
@@ -245,7 +259,7 @@ impl Alb {
             .ok_or_else(|| alb_page(500, "AuthUnhandledException"))?;
         let shards = shard(name, &sealed)
             .ok_or_else(|| alb_page(500, "ELBAuthUserClaimsSizeExceeded: over 16K of cookie"))?;
-        let expires = http_date(now() + COOKIE_DAYS * 86_400);
+        let expires = http_date(self.clock.now() + COOKIE_DAYS * 86_400);
         let mut out: Vec<String> = shards
             .iter()
             .map(|(k, v)| format!("{k}={v}; Expires={expires}; Path=/; HttpOnly"))
@@ -276,7 +290,7 @@ impl Alb {
     /// real ALBs. Within one second a session's token is signed once and reused; its claims
     /// would be the same anyway, and signing is the dearest step of a forwarded request.
     pub(super) fn data_token(&self, o: &Opened, auth: &AuthStep) -> Option<HeaderValue> {
-        let t = now();
+        let t = self.clock.now();
         o.data_token(t, || {
             let header = AlbHeader {
                 issuer: &auth.issuer,

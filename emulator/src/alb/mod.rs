@@ -29,9 +29,10 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Map, Value};
 
+use cognito_learning_contract::trace::alb_note;
 use cognito_learning_server::escape_html;
 use cognito_learning_tokens::sign::{AlbHeader, AlbSigner};
-use cognito_learning_tokens::time::{http_date, now};
+use cognito_learning_tokens::time::{Clock, http_date, now};
 use cognito_learning_tokens::{Jwt, TokenUse};
 
 use crate::cognito::Directory;
@@ -68,6 +69,8 @@ pub struct Alb {
     /// Seconds a login may take from the redirect to the callback: 15 minutes on AWS, fixed;
     /// shorter only in tests.
     pub login_window: u64,
+    /// The lab's clock: session and token expiry, and the data token's `exp`.
+    pub clock: Clock,
     signer: AlbSigner,
     sealer: Sealer,
     http: Client<HttpConnector, Full<Bytes>>,
@@ -81,6 +84,16 @@ pub struct Alb {
 
 /// Opened sessions remembered; past this the map starts afresh.
 const SESSION_CACHE: usize = 2048;
+
+/// Why the ALB answered as it did, for its trace row's note (a response extension).
+#[derive(Debug, Clone, Copy)]
+struct Why(&'static str);
+
+/// `resp`, with `note` first in its trace row.
+fn why(mut resp: Resp, note: &'static str) -> Resp {
+    resp.extensions_mut().insert(Why(note));
+    resp
+}
 
 /// What the authenticate action decided.
 enum Auth {
@@ -144,6 +157,7 @@ impl Alb {
             app: app.to_owned(),
             served: RwLock::new((0, 0, Arc::new(Served::default()))),
             login_window: LOGIN_WINDOW,
+            clock: Clock::default(),
             signer,
             sealer: Sealer::new(session_key),
             http: Client::builder(TokioExecutor::new())
@@ -205,6 +219,9 @@ impl Alb {
         let client = traced::client_of(&req.parts.headers);
         let resp = traced::as_client(client, self.route(&req)).await;
         let mut notes = Vec::new();
+        if let Some(Why(w)) = resp.extensions().get::<Why>() {
+            notes.push((*w).to_owned());
+        }
         if let Some(l) = resp
             .headers()
             .get(header::LOCATION)
@@ -309,6 +326,10 @@ impl Alb {
                     let mut resp = self.forward(req, target, auth, user.as_deref()).await;
                     for c in &cookies {
                         add_cookie(&mut resp, c);
+                    }
+                    // New session cookies on a forwarded request: the session was refreshed.
+                    if !cookies.is_empty() {
+                        resp = why(resp, alb_note::REFRESHED);
                     }
                     return resp;
                 }

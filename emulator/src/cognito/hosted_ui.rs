@@ -128,7 +128,7 @@ impl Cognito {
     pub(super) fn session_user(&self, req: &Req) -> Option<(String, String, u64)> {
         let sid = req.cookie(SESSION_COOKIE)?;
         let mut st = self.state();
-        let t = now();
+        let t = self.clock.now();
         let s = st.sessions.live(sid, t)?;
         // Continuing a session refreshes it to a full hour.
         s.expires = t + self.pool().lifetimes.hosted_ui_session;
@@ -220,11 +220,11 @@ impl Cognito {
                 field("username"),
             );
         }
-        let t = now();
+        let t = self.clock.now();
         if form.contains_key("challenge") {
             return self.new_password_submit(req, &authz, &form, t);
         }
-        let t_ms = now_millis();
+        let t_ms = self.clock.now_millis();
         let pool = self.pool();
         let known = pool.user(field("username"));
         let user = match known {
@@ -384,7 +384,7 @@ impl Cognito {
             return redirect(&format!("{}#{}", a.redirect_uri, query_string(&pairs)));
         }
         let code = uuid();
-        let t = now();
+        let t = self.clock.now();
         self.state().codes.insert(
             code.clone(),
             CodeGrant {

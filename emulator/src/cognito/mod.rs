@@ -27,7 +27,7 @@ use http::{Method, StatusCode, header};
 use serde_json::{Map, Value, json};
 
 use cognito_learning_tokens::sign::RsaSigner;
-use cognito_learning_tokens::time::{now, now_millis};
+use cognito_learning_tokens::time::Clock;
 
 pub use config::{AppClient, Lifetimes, PoolConfig, User};
 pub use directory::Directory;
@@ -129,6 +129,8 @@ pub struct Cognito {
     access_key: RsaSigner,
     trace: Arc<Trace>,
     state: Mutex<State>,
+    /// The lab's clock: codes, tokens, refresh tokens and the hosted-UI session expire by it.
+    pub clock: Clock,
 }
 
 /// A checked `/oauth2/authorize` (or `/login`) request.
@@ -167,6 +169,7 @@ impl Cognito {
             access_key,
             trace,
             state: Mutex::default(),
+            clock: Clock::default(),
         }
     }
 

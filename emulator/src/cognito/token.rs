@@ -14,7 +14,7 @@ impl Cognito {
         nonce: Option<&str>,
         origin_jti: &str,
     ) -> (String, Option<String>) {
-        let t = now();
+        let t = self.clock.now();
         let sub = user.sub();
         let event_id = uuid();
         let mut access = Map::new();
@@ -131,7 +131,9 @@ impl Cognito {
         let grant = form
             .get("code")
             .and_then(|c| self.state().codes.map.remove(c));
-        let Some(g) = grant.filter(|g| g.expires > now() && g.client_id == client.client_id) else {
+        let Some(g) =
+            grant.filter(|g| g.expires > self.clock.now() && g.client_id == client.client_id)
+        else {
             return oauth_error("invalid_grant", None);
         };
         if form.get("redirect_uri") != Some(&g.redirect_uri) {
@@ -168,7 +170,7 @@ impl Cognito {
             "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ.{}",
             random_token(96)
         );
-        let t = now();
+        let t = self.clock.now();
         self.state().refresh.insert(
             refresh.clone(),
             RefreshGrant {
@@ -211,7 +213,7 @@ impl Cognito {
     pub(super) fn refresh_grant(&self, client: &AppClient, form: &HashMap<String, String>) -> Resp {
         let grant = form
             .get("refresh_token")
-            .and_then(|r| self.state().refresh.live(r, now()).cloned())
+            .and_then(|r| self.state().refresh.live(r, self.clock.now()).cloned())
             .filter(|g| g.client_id == client.client_id);
         let Some(g) = grant else {
             return oauth_error("invalid_grant", Some("Invalid Refresh Token"));
@@ -259,7 +261,7 @@ impl Cognito {
                 asked
             }
         };
-        let t = now();
+        let t = self.clock.now();
         let claims = json!({
             "sub": client.client_id, "token_use": "access", "scope": scopes.join(" "),
             "auth_time": t, "iss": self.issuer(), "exp": t + self.pool().lifetimes.access_token,

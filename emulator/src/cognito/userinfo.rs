@@ -40,7 +40,7 @@ impl Cognito {
         let live = claims
             .get("exp")
             .and_then(Value::as_u64)
-            .is_some_and(|e| e > now());
+            .is_some_and(|e| e > self.clock.now());
         let openid = str_claim("scope").split(' ').any(|s| s == "openid");
         if !live
             || str_claim("iss") != self.issuer()

@@ -17,7 +17,7 @@ pub(super) fn exchange(app: &App, scroll: u16, theme: Theme, area: Rect, buf: &m
     let Some(e) = app.flow.selection() else {
         return;
     };
-    let now = u64::try_from(app.now_ms / 1000).unwrap_or(0);
+    let now = u64::try_from(app.lab_now_ms() / 1000).unwrap_or(0);
     let lines: Vec<Line> = read_out(e, now)
         .into_iter()
         .map(|(kind, text)| match kind {

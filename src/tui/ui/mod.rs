@@ -118,5 +118,16 @@ fn top(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         spans.push(Span::styled(dot, style));
         spans.push(Span::raw(format!(" {} {}", s.name, s.addr)));
     }
+    if app.clock_offset != 0 {
+        let now = u64::try_from(app.lab_now_ms() / 1000).unwrap_or(0);
+        spans.push(Span::styled(
+            format!(
+                "  ⏱ lab time {} (+{})",
+                cognito_learning_tokens::time::clock(now),
+                cognito_learning_tokens::time::span(app.clock_offset.unsigned_abs())
+            ),
+            theme.running(),
+        ));
+    }
     Paragraph::new(Line::from(spans)).render(area, buf);
 }

@@ -59,7 +59,7 @@ pub(super) fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             .render(inner, buf);
         return;
     };
-    let now = u64::try_from(app.now_ms / 1000).unwrap_or(0);
+    let now = u64::try_from(app.lab_now_ms() / 1000).unwrap_or(0);
     let when = time::clock(u64::try_from(ev.at_ms / 1000).unwrap_or(0));
     let position = if app.tokens.back == 0 {
         "newest".to_owned()

@@ -270,6 +270,47 @@ fn the_learners_sign_in_shows_apart_and_opens_with_its_cookies() {
     assert!(!screen.contains("⚙ GET /v1/public"), "{screen}");
 }
 
+/// Time travel under the guide: `lab clock +3m` turns the learner's data token's verdict to
+/// expired, with no ✓, and the top line shows the lab's time; the learner's next request
+/// brings a fresh, verified token. `t` then `0` puts the clock back.
+#[test]
+fn the_lab_clock_expires_the_token_on_screen_and_the_next_request_is_fresh() {
+    let s = Session::start("clock");
+    let running: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.state.join("lab/running.json")).unwrap())
+            .unwrap();
+    let pw = running["passwords"]["alice"].as_str().unwrap().to_owned();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let b = learner::own_browser();
+    assert_eq!(
+        rt.block_on(learner::sign_in_with(&b, &s.alb, "alice", &pw)),
+        200
+    );
+    s.wait_for("ES256 ✓ verified");
+    let moved = std::process::Command::new(env!("CARGO_BIN_EXE_cognito-learning"))
+        .args(["lab", "clock", "+3m", "--state-dir"])
+        .arg(s.state.join("lab"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&moved.stdout);
+    assert!(
+        moved.status.success() && said.contains("3 min ahead"),
+        "{said}"
+    );
+    let screen = s.wait_for("ES256 verified when it was sent");
+    assert!(
+        screen.contains("⏱ lab time") && screen.contains("expired"),
+        "{screen}"
+    );
+    rt.block_on(learner::get(&b, &format!("{}/v1/secrets", s.alb)));
+    s.wait_for("ES256 ✓ verified");
+    s.keys(&["t"]);
+    s.wait_for("move the lab's clock");
+    s.keys(&["0"]);
+    let screen = s.wait_for("the wall clock's time");
+    assert!(!screen.contains("⏱ lab time"), "{screen}");
+}
+
 /// What a newcomer does: from the first step to the last, `c` then `n`, reading the screen. Every
 /// step passes its checks or, with nothing to check on this track, is marked read, and every
 /// lesson ends with its ✓.
@@ -373,6 +414,43 @@ async fn act(s: &Session, step: &cognito_learning::lessons::Step) {
                 if !then.is_empty() {
                     learner::get(&b, &format!("{site}/v1/secrets")).await;
                 }
+            }
+            Kind::YourTime { what } => {
+                learner::sign_in_with(&b, &site, "alice", &pw("alice")).await;
+                if what == "refresh_refused" {
+                    let pool = var("user_pool_id");
+                    learner::aws(
+                        &s.state.join("lab"),
+                        &format!("cognito-idp admin-user-global-sign-out --user-pool-id {pool} --username alice"),
+                    )
+                    .unwrap();
+                }
+                // The guide's own key: t, then how far.
+                let far = match what.as_str() {
+                    "fresh_data_token" => "3",
+                    "session_timeout" => "w",
+                    _ => "h",
+                };
+                let info: cognito_learning_contract::lab::LabInfo =
+                    serde_json::from_value(running["info"].clone()).unwrap();
+                let http = reqwest::Client::new();
+                let offset = || async {
+                    use cognito_learning::io::clock::{ClockChange, change};
+                    change(&http, &info, ClockChange::Show).await.unwrap().offset
+                };
+                let before = offset().await;
+                s.keys(&["t"]);
+                s.wait_for("move the lab's clock");
+                s.keys(&[far]);
+                let until = Instant::now() + Duration::from_secs(10);
+                while offset().await == before {
+                    assert!(Instant::now() < until, "the t key did not move the lab's clock");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                if what == "hosted_ui_hour" {
+                    learner::get(&b, &format!("{site}/logout")).await;
+                }
+                learner::get(&b, &format!("{site}/v1/secrets")).await;
             }
             Kind::YourForgedHeader { path } => {
                 b.get(format!("{app}{path}"))

@@ -66,13 +66,16 @@ async fn the_lab_clock_moves_every_lifetime_and_the_time_lesson_sees_it() {
     let http = reqwest::Client::new();
     let (site, app) = (lab.info.alb.clone(), lab.info.server.clone());
     let pw = t.password("alice").unwrap().to_owned();
-    let [fresh, refresh, hour, timeout, refused]: [Check; 5] =
-        time_checks().try_into().unwrap();
+    let [fresh, refresh, hour, timeout, refused]: [Check; 5] = time_checks().try_into().unwrap();
     let advance = |secs| change(&http, &lab.info, ClockChange::Advance(secs));
 
     for c in [&fresh, &refresh, &hour, &timeout, &refused] {
         let o = checks::run(c, &t).await;
-        assert!(!o.pass && o.detail.starts_with("waiting for you"), "{}", o.detail);
+        assert!(
+            !o.pass && o.detail.starts_with("waiting for you"),
+            "{}",
+            o.detail
+        );
     }
 
     // Two minutes: the old data token expires, the next request carries a new one.
@@ -106,7 +109,11 @@ async fn the_lab_clock_moves_every_lifetime_and_the_time_lesson_sees_it() {
     let o = checks::run(&refresh, &t).await;
     assert!(o.pass, "{}", o.detail);
     let page = trace(&lab).await;
-    assert!(page.events.iter().any(|e| e.note.starts_with(alb_note::REFRESHED)));
+    assert!(
+        page.events
+            .iter()
+            .any(|e| e.note.starts_with(alb_note::REFRESHED))
+    );
 
     // Cognito's own session is past its hour too: the app's /logout alone ends at the form.
     get(&b, &format!("{site}/logout")).await;
@@ -167,5 +174,40 @@ async fn the_lab_clock_moves_every_lifetime_and_the_time_lesson_sees_it() {
     let kept = change(&http, &again.info, ClockChange::Show).await.unwrap();
     assert_eq!(kept.offset, 120);
     again.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The guide's demonstrations ("show me") move the lab's clock and show each lifetime ending,
+/// with its own browser: they pass, and none of the learner's time checks passes on them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guides_time_demonstrations_pass_none_of_the_learners_checks() {
+    let dir = std::env::temp_dir().join(format!("cl-time-demo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let lab = Lab::start(LabOptions {
+        state_dir: dir.clone(),
+        ..LabOptions::any_ports()
+    })
+    .await
+    .unwrap();
+    let t = Target::local(&lab.info);
+    for c in time_checks() {
+        let demo = Check {
+            kind: c.show_me.clone().expect("a time check has a show_me"),
+            ..c.clone()
+        };
+        let shown = checks::run(&demo, &t).await;
+        assert!(shown.pass, "show me {}: {}", c.name, shown.detail);
+        let o = checks::run(&c, &t).await;
+        assert!(
+            !o.pass,
+            "{} passed on the guide's traffic: {}",
+            c.name, o.detail
+        );
+    }
+    let moved = change(&reqwest::Client::new(), &lab.info, ClockChange::Show)
+        .await
+        .unwrap();
+    assert!(moved.offset > 7 * 86_400, "{moved:?}");
+    lab.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -11,6 +11,7 @@ mod logs;
 mod oidc;
 mod signin;
 mod text;
+mod time_demo;
 mod yours;
 
 pub use yours::TIME_CHECKS;
@@ -260,6 +261,7 @@ async fn run_kind(kind: &Kind, t: &Target) -> Res {
         Kind::YourLogout { through, then } => yours::your_logout(t, through, then).await,
         Kind::YourForgedHeader { path } => yours::your_forged_header(t, path).await,
         Kind::YourTime { what } => yours::your_time(t, what).await,
+        Kind::ShowTime { what } => time_demo::show_time(t, what).await,
         Kind::SsmOnline { instance } => {
             let id = t.render(instance)?;
             crate::instance::online(&t.ssm, &id).await?;

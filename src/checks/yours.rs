@@ -315,20 +315,34 @@ pub(super) async fn your_time(t: &Target, what: &str) -> Res {
                 .iter()
                 .filter(|e| e.from == Actor::Alb && e.to == Actor::App)
                 .filter_map(|e| {
-                    let raw = e.exchange.as_ref()?.request_header("x-amzn-oidc-data").next()?;
+                    let raw = e
+                        .exchange
+                        .as_ref()?
+                        .request_header("x-amzn-oidc-data")
+                        .next()?;
                     let jwt = cognito_learning_tokens::Jwt::parse(raw).ok()?;
                     let exp = jwt.header.get("exp").and_then(serde_json::Value::as_u64)?;
-                    let user = jwt.claims.get("username").and_then(|u| u.as_str())?.to_owned();
+                    let user = jwt
+                        .claims
+                        .get("username")
+                        .and_then(|u| u.as_str())?
+                        .to_owned();
                     Some((e, exp, user))
                 })
                 .collect();
-            let renewed = tokens.iter().enumerate().rev().find_map(|(i, (later, exp, user))| {
-                tokens[..i]
-                    .iter()
-                    .rev()
-                    .find(|(_, old, who)| who == user && exp.saturating_sub(DATA_TOKEN_LIFE) >= *old)
-                    .map(|(earlier, old, _)| (*earlier, *old, *later, *exp, user))
-            });
+            let renewed = tokens
+                .iter()
+                .enumerate()
+                .rev()
+                .find_map(|(i, (later, exp, user))| {
+                    tokens[..i]
+                        .iter()
+                        .rev()
+                        .find(|(_, old, who)| {
+                            who == user && exp.saturating_sub(DATA_TOKEN_LIFE) >= *old
+                        })
+                        .map(|(earlier, old, _)| (*earlier, *old, *later, *exp, user))
+                });
             match renewed {
                 Some((earlier, old, later, exp, user)) => Ok(format!(
                     "your data token of {} (as {user}) expired at {} lab time; your request at {} carried a new one, signed after that, expiring at {}",
@@ -401,7 +415,8 @@ pub(super) async fn your_time(t: &Target, what: &str) -> Res {
             let found = events.iter().rev().find(|e| {
                 e.from == Actor::Browser
                     && e.to == Actor::Alb
-                    && e.note.starts_with(cognito_learning_contract::trace::alb_note::SESSION_TIMED_OUT)
+                    && e.note
+                        .starts_with(cognito_learning_contract::trace::alb_note::SESSION_TIMED_OUT)
             });
             match found {
                 Some(e) => Ok(format!(

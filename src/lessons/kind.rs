@@ -85,6 +85,8 @@ pub enum Kind {
     /// hour, no longer signed in), `session_timeout` (the ALB's session timed out: a full
     /// sign-in), `refresh_refused` (a refresh after a sign-out was refused: sign in again).
     YourTime { what: String },
+    /// The guide demonstrates a [`Kind::YourTime`] with its own browser, moving the lab's clock.
+    ShowTime { what: String },
     /// An `x-amzn-oidc-data` the learner sent straight to the app, refused (the app's log).
     YourForgedHeader {
         #[serde(default = "secrets")]

@@ -53,6 +53,9 @@ impl Session {
         let ok = Command::new("tmux")
             .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
             .args(["-x", "120", "-y", "40", "-s", "guide"])
+            // Files the guide writes (its exports) land in the test's own directory.
+            .arg("-c")
+            .arg(&state)
             .args(["env", "TERM=xterm-256color"])
             .arg(format!("XDG_STATE_HOME={}", state.display()))
             // The pane outlives the guide, so a test can see how it left the terminal.
@@ -270,6 +273,105 @@ fn the_learners_sign_in_shows_apart_and_opens_with_its_cookies() {
     assert!(!screen.contains("⚙ GET /v1/public"), "{screen}");
 }
 
+/// The guide's keys for what it holds: `y` copies the Tokens pane's data token to the
+/// clipboard (OSC 52, which tmux takes with `set-clipboard on`), `e` writes the Flow pane as
+/// HAR and Mermaid files (0600), and `d` in an open exchange decodes its tokens into the
+/// Tokens pane, verified.
+#[test]
+fn tokens_copy_export_and_decode_from_the_keys() {
+    let s = Session::start("keys");
+    let running: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.state.join("lab/running.json")).unwrap())
+            .unwrap();
+    let pw = running["passwords"]["alice"].as_str().unwrap().to_owned();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let b = learner::own_browser();
+    assert_eq!(
+        rt.block_on(learner::sign_in_with(&b, &s.alb, "alice", &pw)),
+        200
+    );
+    s.wait_for("ES256 ✓ verified");
+    let trace: cognito_learning_contract::trace::TracePage = rt.block_on(async {
+        let url = format!("{}/lab/trace", running["info"]["aws"].as_str().unwrap());
+        reqwest::get(url).await.unwrap().json().await.unwrap()
+    });
+    let data = trace
+        .events
+        .iter()
+        .rev()
+        .find_map(|e| {
+            e.exchange
+                .as_ref()?
+                .request_header("x-amzn-oidc-data")
+                .next()
+                .map(str::to_owned)
+        })
+        .unwrap();
+
+    // y in the Tokens pane (Step → Flow → Tokens).
+    let ok = Command::new("tmux")
+        .args(["-L", &s.socket, "set", "-g", "set-clipboard", "on"])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    s.keys(&["Tab", "Tab", "y"]);
+    s.wait_for("copied to the clipboard");
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = Command::new("tmux")
+            .args(["-L", &s.socket, "show-buffer"])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&out.stdout) == data {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the clipboard never held the data token"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // e: both files, private, the HAR with every exchange shown.
+    s.keys(&["e"]);
+    let screen = s.wait_for("exchange(s) to flow-");
+    let har = std::fs::read_dir(&s.state)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "har"))
+        .unwrap_or_else(|| panic!("no .har file:\n{screen}"));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&har).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&har).unwrap()).unwrap();
+    assert_eq!(doc["log"]["version"], "1.2");
+    assert!(doc["log"]["entries"].as_array().unwrap().len() >= 6);
+    let mmd = std::fs::read_to_string(har.with_extension("mmd")).unwrap();
+    assert!(mmd.starts_with("sequenceDiagram"), "{mmd}");
+
+    // d in an open exchange: the ALB's forwarded request, its tokens decoded and verified.
+    s.keys(&["BTab"]);
+    std::thread::sleep(Duration::from_millis(200));
+    s.keys(&["k"]);
+    std::thread::sleep(Duration::from_millis(200));
+    s.keys(&["Enter"]);
+    s.wait_for("j/k scroll");
+    let mut screen = s.screen();
+    for _ in 0..20 {
+        if screen.contains("x-amzn-oidc-data") {
+            break;
+        }
+        s.keys(&["Left"]);
+        std::thread::sleep(Duration::from_millis(150));
+        screen = s.screen();
+    }
+    s.keys(&["d"]);
+    let screen = s.wait_for("(decoded from the Flow pane)");
+    assert!(screen.contains("ES256 ✓ verified"), "{screen}");
+}
+
 /// Time travel under the guide: `lab clock +3m` turns the learner's data token's verdict to
 /// expired, with no ✓, and the top line shows the lab's time; the learner's next request
 /// brings a fresh, verified token. `t` then `0` puts the clock back.
@@ -436,7 +538,10 @@ async fn act(s: &Session, step: &cognito_learning::lessons::Step) {
                 let http = reqwest::Client::new();
                 let offset = || async {
                     use cognito_learning::io::clock::{ClockChange, change};
-                    change(&http, &info, ClockChange::Show).await.unwrap().offset
+                    change(&http, &info, ClockChange::Show)
+                        .await
+                        .unwrap()
+                        .offset
                 };
                 let before = offset().await;
                 s.keys(&["t"]);
@@ -444,7 +549,10 @@ async fn act(s: &Session, step: &cognito_learning::lessons::Step) {
                 s.keys(&[far]);
                 let until = Instant::now() + Duration::from_secs(10);
                 while offset().await == before {
-                    assert!(Instant::now() < until, "the t key did not move the lab's clock");
+                    assert!(
+                        Instant::now() < until,
+                        "the t key did not move the lab's clock"
+                    );
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
                 if what == "hosted_ui_hour" {

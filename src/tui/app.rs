@@ -76,6 +76,8 @@ pub enum Msg {
     AskLab,
     /// The lab's clock runs this many seconds ahead of the wall clock (it was moved).
     LabClock(i64),
+    /// A line for the status line: what a background task came to.
+    Note(String),
     /// What moving the lab's clock came to.
     ClockMoved(Result<cognito_learning_contract::lab::ClockState, String>),
     /// A signal asked the guide to end.
@@ -110,6 +112,17 @@ pub enum Effect {
     StartLab(crate::progress::LabStart),
     /// Move the local lab's clock.
     MoveClock(crate::io::clock::ClockChange),
+    /// Write these exchanges as HAR and Mermaid files.
+    Export(Vec<TraceEvent>),
+    /// Put this text on the terminal's clipboard (OSC 52).
+    Copy(String),
+    /// Verify these tokens (label, raw) from one exchange and show them in the Tokens pane.
+    Decode {
+        request: String,
+        client: Client,
+        at_ms: i64,
+        tokens: Vec<(&'static str, String)>,
+    },
     Quit,
 }
 
@@ -342,6 +355,7 @@ impl App {
                 self.clock_offset = state.offset;
                 self.note = crate::io::clock::describe(&state);
             }
+            Msg::Note(n) => self.note = n,
             Msg::ClockMoved(Err(why)) => self.note = format!("the lab's clock did not move: {why}"),
             Msg::Quit => return vec![Effect::Quit],
         }

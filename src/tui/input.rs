@@ -57,8 +57,7 @@ impl App {
             return Vec::new();
         };
         if self.opened.is_some() {
-            self.exchange_key(action);
-            return Vec::new();
+            return self.exchange_key(action);
         }
         if std::mem::take(&mut self.confirm_reset) {
             if action == Action::Reset {
@@ -122,6 +121,30 @@ impl App {
                 };
             }
             Action::Follow => self.flow.selected = None,
+            Action::Export => return self.export(),
+            Action::Copy => {
+                let shown = self.tokens.shown();
+                let token = shown.and_then(|e| e.data.as_ref().or(e.access.as_ref()));
+                match token {
+                    Some(t) => {
+                        let which = if shown.is_some_and(|e| e.data.is_some()) {
+                            "x-amzn-oidc-data"
+                        } else {
+                            "the access token"
+                        };
+                        self.note = format!(
+                            "{which} copied to the clipboard (OSC 52; your terminal must allow it)"
+                        );
+                        return vec![Effect::Copy(t.raw())];
+                    }
+                    None => {
+                        self.note = "no token to copy: the Tokens pane is empty (or open an exchange in the Flow pane and press y)".into();
+                    }
+                }
+            }
+            Action::Decode => {
+                self.note = "d decodes an open exchange's tokens: select one in the Flow pane and press Enter first".into();
+            }
             Action::Clock if self.track == crate::lessons::Track::Cloud => {
                 self.note =
                     "the cloud track runs on AWS's clock: time travel is the local lab's (t)"
@@ -193,8 +216,10 @@ impl App {
     /// Keys while an exchange is open: scroll it, move to the one before or after, close it.
     /// The open exchange is the Flow pane's selection, so moving it moves the selection (but
     /// never past the newest, which would let go of it).
-    fn exchange_key(&mut self, action: Action) {
-        let Some(scroll) = self.opened else { return };
+    fn exchange_key(&mut self, action: Action) -> Vec<Effect> {
+        let Some(scroll) = self.opened else {
+            return Vec::new();
+        };
         let max = self.opened_scroll_max.get();
         let by: i16 = match action {
             Action::Up => -1,
@@ -209,15 +234,68 @@ impl App {
                     self.flow.selected = was;
                 }
                 self.opened = Some(0);
-                return;
+                return Vec::new();
             }
             Action::Quit | Action::Open => {
                 self.opened = None;
-                return;
+                return Vec::new();
             }
-            _ => return,
+            Action::Copy | Action::Decode => return self.exchange_tokens(action),
+            Action::Export => return self.export(),
+            _ => return Vec::new(),
         };
         self.opened = Some(scroll.min(max).saturating_add_signed(by).min(max));
+        Vec::new()
+    }
+
+    /// `y` or `d` in an open exchange: its tokens copied (the first) or decoded.
+    fn exchange_tokens(&mut self, action: Action) -> Vec<Effect> {
+        let Some(e) = self.flow.selection() else {
+            return Vec::new();
+        };
+        let tokens = e
+            .exchange
+            .as_deref()
+            .map(crate::export::tokens_in)
+            .unwrap_or_default();
+        let Some((label, first)) = tokens.first().cloned() else {
+            self.note = "this exchange carries no token".into();
+            return Vec::new();
+        };
+        if action == Action::Copy {
+            self.note =
+                format!("{label} copied to the clipboard (OSC 52; your terminal must allow it)");
+            return vec![Effect::Copy(first)];
+        }
+        let (request, client) = (e.request.clone(), e.client);
+        let at_ms = i64::try_from(e.start_ms).unwrap_or(0);
+        self.opened = None;
+        self.focus = Pane::Tokens;
+        self.note = format!(
+            "decoding {}: they show in the Tokens pane",
+            tokens
+                .iter()
+                .map(|(l, _)| *l)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        vec![Effect::Decode {
+            request,
+            client,
+            at_ms,
+            tokens,
+        }]
+    }
+
+    /// `e`: the Flow pane's exchanges (as shown: `g` hides the guide's) written as files.
+    fn export(&mut self) -> Vec<Effect> {
+        let events: Vec<_> = self.flow.visible().cloned().collect();
+        if events.is_empty() {
+            self.note = "the Flow pane has no exchange to export yet".into();
+            return Vec::new();
+        }
+        self.note = format!("exporting {} exchange(s)…", events.len());
+        vec![Effect::Export(events)]
     }
 
     pub(super) fn scroll(&mut self, by: isize) {

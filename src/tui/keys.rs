@@ -27,6 +27,9 @@ pub enum Action {
     Follow,
     ShowMe,
     Clock,
+    Export,
+    Copy,
+    Decode,
 }
 
 pub struct Binding {
@@ -201,6 +204,27 @@ pub const KEYS: &[Binding] = &[
         "t",
         Action::Clock,
         "time travel: move the local lab's clock forward (then 1, 3, h, d, w or 0)",
+        None,
+    ),
+    b(
+        &[KeyCode::Char('e')],
+        "e",
+        Action::Export,
+        "export the Flow pane as HAR and Mermaid files here (the guide's rows too, unless g hides them)",
+        None,
+    ),
+    b(
+        &[KeyCode::Char('y')],
+        "y",
+        Action::Copy,
+        "copy a token to the clipboard (OSC 52): the Tokens pane's data token, or an open exchange's first",
+        None,
+    ),
+    b(
+        &[KeyCode::Char('d')],
+        "d",
+        Action::Decode,
+        "open exchange: decode and verify its tokens in the Tokens pane",
         None,
     ),
     b(

@@ -178,6 +178,44 @@ async fn drive(
                             let _ = tx.send(Msg::ClockMoved(moved));
                         });
                     }
+                    Effect::Export(events) => {
+                        let tx = tx.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let stem = std::path::PathBuf::from(format!(
+                                "flow-{}",
+                                cognito_learning_tokens::time::utc(
+                                    cognito_learning_tokens::time::now()
+                                )
+                                .replace([':', '-'], "")
+                            ));
+                            let said = crate::export::write_both(&events, &stem)
+                                .unwrap_or_else(|e| format!("cannot export the flow: {e}"));
+                            let _ = tx.send(Msg::Note(said));
+                        });
+                    }
+                    Effect::Copy(text) => {
+                        use std::io::Write;
+                        let mut out = std::io::stdout();
+                        let _ = out.write_all(osc52(&text).as_bytes());
+                        let _ = out.flush();
+                    }
+                    Effect::Decode {
+                        request,
+                        client,
+                        at_ms,
+                        tokens,
+                    } => {
+                        let Some(t) = target.get() else {
+                            continue;
+                        };
+                        let tx = tx.clone();
+                        let now = u64::try_from(app.lab_now_ms() / 1000).unwrap_or(0);
+                        tokio::spawn(async move {
+                            let event =
+                                decode_tokens(&t, request, client, at_ms, tokens, now).await;
+                            let _ = tx.send(Msg::Tokens(vec![event]));
+                        });
+                    }
                     Effect::SaveProgress => {
                         if let Err(e) = app.progress.save(&progress_file) {
                             app.note =
@@ -309,4 +347,64 @@ fn spawn_signals(tx: UnboundedSender<Msg>) {
         }
         let _ = tx.send(Msg::Quit);
     });
+}
+
+/// OSC 52: asks the terminal to put `text` on the system clipboard. Terminals that allow it
+/// (and tmux with `set-clipboard on`) do; the others ignore it.
+fn osc52(text: &str) -> String {
+    use base64::Engine;
+    format!(
+        "\x1b]52;c;{}\x07",
+        base64::engine::general_purpose::STANDARD.encode(text)
+    )
+}
+
+/// The tokens of one exchange, verified as of `now` on the lab's clock, as a Tokens pane entry:
+/// the ALB's data token in its place, and an access token (a header, a bearer or the token
+/// endpoint's answer) in the access token's. An ID token is verified in the access token's
+/// place when there is no access token.
+async fn decode_tokens(
+    t: &crate::target::Target,
+    request: String,
+    client: cognito_learning_contract::trace::Client,
+    at_ms: i64,
+    tokens: Vec<(&'static str, String)>,
+    now: u64,
+) -> crate::stream::TokenEvent {
+    use cognito_learning_tokens::TokenUse;
+    use cognito_learning_tokens::logged::SeenToken;
+    let (mut data, mut access) = (None, None);
+    for (label, raw) in &tokens {
+        if *label == "x-amzn-oidc-data" {
+            let v = t.tokens.alb.verify(raw, now).await;
+            data = Some(SeenToken::new(
+                raw,
+                v.map(|_| ()).map_err(|e| e.to_string()),
+            ));
+        } else if access.is_none() {
+            let use_ = if *label == "the ID token" {
+                TokenUse::Id
+            } else {
+                TokenUse::Access
+            };
+            let v = t.tokens.cognito.verify(raw, use_, now).await;
+            access = Some(SeenToken::new(
+                raw,
+                v.map(|_| ()).map_err(|e| e.to_string()),
+            ));
+        }
+    }
+    let (method, path) = request.split_once(' ').unwrap_or(("", &request));
+    crate::stream::TokenEvent {
+        at_ms,
+        method: method.to_owned(),
+        path: format!("{} (decoded from the Flow pane)", path),
+        status: 0,
+        data,
+        access,
+        identity: None,
+        app: Default::default(),
+        client,
+        direct: false,
+    }
 }

@@ -68,7 +68,12 @@ pub(super) fn tokens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     };
     let head = Line::from(vec![
         Span::styled(
-            format!("{} {} {}", ev.method, ev.path, ev.status),
+            if ev.status == 0 {
+                // Decoded from an exchange rather than logged by the app: no answer of its.
+                format!("{} {}", ev.method, ev.path)
+            } else {
+                format!("{} {} {}", ev.method, ev.path, ev.status)
+            },
             theme.bold(),
         ),
         Span::styled(

@@ -179,6 +179,57 @@ fn text(s: &str) -> String {
         .collect()
 }
 
+/// Writes `events` as `<stem>.har` and `<stem>.mmd` beside each other, readable by their owner
+/// only (they hold tokens); a line saying what was written.
+pub fn write_both(events: &[TraceEvent], stem: &std::path::Path) -> std::io::Result<String> {
+    let har_path = stem.with_extension("har");
+    let mmd_path = stem.with_extension("mmd");
+    let text = serde_json::to_vec_pretty(&har(events)).map_err(std::io::Error::other)?;
+    cognito_learning_emulator::state::write_private(&har_path, &text)?;
+    cognito_learning_emulator::state::write_private(&mmd_path, mermaid(events).as_bytes())?;
+    Ok(format!(
+        "wrote {} exchange(s) to {} (HAR 1.2) and .mmd (Mermaid)",
+        events.len(),
+        har_path.display(),
+    ))
+}
+
+/// The JWTs an exchange carries, with where each was: the ALB's headers, a bearer token, and
+/// the token endpoint's answer.
+pub fn tokens_in(ex: &Exchange) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    let mut add = |label: &'static str, raw: &str| {
+        let raw = raw.trim();
+        if raw.split('.').count() == 3 && !out.iter().any(|(_, r): &(_, String)| r == raw) {
+            out.push((label, raw.to_owned()));
+        }
+    };
+    for v in ex.request_header("x-amzn-oidc-data") {
+        add("x-amzn-oidc-data", v);
+    }
+    for v in ex.request_header("x-amzn-oidc-accesstoken") {
+        add("x-amzn-oidc-accesstoken", v);
+    }
+    for v in ex.request_header("authorization") {
+        if let Some(t) = v.strip_prefix("Bearer ") {
+            add("the bearer access token", t);
+        }
+    }
+    if let Some(body) = &ex.response_body
+        && let Ok(v) = serde_json::from_str::<Value>(&body.text)
+    {
+        for (field, label) in [
+            ("access_token", "the access token"),
+            ("id_token", "the ID token"),
+        ] {
+            if let Some(t) = v.get(field).and_then(Value::as_str) {
+                add(label, t);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,55 +311,4 @@ mod tests {
             "{m}"
         );
     }
-}
-
-/// Writes `events` as `<stem>.har` and `<stem>.mmd` beside each other, readable by their owner
-/// only (they hold tokens); a line saying what was written.
-pub fn write_both(events: &[TraceEvent], stem: &std::path::Path) -> std::io::Result<String> {
-    let har_path = stem.with_extension("har");
-    let mmd_path = stem.with_extension("mmd");
-    let text = serde_json::to_vec_pretty(&har(events)).map_err(std::io::Error::other)?;
-    cognito_learning_emulator::state::write_private(&har_path, &text)?;
-    cognito_learning_emulator::state::write_private(&mmd_path, mermaid(events).as_bytes())?;
-    Ok(format!(
-        "wrote {} exchange(s) to {} (HAR 1.2) and .mmd (Mermaid)",
-        events.len(),
-        har_path.display(),
-    ))
-}
-
-/// The JWTs an exchange carries, with where each was: the ALB's headers, a bearer token, and
-/// the token endpoint's answer.
-pub fn tokens_in(ex: &Exchange) -> Vec<(&'static str, String)> {
-    let mut out = Vec::new();
-    let mut add = |label: &'static str, raw: &str| {
-        let raw = raw.trim();
-        if raw.split('.').count() == 3 && !out.iter().any(|(_, r): &(_, String)| r == raw) {
-            out.push((label, raw.to_owned()));
-        }
-    };
-    for v in ex.request_header("x-amzn-oidc-data") {
-        add("x-amzn-oidc-data", v);
-    }
-    for v in ex.request_header("x-amzn-oidc-accesstoken") {
-        add("x-amzn-oidc-accesstoken", v);
-    }
-    for v in ex.request_header("authorization") {
-        if let Some(t) = v.strip_prefix("Bearer ") {
-            add("the bearer access token", t);
-        }
-    }
-    if let Some(body) = &ex.response_body
-        && let Ok(v) = serde_json::from_str::<Value>(&body.text)
-    {
-        for (field, label) in [
-            ("access_token", "the access token"),
-            ("id_token", "the ID token"),
-        ] {
-            if let Some(t) = v.get(field).and_then(Value::as_str) {
-                add(label, t);
-            }
-        }
-    }
-    out
 }

@@ -185,6 +185,9 @@ pub async fn check(args: CheckArgs) -> i32 {
             return 1;
         }
     };
+    if let Some(note) = &started.note {
+        eprintln!("cognito-learning check: {note}");
+    }
     let t = &started.target;
     let mut results = Vec::new();
     let (mut passed, mut failed) = (0, 0);

@@ -135,6 +135,7 @@ async fn drive(
                             .ready(Started {
                                 target: crate::target::Target::local(&info),
                                 lab: None,
+                                note: None,
                             })
                             .await;
                     }
@@ -305,6 +306,9 @@ impl Starter {
             services: probe::services(&t).into_iter().map(|(s, _)| s).collect(),
             vars: t.vars.clone(),
         });
+        if let Some(note) = s.note {
+            let _ = self.tx.send(Msg::Note(note));
+        }
         let sink: Sink = {
             let tx = self.tx.clone();
             Arc::new(move |e: crate::io::Event| tx.send(Msg::from(e)).is_ok())

@@ -42,14 +42,17 @@ fn entry(e: &TraceEvent) -> Value {
         .filter_map(SetCookie::parse)
         .map(|c| {
             let mut o = json!({"name": c.name, "value": c.value});
-            for (k, v) in [
-                ("path", "Path"),
-                ("domain", "Domain"),
-                ("expires", "Expires"),
-            ] {
+            for (k, v) in [("path", "Path"), ("domain", "Domain")] {
                 if let Some(x) = c.attribute(v) {
                     o[k] = json!(x);
                 }
+            }
+            // HAR wants an ISO 8601 date-time, not the cookie's HTTP date.
+            if let Some(secs) = c
+                .attribute("Expires")
+                .and_then(cognito_learning_contract::trace::http_date_secs)
+            {
+                o["expires"] = json!(utc_millis(secs * 1000));
             }
             o["httpOnly"] = json!(c.attribute("HttpOnly").is_some());
             o["secure"] = json!(c.attribute("Secure").is_some());

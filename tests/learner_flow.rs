@@ -291,6 +291,72 @@ async fn only_the_learners_own_traffic_passes_the_learner_checks() {
         diagram.starts_with("sequenceDiagram")
             && diagram.contains("Browser->>ALB: GET /v1/secrets")
     );
+    // And tools nobody here wrote read them: a HAR 1.2 validator and the Mermaid CLI.
+    read_by_others(&har, &mmd, &dir);
     lab.stop().await;
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `har` passes har-validator's HAR 1.2 schema and `mmd` renders to SVG with the Mermaid CLI
+/// (headless Chromium), both from npm, installed in `tests/js` by `scripts/test`.
+fn read_by_others(har: &std::path::Path, mmd: &std::path::Path, dir: &std::path::Path) {
+    let js = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
+    let mmdc = js.join("node_modules/.bin/mmdc");
+    assert!(
+        mmdc.exists(),
+        "{} is missing: scripts/test installs it (npm ci --prefix tests/js)",
+        mmdc.display()
+    );
+    let out = std::process::Command::new("node")
+        .arg(js.join("validate-har.js"))
+        .arg(har)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "har-validator: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|b| {
+            let p = std::process::Command::new("sh")
+                .args(["-c", &format!("command -v {b}")])
+                .output()
+                .ok()?;
+            p.status
+                .success()
+                .then(|| String::from_utf8_lossy(&p.stdout).trim().to_owned())
+        })
+        .expect("chromium: scripts/test installs it");
+    let config = dir.join("puppeteer.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({"executablePath": chromium, "args": ["--no-sandbox", "--headless=new"]})
+            .to_string(),
+    )
+    .unwrap();
+    let svg = dir.join("flow.svg");
+    let out = std::process::Command::new(&mmdc)
+        .arg("-p")
+        .arg(&config)
+        .arg("-i")
+        .arg(mmd)
+        .arg("-o")
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mmdc: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        drawn.starts_with("<svg") && drawn.contains("GET /v1/secrets"),
+        "{}",
+        &drawn[..drawn.len().min(300)]
+    );
 }

@@ -71,6 +71,12 @@ impl Session {
         }
     }
 
+    /// The lab's `running.json`: its URLs and ids under `info`, the users' `passwords`.
+    fn running(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.state.join("lab/running.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
     fn screen(&self) -> String {
         let out = Command::new("tmux")
             .args(["-L", &self.socket, "capture-pane", "-p", "-t", "guide"])
@@ -168,10 +174,7 @@ fn a_fresh_local_track_asks_blank_or_built_once_and_remembers() {
         serde_json::from_str(&std::fs::read_to_string(s.state.join("progress.json")).unwrap())
             .unwrap();
     assert_eq!(progress["lab"], "blank");
-    let lab: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(s.state.join("lab/running.json")).unwrap())
-            .unwrap();
-    assert_eq!(lab["info"]["blank"], true);
+    assert_eq!(s.running()["info"]["blank"], true);
 
     // The second run starts the same way without asking (its lab on other free ports).
     let port = |screen: &str| {
@@ -224,9 +227,7 @@ fn a_step_checked_against_the_running_lab_passes_and_is_saved() {
 #[test]
 fn the_learners_sign_in_shows_apart_and_opens_with_its_cookies() {
     let s = Session::start("exchange");
-    let running: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(s.state.join("lab/running.json")).unwrap())
-            .unwrap();
+    let running = s.running();
     let pw = running["passwords"]["alice"].as_str().unwrap().to_owned();
     // The guide's own check first, then the learner's sign-in.
     open_routes_lesson(&s);
@@ -280,9 +281,7 @@ fn the_learners_sign_in_shows_apart_and_opens_with_its_cookies() {
 #[test]
 fn tokens_copy_export_and_decode_from_the_keys() {
     let s = Session::start("keys");
-    let running: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(s.state.join("lab/running.json")).unwrap())
-            .unwrap();
+    let running = s.running();
     let pw = running["passwords"]["alice"].as_str().unwrap().to_owned();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let b = learner::own_browser();
@@ -378,9 +377,7 @@ fn tokens_copy_export_and_decode_from_the_keys() {
 #[test]
 fn the_lab_clock_expires_the_token_on_screen_and_the_next_request_is_fresh() {
     let s = Session::start("clock");
-    let running: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(s.state.join("lab/running.json")).unwrap())
-            .unwrap();
+    let running = s.running();
     let pw = running["passwords"]["alice"].as_str().unwrap().to_owned();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let b = learner::own_browser();
@@ -489,9 +486,7 @@ fn the_whole_local_track_can_be_finished_in_the_guide() {
 /// What the learner does for a step whose checks wait for them, with their own client.
 async fn act(s: &Session, step: &cognito_learning::lessons::Step) {
     use cognito_learning::lessons::{Kind, Track};
-    let running: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(s.state.join("lab/running.json")).unwrap())
-            .unwrap();
+    let running = s.running();
     let var = |k: &str| running["info"][k].as_str().unwrap_or_default().to_owned();
     let (site, cognito, app, client) =
         (var("alb"), var("cognito"), var("server"), var("client_id"));

@@ -26,6 +26,19 @@ fn time_checks() -> Vec<Check> {
         .collect()
 }
 
+/// A lab on free ports in a new state directory.
+async fn fresh_lab(name: &str) -> (std::path::PathBuf, Lab) {
+    let dir = std::env::temp_dir().join(format!("cl-time-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let lab = Lab::start(LabOptions {
+        state_dir: dir.clone(),
+        ..LabOptions::any_ports()
+    })
+    .await
+    .unwrap();
+    (dir, lab)
+}
+
 async fn trace(lab: &Lab) -> TracePage {
     reqwest::get(lab.info.trace_url())
         .await
@@ -54,14 +67,7 @@ async fn last_data_token(lab: &Lab) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lab_clock_moves_every_lifetime_and_the_time_lesson_sees_it() {
-    let dir = std::env::temp_dir().join(format!("cl-time-travel-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let lab = Lab::start(LabOptions {
-        state_dir: dir.clone(),
-        ..LabOptions::any_ports()
-    })
-    .await
-    .unwrap();
+    let (dir, lab) = fresh_lab("travel").await;
     let t = Target::local(&lab.info);
     let http = reqwest::Client::new();
     let (site, app) = (lab.info.alb.clone(), lab.info.server.clone());
@@ -181,14 +187,7 @@ async fn the_lab_clock_moves_every_lifetime_and_the_time_lesson_sees_it() {
 /// with its own browser: they pass, and none of the learner's time checks passes on them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_guides_time_demonstrations_pass_none_of_the_learners_checks() {
-    let dir = std::env::temp_dir().join(format!("cl-time-demo-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let lab = Lab::start(LabOptions {
-        state_dir: dir.clone(),
-        ..LabOptions::any_ports()
-    })
-    .await
-    .unwrap();
+    let (dir, lab) = fresh_lab("demo").await;
     let t = Target::local(&lab.info);
     for c in time_checks() {
         let demo = Check {

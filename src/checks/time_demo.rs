@@ -2,7 +2,7 @@
 //! the learner would, and shows what the end of each lifetime does. Its traffic is marked as
 //! the guide's, so it passes none of the learner's checks; the lab's clock stays moved.
 
-use cognito_learning_contract::trace::{Actor, Client};
+use cognito_learning_contract::trace::Client;
 use reqwest::header::{COOKIE, LOCATION};
 
 use super::signin::{login, site};
@@ -43,16 +43,8 @@ async fn data_token_exp(t: &Target, browser: &crate::browser::Browser) -> Result
         .events
         .iter()
         .rev()
-        .filter(|e| e.client == Client::Guide && e.from == Actor::Alb && e.to == Actor::App)
-        .find_map(|e| {
-            let raw = e
-                .exchange
-                .as_ref()?
-                .request_header("x-amzn-oidc-data")
-                .next()?;
-            let jwt = cognito_learning_tokens::Jwt::parse(raw).ok()?;
-            jwt.header.get("exp").and_then(serde_json::Value::as_u64)
-        })
+        .filter(|e| e.client == Client::Guide)
+        .find_map(|e| super::yours::forwarded_data_token(e).map(|(exp, _)| exp))
         .ok_or_else(|| "the lab's trace holds no data token the ALB forwarded for the guide".into())
 }
 

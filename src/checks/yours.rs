@@ -313,20 +313,8 @@ pub(super) async fn your_time(t: &Target, what: &str) -> Res {
             // The data tokens the ALB forwarded for the learner, oldest first: (exp, user).
             let tokens: Vec<(&TraceEvent, u64, String)> = events
                 .iter()
-                .filter(|e| e.from == Actor::Alb && e.to == Actor::App)
                 .filter_map(|e| {
-                    let raw = e
-                        .exchange
-                        .as_ref()?
-                        .request_header("x-amzn-oidc-data")
-                        .next()?;
-                    let jwt = cognito_learning_tokens::Jwt::parse(raw).ok()?;
-                    let exp = jwt.header.get("exp").and_then(serde_json::Value::as_u64)?;
-                    let user = jwt
-                        .claims
-                        .get("username")
-                        .and_then(|u| u.as_str())?
-                        .to_owned();
+                    let (exp, user) = forwarded_data_token(e)?;
                     Some((e, exp, user))
                 })
                 .collect();
@@ -434,6 +422,23 @@ pub(super) async fn your_time(t: &Target, what: &str) -> Res {
             TIME_CHECKS.join(", ")
         )),
     }
+}
+
+/// The `exp` and `username` of the data token the ALB forwarded in `e` to the app, if `e` is
+/// such a request.
+pub(super) fn forwarded_data_token(e: &TraceEvent) -> Option<(u64, String)> {
+    if (e.from, e.to) != (Actor::Alb, Actor::App) {
+        return None;
+    }
+    let raw = e
+        .exchange
+        .as_ref()?
+        .request_header("x-amzn-oidc-data")
+        .next()?;
+    let jwt = cognito_learning_tokens::Jwt::parse(raw).ok()?;
+    let exp = jwt.header.get("exp").and_then(serde_json::Value::as_u64)?;
+    let user = jwt.claims.get("username").and_then(|u| u.as_str())?;
+    Some((exp, user.to_owned()))
 }
 
 /// The `what` of a `your_time` check.

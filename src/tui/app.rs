@@ -126,6 +126,9 @@ pub enum Effect {
     Quit,
 }
 
+/// What `t` asks, on the note line until the next key.
+pub const CLOCK_PROMPT: &str = "move the lab's clock: 1 +1m · 3 +3m · h +1h · d +1d · w +7d · 0 back to now · other keys cancel";
+
 #[derive(Debug)]
 pub struct App {
     pub lessons: Vec<Lesson>,

@@ -152,7 +152,6 @@ impl App {
             }
             Action::Clock => {
                 self.asking_clock = true;
-                self.note = "move the lab's clock: 1 +1 min · 3 +3 min · h +1 hour · d +1 day · w +7 days · 0 back to the wall clock · any other key leaves it".into();
             }
             Action::NextStep => return self.next_step(),
             Action::PrevStep => {

@@ -61,7 +61,13 @@ pub(super) fn step(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     b.render(area, buf);
 
     let checks = check_lines(app, theme, inner.width);
-    let note = u16::from(!app.note.is_empty());
+    // While `t` waits for how far, its question stays on the note line whatever else happens.
+    let text = if app.asking_clock {
+        crate::tui::app::CLOCK_PROMPT
+    } else {
+        app.note.as_str()
+    };
+    let note = u16::from(!text.is_empty());
     let room = inner.height.saturating_sub(3 + note).max(1);
     // Rows as the paragraph wraps them at this width, so that long reasons keep their room.
     let checks = Paragraph::new(checks).wrap(Wrap { trim: false });
@@ -73,8 +79,7 @@ pub(super) fn step(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     ])
     .areas(inner);
     if note > 0 {
-        Paragraph::new(Line::styled(format!(" » {}", app.note), theme.running()))
-            .render(note_area, buf);
+        Paragraph::new(Line::styled(format!(" » {text}"), theme.running())).render(note_area, buf);
     }
 
     let mut text = vec![

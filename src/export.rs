@@ -182,14 +182,23 @@ fn text(s: &str) -> String {
         .collect()
 }
 
+/// Writes `events` as HAR 1.2 to `path`, readable by its owner only (it holds tokens).
+pub fn write_har(events: &[TraceEvent], path: &std::path::Path) -> std::io::Result<()> {
+    let text = serde_json::to_vec_pretty(&har(events)).map_err(std::io::Error::other)?;
+    cognito_learning_emulator::state::write_private(path, &text)
+}
+
+/// Writes `events` as a Mermaid sequence diagram to `path`, readable by its owner only.
+pub fn write_mermaid(events: &[TraceEvent], path: &std::path::Path) -> std::io::Result<()> {
+    cognito_learning_emulator::state::write_private(path, mermaid(events).as_bytes())
+}
+
 /// Writes `events` as `<stem>.har` and `<stem>.mmd` beside each other, readable by their owner
 /// only (they hold tokens); a line saying what was written.
 pub fn write_both(events: &[TraceEvent], stem: &std::path::Path) -> std::io::Result<String> {
     let har_path = stem.with_extension("har");
-    let mmd_path = stem.with_extension("mmd");
-    let text = serde_json::to_vec_pretty(&har(events)).map_err(std::io::Error::other)?;
-    cognito_learning_emulator::state::write_private(&har_path, &text)?;
-    cognito_learning_emulator::state::write_private(&mmd_path, mermaid(events).as_bytes())?;
+    write_har(events, &har_path)?;
+    write_mermaid(events, &stem.with_extension("mmd"))?;
     Ok(format!(
         "wrote {} exchange(s) to {} (HAR 1.2) and .mmd (Mermaid)",
         events.len(),

@@ -6,7 +6,6 @@ use clap::Args;
 use cognito_learning::export;
 use cognito_learning_contract::lab::default_state_dir;
 use cognito_learning_contract::trace::{Client, TracePage};
-use cognito_learning_emulator::state::write_private;
 
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("what").required(true).multiple(true).args(["har", "mermaid"]))]
@@ -49,8 +48,7 @@ pub async fn run(args: FlowArgs) -> anyhow::Result<()> {
         .collect();
     // The files hold tokens: only their owner may read them.
     if let Some(path) = &args.har {
-        let text = serde_json::to_vec_pretty(&export::har(&events))?;
-        write_private(path, &text).with_context(|| format!("writing {}", path.display()))?;
+        export::write_har(&events, path).with_context(|| format!("writing {}", path.display()))?;
         say!(
             "{} exchange(s) written to {} (HAR 1.2)",
             events.len(),
@@ -58,7 +56,7 @@ pub async fn run(args: FlowArgs) -> anyhow::Result<()> {
         );
     }
     if let Some(path) = &args.mermaid {
-        write_private(path, export::mermaid(&events).as_bytes())
+        export::write_mermaid(&events, path)
             .with_context(|| format!("writing {}", path.display()))?;
         say!(
             "{} exchange(s) written to {} (Mermaid)",

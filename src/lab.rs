@@ -93,7 +93,7 @@ pub async fn run(args: LabArgs) -> anyhow::Result<()> {
         let state = move_clock(&http, &info, wanted)
             .await
             .map_err(anyhow::Error::msg)?;
-        say!("{}", describe(&state));
+        say!("{}", describe(state.offset, state.now));
         return Ok(());
     }
     if let Some(LabAction::Env { state_dir }) = args.action {

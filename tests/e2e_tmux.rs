@@ -77,6 +77,23 @@ impl Session {
         serde_json::from_str(&text).unwrap()
     }
 
+    /// alice signed in with the learner's own browser, and her token verified on screen: the
+    /// runtime and the browser, to go on with.
+    fn alice_signed_in(&self) -> (tokio::runtime::Runtime, reqwest::Client) {
+        let pw = self.running()["passwords"]["alice"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let b = learner::own_browser();
+        assert_eq!(
+            rt.block_on(learner::sign_in_with(&b, &self.alb, "alice", &pw)),
+            200
+        );
+        self.wait_for("ES256 ✓ verified");
+        (rt, b)
+    }
+
     fn screen(&self) -> String {
         let out = Command::new("tmux")
             .args(["-L", &self.socket, "capture-pane", "-p", "-t", "guide"])
@@ -281,31 +298,12 @@ fn the_learners_sign_in_shows_apart_and_opens_with_its_cookies() {
 #[test]
 fn tokens_copy_export_and_decode_from_the_keys() {
     let s = Session::start("keys");
-    let running = s.running();
-    let pw = running["passwords"]["alice"].as_str().unwrap().to_owned();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let b = learner::own_browser();
-    assert_eq!(
-        rt.block_on(learner::sign_in_with(&b, &s.alb, "alice", &pw)),
-        200
-    );
-    s.wait_for("ES256 ✓ verified");
+    let (rt, _) = s.alice_signed_in();
     let trace: cognito_learning_contract::trace::TracePage = rt.block_on(async {
-        let url = format!("{}/lab/trace", running["info"]["aws"].as_str().unwrap());
+        let url = format!("{}/lab/trace", s.running()["info"]["aws"].as_str().unwrap());
         reqwest::get(url).await.unwrap().json().await.unwrap()
     });
-    let data = trace
-        .events
-        .iter()
-        .rev()
-        .find_map(|e| {
-            e.exchange
-                .as_ref()?
-                .request_header("x-amzn-oidc-data")
-                .next()
-                .map(str::to_owned)
-        })
-        .unwrap();
+    let data = learner::last_data_token(&trace).unwrap();
 
     // y in the Tokens pane (Step → Flow → Tokens).
     let ok = Command::new("tmux")
@@ -377,15 +375,7 @@ fn tokens_copy_export_and_decode_from_the_keys() {
 #[test]
 fn the_lab_clock_expires_the_token_on_screen_and_the_next_request_is_fresh() {
     let s = Session::start("clock");
-    let running = s.running();
-    let pw = running["passwords"]["alice"].as_str().unwrap().to_owned();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let b = learner::own_browser();
-    assert_eq!(
-        rt.block_on(learner::sign_in_with(&b, &s.alb, "alice", &pw)),
-        200
-    );
-    s.wait_for("ES256 ✓ verified");
+    let (rt, b) = s.alice_signed_in();
     let moved = std::process::Command::new(env!("CARGO_BIN_EXE_cognito-learning"))
         .args(["lab", "clock", "+3m", "--state-dir"])
         .arg(s.state.join("lab"))

@@ -8,7 +8,7 @@ use cognito_learning::checks;
 use cognito_learning::io::clock::{ClockChange, change};
 use cognito_learning::lessons::{self, Check, Track};
 use cognito_learning::target::Target;
-use cognito_learning_contract::trace::{Actor, Client, TracePage, alb_note};
+use cognito_learning_contract::trace::{TracePage, alb_note};
 use cognito_learning_emulator::{Lab, LabOptions};
 
 #[path = "fixtures/learner.rs"]
@@ -50,19 +50,7 @@ async fn trace(lab: &Lab) -> TracePage {
 
 /// The newest data token the ALB forwarded for the learner.
 async fn last_data_token(lab: &Lab) -> String {
-    let page = trace(lab).await;
-    page.events
-        .iter()
-        .rev()
-        .filter(|e| e.client == Client::Learner && e.from == Actor::Alb && e.to == Actor::App)
-        .find_map(|e| {
-            e.exchange
-                .as_ref()?
-                .request_header("x-amzn-oidc-data")
-                .next()
-                .map(str::to_owned)
-        })
-        .unwrap()
+    learner::last_data_token(&trace(lab).await).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -56,11 +56,7 @@ pub(crate) fn apply(
     };
     clock.set_offset(offset);
     let state = state(clock);
-    let text = serde_json::to_string(&ClockState {
-        offset,
-        ..state.clone()
-    })
-    .unwrap_or_default();
+    let text = serde_json::to_string(&state).unwrap_or_default();
     if let Err(e) = crate::state::write_private(&state_dir.join(CLOCK_FILE), text.as_bytes()) {
         // The clock has moved for this run; only a restart would forget it.
         eprintln!("lab: cannot save the clock in {}: {e}", state_dir.display());

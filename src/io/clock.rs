@@ -68,18 +68,19 @@ pub async fn change(
     }
 }
 
-/// `the lab's clock reads 14:05:10 UTC, 2 min ahead of the wall clock`.
-pub fn describe(state: &ClockState) -> String {
-    if state.offset == 0 {
+/// `the lab's clock reads 14:05:10 UTC, 2 min ahead of the wall clock`, for a clock `offset`
+/// seconds ahead that reads `now`.
+pub fn describe(offset: i64, now: u64) -> String {
+    if offset == 0 {
         format!(
             "the lab's clock reads {} UTC, the wall clock's time",
-            clock(state.now)
+            clock(now)
         )
     } else {
         format!(
             "the lab's clock reads {} UTC, {} ahead of the wall clock",
-            clock(state.now),
-            span(state.offset.unsigned_abs())
+            clock(now),
+            span(offset.unsigned_abs())
         )
     }
 }

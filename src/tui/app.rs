@@ -346,17 +346,12 @@ impl App {
                 if offset != self.clock_offset {
                     self.clock_offset = offset;
                     let now = u64::try_from(self.lab_now_ms() / 1000).unwrap_or(0);
-                    self.note =
-                        crate::io::clock::describe(&cognito_learning_contract::lab::ClockState {
-                            offset,
-                            now,
-                            wall: 0,
-                        });
+                    self.note = crate::io::clock::describe(offset, now);
                 }
             }
             Msg::ClockMoved(Ok(state)) => {
                 self.clock_offset = state.offset;
-                self.note = crate::io::clock::describe(&state);
+                self.note = crate::io::clock::describe(state.offset, state.now);
             }
             Msg::Note(n) => self.note = n,
             Msg::ClockMoved(Err(why)) => self.note = format!("the lab's clock did not move: {why}"),

@@ -123,15 +123,12 @@ impl App {
             Action::Follow => self.flow.selected = None,
             Action::Export => return self.export(),
             Action::Copy => {
-                let shown = self.tokens.shown();
-                let token = shown.and_then(|e| e.data.as_ref().or(e.access.as_ref()));
+                let token = self.tokens.shown().and_then(|e| {
+                    (e.data.as_ref().map(|t| ("x-amzn-oidc-data", t)))
+                        .or_else(|| e.access.as_ref().map(|t| ("the access token", t)))
+                });
                 match token {
-                    Some(t) => {
-                        let which = if shown.is_some_and(|e| e.data.is_some()) {
-                            "x-amzn-oidc-data"
-                        } else {
-                            "the access token"
-                        };
+                    Some((which, t)) => {
                         self.note = format!(
                             "{which} copied to the clipboard (OSC 52; your terminal must allow it)"
                         );

@@ -311,32 +311,29 @@ pub(super) async fn your_time(t: &Target, what: &str) -> Res {
     match what {
         "fresh_data_token" => {
             // The data tokens the ALB forwarded for the learner, oldest first: (exp, user).
-            let tokens: Vec<(&TraceEvent, u64, String)> = events
-                .iter()
-                .filter_map(|e| {
-                    let (exp, user) = forwarded_data_token(e)?;
-                    Some((e, exp, user))
-                })
-                .collect();
+            let tokens: Vec<(u64, String)> =
+                events.iter().filter_map(forwarded_data_token).collect();
+            // The newest token signed after an earlier one of the same user had expired.
             let renewed = tokens
                 .iter()
                 .enumerate()
                 .rev()
-                .find_map(|(i, (later, exp, user))| {
+                .find_map(|(i, (exp, user))| {
                     tokens[..i]
                         .iter()
                         .rev()
-                        .find(|(_, old, who)| {
+                        .find(|(old, who)| {
                             who == user && exp.saturating_sub(DATA_TOKEN_LIFE) >= *old
                         })
-                        .map(|(earlier, old, _)| (*earlier, *old, *later, *exp, user))
+                        .map(|(old, _)| (*old, *exp, user))
                 });
             match renewed {
-                Some((earlier, old, later, exp, user)) => Ok(format!(
-                    "your data token of {} (as {user}) expired at {} lab time; your request at {} carried a new one, signed after that, expiring at {}",
-                    when(earlier),
+                // In the tokens' own times, which are the lab's clock (signed `exp` - 120 s).
+                Some((old, exp, user)) => Ok(format!(
+                    "your data token (as {user}) signed at {} expired at {}; your next request after that carried a new one, signed at {} and expiring at {} (the lab's clock)",
+                    clock(old.saturating_sub(DATA_TOKEN_LIFE)),
                     clock(old),
-                    when(later),
+                    clock(exp.saturating_sub(DATA_TOKEN_LIFE)),
                     clock(exp)
                 )),
                 None if tokens.is_empty() => Err(format!(

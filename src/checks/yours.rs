@@ -307,7 +307,13 @@ pub(super) async fn your_token(
 pub(super) async fn your_time(t: &Target, what: &str) -> Res {
     let site = t.render("{site}")?;
     let events = your_trace(t).await?;
-    let when = |e: &TraceEvent| at(i64::try_from(e.start_ms).unwrap_or(0));
+    // The trace stamps exchanges with the wall clock, which the lab's may run ahead of: say so.
+    let when = |e: &TraceEvent| {
+        format!(
+            "{} (wall clock)",
+            at(i64::try_from(e.start_ms).unwrap_or(0))
+        )
+    };
     match what {
         "fresh_data_token" => {
             // The data tokens the ALB forwarded for the learner, oldest first: (exp, user).

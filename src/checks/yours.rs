@@ -394,7 +394,7 @@ pub(super) async fn your_time(t: &Target, what: &str) -> Res {
             });
             match found {
                 Some(e) => Ok(format!(
-                    "at {} your browser still sent Cognito's `cognito` cookie, but its session had passed its hour: Cognito showed the sign-in form",
+                    "at {} your browser still sent Cognito's cognito cookie, but its session had passed its hour: Cognito showed the sign-in form",
                     when(e)
                 )),
                 None => Err(format!(

@@ -1,7 +1,7 @@
 //! The lab's clock, read and moved from the guide (`t`) and from `cognito-learning lab clock`.
 
 use cognito_learning_contract::lab::{ClockState, LabInfo, RUN_HEADER};
-use cognito_learning_tokens::time::{clock, span};
+use cognito_learning_tokens::time::{clock, span, utc};
 
 /// What to do with the lab's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,15 +79,34 @@ pub fn describe(offset: i64, now: u64) -> String {
     } else {
         format!(
             "the lab's clock reads {} UTC, {} ahead of the wall clock",
-            clock(now),
+            lab_time(offset, now),
             span(offset.unsigned_abs())
         )
+    }
+}
+
+/// The lab's time `now`: the time of day, with the date once it runs a day or more ahead.
+pub fn lab_time(offset: i64, now: u64) -> String {
+    if offset.unsigned_abs() >= 86_400 {
+        let t = utc(now);
+        t.trim_end_matches('Z').replacen('T', " ", 1)
+    } else {
+        clock(now)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_date_shows_once_the_lab_runs_a_day_ahead() {
+        assert_eq!(lab_time(180, 1_687_748_045), "02:54:05");
+        assert_eq!(lab_time(7 * 86_400, 1_687_748_045), "2023-06-26 02:54:05");
+        assert!(
+            describe(7 * 86_400, 1_687_748_045).contains("2023-06-26 02:54:05 UTC, 7 days ahead")
+        );
+    }
 
     #[test]
     fn changes_parse_as_typed() {

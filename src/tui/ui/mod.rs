@@ -123,7 +123,7 @@ fn top(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         spans.push(Span::styled(
             format!(
                 "  ⏱ lab time {} (+{})",
-                cognito_learning_tokens::time::clock(now),
+                crate::io::clock::lab_time(app.clock_offset, now),
                 cognito_learning_tokens::time::span(app.clock_offset.unsigned_abs())
             ),
             theme.running(),

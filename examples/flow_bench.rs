@@ -1,9 +1,13 @@
 //! The Flow pane and the exports with 10,000 whole exchanges held: resident memory they add to
 //! the guide, the frame time (following new traffic, paused on a selection, and with an
-//! exchange open), and the time to write them as HAR and as a Mermaid diagram. The exchanges
-//! are shaped as the lab records a sign-in: a redirect with its cookies, the hosted UI's page,
-//! the back channel's token answer, the app's JSON, a learner's and the guide's alternating.
-//! Prints one JSON line.
+//! exchange open), and the time to write them as HAR and as a Mermaid diagram.
+//!
+//! The exchanges are the worst case for memory: 1,250 sign-ins of eight exchanges each, as the
+//! lab records them (the ALB's redirect, Cognito's authorize and sign-in page, the form posted,
+//! the back channel's token and userInfo calls, the callback setting the session's cookies, the
+//! app's request with the ALB's two token headers), every sign-in with its own tokens, cookies,
+//! state and code. Nothing is shared between sign-ins but the headers every page has. A
+//! learner's and the guide's alternate. Prints one JSON line.
 //!
 //!     cargo run --release --example flow_bench
 
@@ -33,16 +37,45 @@ fn h(name: &str, value: &str) -> Header {
     }
 }
 
-/// The `i`th exchange (from 1) of a sign-in as the lab records it.
+/// A text `len` bytes long that no other sign-in has: the real token's characters, ending in
+/// the sign-in's number and `kind`.
+fn unique(len: usize, signin: u64, kind: char) -> String {
+    let base = TOKEN.trim().repeat(len / TOKEN.len() + 1);
+    format!("{}{kind}{signin:010}", &base[..len - 11])
+}
+
+fn json(mime: &str, text: String) -> Option<Body> {
+    Some(Body {
+        mime: mime.into(),
+        size: text.len(),
+        text: text.into(),
+    })
+}
+
+/// The `i`th exchange (from 0): the `i % 8`th step of sign-in `i / 8`.
 fn exchange(i: u64) -> TraceEvent {
-    let token = TOKEN.trim();
-    let ua = if i.is_multiple_of(2) {
+    let n = i / 8;
+    let guide = n.is_multiple_of(2);
+    let ua = if guide {
         "cognito-learning-check/0.1.0 (the lab guide's own check)"
     } else {
         "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
     };
-    let shard = format!("{}…[4096 bytes]", "a".repeat(48));
-    let mut request_headers = vec![
+    let alb = "http://localhost:8080";
+    let cognito = "http://127.0.0.1:9229";
+    let state = unique(220, n, 's');
+    let code = unique(36, n, 'c');
+    let (id, access, refresh, data) = (
+        unique(1100, n, 'i'),
+        unique(1000, n, 'a'),
+        unique(1700, n, 'r'),
+        unique(TOKEN.trim().len(), n, 'd'),
+    );
+    let shard = format!("{}…[4096 bytes]", unique(48, n, 'k'));
+    let authorize = format!(
+        "{cognito}/oauth2/authorize?client_id=abc&redirect_uri=http%3A%2F%2Flocalhost%3A8080%2Foauth2%2Fidpresponse&response_type=code&scope=openid&state={state}"
+    );
+    let browser = vec![
         h("host", "localhost:8080"),
         h("user-agent", ua),
         h(
@@ -50,81 +83,76 @@ fn exchange(i: u64) -> TraceEvent {
             "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
         ),
         h("accept-language", "en-GB,en;q=0.9"),
-        h(
-            "cookie",
-            &format!("AWSELBAuthSessionCookie-0={shard}; AWSELBAuthSessionCookie-1={shard}"),
-        ),
     ];
-    let (from, to, request, status, url, response_headers, body) = match i % 4 {
-        0 => (
-            Actor::Browser,
-            Actor::Alb,
-            "GET /oauth2/idpresponse?code&state",
-            302,
-            format!("http://localhost:8080/oauth2/idpresponse?code={}&state={}", "c".repeat(36), "s".repeat(220)),
-            vec![
-                h("location", "http://localhost:8080/v1/secrets"),
-                h("set-cookie", &format!("AWSELBAuthSessionCookie-0={shard}; Expires=Mon, 14 Dec 2026 10:00:00 GMT; Path=/; HttpOnly")),
-                h("set-cookie", "AWSALBAuthNonce=; Path=/; Max-Age=0; HttpOnly"),
-                h("server", "awselb/2.0"),
-            ],
-            None,
-        ),
-        1 => (
-            Actor::Browser,
-            Actor::Cognito,
-            "GET /login",
-            200,
-            "http://127.0.0.1:9229/login?client_id=abc&redirect_uri=http%3A%2F%2Flocalhost%3A8080%2Foauth2%2Fidpresponse&response_type=code&scope=openid".into(),
-            vec![h("content-type", "text/html; charset=utf-8"), h("set-cookie", "XSRF-TOKEN=71724902-0f87-49d1-9991-e5a8312942c9; Path=/; HttpOnly")],
-            Some(Body { mime: "text/html; charset=utf-8".into(), text: format!("<html><head><title>Sign in</title></head><body>{}<form action=\"/login\"><input name=\"_csrf\"><input name=\"username\"><input name=\"password\"></form></body></html>", "<p>text</p>".repeat(200)), size: 2400 }),
-        ),
-        2 => (
-            Actor::Alb,
-            Actor::Cognito,
-            "POST /oauth2/token",
-            200,
-            "http://127.0.0.1:9229/oauth2/token".into(),
-            vec![h("content-type", "application/json")],
-            Some(Body { mime: "application/json".into(), text: format!(r#"{{"id_token":"{token}","access_token":"{token}","refresh_token":"{}","token_type":"Bearer","expires_in":3600}}"#, "r".repeat(1700)), size: 4000 }),
-        ),
-        _ => (
-            Actor::Alb,
-            Actor::App,
-            "GET /v1/secrets",
-            200,
-            "http://127.0.0.1:5000/v1/secrets".into(),
-            vec![h("content-type", "application/json")],
-            Some(Body { mime: "application/json".into(), text: r#"{"caller":{"sub":"e4c1","email":"alice@example.com"},"secrets":["launch-code","the recipe"]}"#.into(), size: 90 }),
-        ),
+    let with = |mut hs: Vec<Header>, more: Vec<Header>| {
+        hs.extend(more);
+        hs
     };
-    if to == Actor::App {
-        request_headers.push(h("x-amzn-oidc-data", token));
-        request_headers.push(h("x-amzn-oidc-accesstoken", token));
-    }
+    let sessioned = || {
+        with(
+            browser.clone(),
+            vec![h(
+                "cookie",
+                &format!("AWSELBAuthSessionCookie-0={shard}; AWSELBAuthSessionCookie-1={shard}"),
+            )],
+        )
+    };
+    let back = vec![h("host", "127.0.0.1:9229"), h("user-agent", "awselb/2.0")];
+    #[rustfmt::skip]
+    let (from, to, method, url, req_headers, req_body, status, res_headers, res_body) = match i % 8 {
+        0 => (Actor::Browser, Actor::Alb, "GET", format!("{alb}/v1/secrets"), browser.clone(), None, 302,
+            vec![h("location", &authorize), h("set-cookie", &format!("AWSALBAuthNonce={}; Path=/; HttpOnly", unique(44, n, 'n'))), h("server", "awselb/2.0")], None),
+        1 => (Actor::Browser, Actor::Cognito, "GET", authorize.clone(), browser.clone(), None, 302,
+            vec![h("location", &format!("{cognito}/login?client_id=abc&state={state}"))], None),
+        2 => (Actor::Browser, Actor::Cognito, "GET", format!("{cognito}/login?client_id=abc&state={state}"), browser.clone(), None, 200,
+            vec![h("content-type", "text/html; charset=utf-8"), h("set-cookie", &format!("XSRF-TOKEN={}; Path=/; HttpOnly", unique(36, n, 'x')))],
+            json("text/html; charset=utf-8", format!("<html><head><title>Signin</title></head><body>{}<form action=\"/login\"><input type=\"hidden\" name=\"_csrf\" value=\"{}\"><input name=\"username\"><input name=\"password\"></form></body></html>", "<p>text</p>".repeat(200), unique(36, n, 'x')))),
+        3 => (Actor::Browser, Actor::Cognito, "POST", format!("{cognito}/login?client_id=abc&state={state}"), browser.clone(),
+            json("application/x-www-form-urlencoded", format!("_csrf={}&username=alice&password=********", unique(36, n, 'x'))), 302,
+            vec![h("location", &format!("{alb}/oauth2/idpresponse?code={code}&state={state}")), h("set-cookie", &format!("cognito={}; Path=/; Secure; HttpOnly; SameSite=Lax", unique(300, n, 'g')))], None),
+        4 => (Actor::Alb, Actor::Cognito, "POST", format!("{cognito}/oauth2/token"), with(back.clone(), vec![h("authorization", "Basic base64(abc:********)")]),
+            json("application/x-www-form-urlencoded", format!("grant_type=authorization_code&code={code}&redirect_uri=http%3A%2F%2Flocalhost%3A8080%2Foauth2%2Fidpresponse")), 200,
+            vec![h("content-type", "application/json")],
+            json("application/json", format!(r#"{{"id_token":"{id}","access_token":"{access}","refresh_token":"{refresh}","token_type":"Bearer","expires_in":3600}}"#))),
+        5 => (Actor::Alb, Actor::Cognito, "GET", format!("{cognito}/oauth2/userInfo"), with(back.clone(), vec![h("authorization", &format!("Bearer {access}"))]), None, 200,
+            vec![h("content-type", "application/json")],
+            json("application/json", format!(r#"{{"sub":"{}","email":"alice@example.com","username":"alice"}}"#, unique(36, n, 'u')))),
+        6 => (Actor::Browser, Actor::Alb, "GET", format!("{alb}/oauth2/idpresponse?code={code}&state={state}"), browser.clone(), None, 302,
+            vec![h("location", &format!("{alb}/v1/secrets")),
+                 h("set-cookie", &format!("AWSELBAuthSessionCookie-0={shard}; Expires=Mon, 14 Dec 2026 10:00:00 GMT; Path=/; HttpOnly")),
+                 h("set-cookie", &format!("AWSELBAuthSessionCookie-1={shard}; Expires=Mon, 14 Dec 2026 10:00:00 GMT; Path=/; HttpOnly")),
+                 h("set-cookie", "AWSALBAuthNonce=; Path=/; Max-Age=0; HttpOnly"), h("server", "awselb/2.0")], None),
+        _ => (Actor::Alb, Actor::App, "GET", "http://127.0.0.1:5000/v1/secrets".to_owned(),
+            with(sessioned(), vec![h("x-amzn-oidc-data", &data), h("x-amzn-oidc-accesstoken", &access), h("x-amzn-oidc-identity", &unique(36, n, 'u'))]), None, 200,
+            vec![h("content-type", "application/json")],
+            json("application/json", format!(r#"{{"caller":{{"sub":"{}","email":"alice@example.com"}},"secrets":["launch-code","the recipe"]}}"#, unique(36, n, 'u')))),
+    };
+    let path = url.split_once("://").map_or("/", |(_, r)| r);
+    let path = &path[path.find('/').unwrap_or(0)..];
+    let request = format!("{method} {}", path.split_once('?').map_or(path, |(p, _)| p));
     TraceEvent {
-        seq: i,
+        seq: i + 1,
         at_ms: 1_796_636_000_000 + i * 10 + 3,
-        start_seq: i,
+        start_seq: i + 1,
         start_ms: 1_796_636_000_000 + i * 10,
         from,
         to,
-        request: request.into(),
+        request,
         status,
         note: "→ /v1/secrets · sets AWSELBAuthSessionCookie-0 · expires AWSALBAuthNonce".into(),
         back_channel: from == Actor::Alb && to == Actor::Cognito,
-        client: if i.is_multiple_of(2) {
+        client: if guide {
             Client::Guide
         } else {
             Client::Learner
         },
         exchange: Some(Box::new(Exchange {
-            method: request.split(' ').next().unwrap_or("GET").into(),
-            url,
-            request_headers,
-            request_body: None,
-            response_headers,
-            response_body: body,
+            method: method.into(),
+            url: url.into(),
+            request_headers: req_headers,
+            request_body: req_body,
+            response_headers: res_headers,
+            response_body: res_body,
         })),
     }
 }
@@ -155,7 +183,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n = u64::try_from(FLOW_BUFFER)?;
     // As the guide gets them: pages of the lab's trace, each added as it arrives.
     let before = rss_kb();
-    for page in (1..=n).collect::<Vec<_>>().chunks(100) {
+    for page in (0..n).collect::<Vec<_>>().chunks(100) {
         app.update(Msg::Flow(page.iter().map(|&i| exchange(i)).collect()));
     }
     let after = rss_kb();

@@ -30,7 +30,7 @@ fn entry(e: &TraceEvent) -> Value {
         let (m, p) = e.request.split_once(' ').unwrap_or(("GET", &e.request));
         (m.to_owned(), format!("http://lab{p}"))
     } else {
-        (ex.method.clone(), ex.url.clone())
+        (ex.method.to_string(), ex.url.to_string())
     };
     let time = e.at_ms.saturating_sub(e.start_ms);
     let request_cookies: Vec<Value> = ex
@@ -84,7 +84,7 @@ fn entry(e: &TraceEvent) -> Value {
     let body = ex.response_body.as_ref();
     let mut content = json!({
         "size": body.map_or(0, |b| b.size),
-        "mimeType": body.map_or("", |b| b.mime.as_str()),
+        "mimeType": body.map_or("", |b| &*b.mime),
     });
     if let Some(b) = body.filter(|b| !b.text.is_empty()) {
         content["text"] = json!(b.text);

@@ -11,7 +11,14 @@
 //! request caused them. And each carries the whole [`Exchange`] as the lab saw it (headers,
 //! cookies, bodies up to [`BODY_KEEP`]), with the client secret and passwords masked.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
+
+/// Text an exchange holds. Shared, because most of it repeats from one exchange to the next
+/// (a session's cookie and tokens, a page's headers): the guide keeps one copy of each
+/// ([`Interner`]).
+pub type Text = Arc<str>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -75,18 +82,18 @@ pub const MASK: &str = "********";
 /// One header, as sent (a name may repeat: each `Set-Cookie` is its own).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Header {
-    pub name: String,
-    pub value: String,
+    pub name: Text,
+    pub value: Text,
 }
 
 /// A request's or a response's body, as far as it is kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Body {
     /// The `Content-Type`, when one was sent.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub mime: String,
+    #[serde(default, skip_serializing_if = "str::is_empty")]
+    pub mime: Text,
     /// The text, up to [`BODY_KEEP`] bytes; a body that is not UTF-8 is not kept.
-    pub text: String,
+    pub text: Text,
     /// The whole body's length in bytes.
     pub size: usize,
 }
@@ -103,9 +110,9 @@ impl Body {
 /// The whole exchange: request line, headers, body, and the answer's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Exchange {
-    pub method: String,
+    pub method: Text,
     /// The full URL asked for, query included.
-    pub url: String,
+    pub url: Text,
     pub request_headers: Vec<Header>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_body: Option<Body>,
@@ -141,10 +148,7 @@ impl Exchange {
 
     /// The path of the URL, without query.
     pub fn path(&self) -> &str {
-        let rest = self
-            .url
-            .split_once("://")
-            .map_or(self.url.as_str(), |(_, r)| r);
+        let rest = self.url.split_once("://").map_or(&*self.url, |(_, r)| r);
         let path = rest.find('/').map_or("/", |i| &rest[i..]);
         path.split_once('?').map_or(path, |(p, _)| p)
     }
@@ -160,7 +164,7 @@ pub fn form_pairs(q: &str) -> Vec<(String, String)> {
 fn values<'a>(hs: &'a [Header], name: &'a str) -> impl Iterator<Item = &'a str> {
     hs.iter()
         .filter(move |h| h.name.eq_ignore_ascii_case(name))
-        .map(|h| h.value.as_str())
+        .map(|h| &*h.value)
 }
 
 /// One `Set-Cookie` header, read: the cookie and each attribute.
@@ -355,7 +359,7 @@ mod tests {
         assert!(!masked.is_cut());
         let cut = Body {
             mime: "text/html".into(),
-            text: "x".repeat(BODY_KEEP - 2),
+            text: "x".repeat(BODY_KEEP - 2).into(),
             size: 20_000,
         };
         assert!(cut.is_cut());

@@ -49,8 +49,8 @@ pub fn client_of(headers: &HeaderMap) -> Client {
 /// A request as the trace keeps it: secrets masked, long values cut.
 pub fn request(method: &Method, url: String, headers: &HeaderMap, body: &[u8]) -> Exchange {
     Exchange {
-        method: method.to_string(),
-        url,
+        method: method.as_str().into(),
+        url: url.into(),
         request_headers: kept(headers),
         request_body: kept_body(headers, body),
         ..Exchange::default()
@@ -93,8 +93,8 @@ fn kept(headers: &HeaderMap) -> Vec<Header> {
                 cut(&value, HEADER_KEEP)
             };
             Header {
-                name: name.as_str().to_owned(),
-                value,
+                name: name.as_str().into(),
+                value: value.into(),
             }
         })
         .collect()
@@ -148,8 +148,8 @@ fn kept_body(headers: &HeaderMap, body: &[u8]) -> Option<Body> {
         Err(_) => String::new(),
     };
     Some(Body {
-        mime,
-        text,
+        mime: mime.into(),
+        text: text.into(),
         size: body.len(),
     })
 }
@@ -383,7 +383,7 @@ mod capture {
         );
         let body = ex.request_body.unwrap();
         assert_eq!(
-            body.text,
+            &*body.text,
             "grant_type=authorization_code&client_secret=********&password=********&code=xyz"
         );
         assert_eq!(body.size, 76);

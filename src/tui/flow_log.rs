@@ -6,6 +6,8 @@ use std::collections::VecDeque;
 
 use cognito_learning_contract::trace::{Client, TraceEvent};
 
+use super::intern::Interner;
+
 /// Flow events kept at most.
 pub const FLOW_BUFFER: usize = 10_000;
 
@@ -21,6 +23,8 @@ pub struct FlowLog {
     pub hide_guide: bool,
     /// Rows placed without a lab sequence so far (see [`FlowLog::add`]).
     unsequenced: u64,
+    /// The exchanges' texts, each held once.
+    texts: Interner,
 }
 
 /// The sequence numbers given to rows that came without one: above any the lab hands out.
@@ -59,10 +63,14 @@ impl FlowLog {
                 e.start_seq = self.events.back().map_or(0, |b| b.start_seq);
                 e.seq = UNSEQUENCED + self.unsequenced;
             }
+            if let Some(ex) = e.exchange.as_deref_mut() {
+                self.texts.share_exchange(ex);
+            }
             self.insert(e);
         }
         let over = self.events.len().saturating_sub(FLOW_BUFFER);
         self.events.drain(..over);
+        self.texts.sweep();
         if let Some(k) = self.selected
             && self.index_of(k).is_none()
         {
@@ -73,6 +81,7 @@ impl FlowLog {
 
     pub fn clear(&mut self) {
         self.events.clear();
+        self.texts.clear();
         self.selected = None;
     }
 

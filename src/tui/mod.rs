@@ -10,6 +10,7 @@
 pub mod app;
 mod flow_log;
 mod input;
+mod intern;
 pub mod keys;
 pub mod markdown;
 pub mod theme;

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use cognito_learning::checks::{self, Outcome};
-use cognito_learning::lessons::{self, Check, Lesson};
+use cognito_learning::lessons::{self, Check, Lesson, Track};
 use cognito_learning::target::Target;
 use cognito_learning_contract::trace::{Actor, Client, TracePage};
 use cognito_learning_emulator::{Lab, LabOptions};
@@ -23,9 +23,13 @@ fn lessons() -> Vec<Lesson> {
 
 /// The checks of `lesson`'s step `step` (from 1) on the local track.
 fn step_checks(all: &[Lesson], lesson: &str, step: usize) -> Vec<Check> {
+    checks_on(all, lesson, step, Track::Local)
+}
+
+fn checks_on(all: &[Lesson], lesson: &str, step: usize, track: Track) -> Vec<Check> {
     let l = all.iter().find(|l| l.id.starts_with(lesson)).unwrap();
     l.steps[step - 1]
-        .checks_on(lessons::Track::Local)
+        .checks_on(track)
         .map(|(_, c)| c.clone())
         .collect()
 }
@@ -39,6 +43,101 @@ fn demo(c: &Check) -> Check {
         kind: c.show_me.clone().expect("a learner check has a show_me"),
         ..c.clone()
     }
+}
+
+/// On an AWS account the guide has no trace: lesson 13's logout checks read the app's log
+/// instead (its `/logout` with the `Set-Cookie` lines, then the `auth_time` of the next access
+/// token). The lab plays the account here: its CloudWatch Logs and keys, without its trace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_an_account_the_logout_checks_read_the_apps_log() {
+    let dir = std::env::temp_dir().join(format!("cl-learner-cloud-{}", std::process::id()));
+    let lab = Lab::start(LabOptions {
+        state_dir: dir.clone(),
+        ..LabOptions::any_ports()
+    })
+    .await
+    .unwrap();
+    let t = Target {
+        track: Track::Cloud,
+        lab: None,
+        ..Target::local(&lab.info)
+    };
+    let all = lessons();
+    let [cookie, trap, proper] = [1, 2, 3].map(|s| {
+        checks_on(&all, "13", s, Track::Cloud)
+            .into_iter()
+            .find(|c| c.show_me.is_some())
+            .unwrap()
+    });
+    let site = lab.info.alb.clone();
+    let pw = t.password("alice").unwrap().to_owned();
+
+    for c in [&cookie, &trap, &proper] {
+        let shown = run(&demo(c), &t).await;
+        assert!(shown.pass, "show me {}: {}", c.name, shown.detail);
+        let o = run(c, &t).await;
+        assert!(
+            !o.pass && o.detail.starts_with("waiting for you"),
+            "{} on the guide's traffic: {}",
+            c.name,
+            o.detail
+        );
+    }
+
+    let alice = learner();
+    assert_eq!(sign_in(&alice, &site, "alice", &pw).await, 200);
+    // auth_time is in seconds: the logout comes in a later second than the sign-in.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    get(&alice, &format!("{site}/logout")).await;
+    let o = run(&cookie, &t).await;
+    assert!(
+        o.pass && o.detail.contains("expired AWSELBAuthSessionCookie-0"),
+        "{}",
+        o.detail
+    );
+    let o = run(&trap, &t).await;
+    assert!(
+        !o.pass && o.detail.contains("waiting for you to open"),
+        "{}",
+        o.detail
+    );
+    let (status, _, _) = get(&alice, &format!("{site}/v1/secrets")).await;
+    assert_eq!(status, 200, "signed straight back in");
+    let o = run(&trap, &t).await;
+    assert!(
+        o.pass && o.detail.contains("without the form"),
+        "{}",
+        o.detail
+    );
+    let o = run(&proper, &t).await;
+    assert!(
+        !o.pass && o.detail.contains("Log out through Cognito's /logout"),
+        "{}",
+        o.detail
+    );
+
+    // The proper logout, then the form and the password again.
+    let (cognito, client) = (lab.info.cognito.clone(), lab.info.client_id.clone());
+    get(
+        &alice,
+        &format!("{cognito}/logout?client_id={client}&logout_uri={site}/logout"),
+    )
+    .await;
+    let o = run(&proper, &t).await;
+    assert!(
+        !o.pass && o.detail.contains("waiting for you to open"),
+        "{}",
+        o.detail
+    );
+    assert_eq!(sign_in(&alice, &site, "alice", &pw).await, 200);
+    let o = run(&proper, &t).await;
+    assert!(
+        o.pass && o.detail.contains("with the sign-in form"),
+        "{}",
+        o.detail
+    );
+    drop(lab);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

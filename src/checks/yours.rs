@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
+use cognito_learning_contract::log::RequestRecord;
 use cognito_learning_contract::trace::{Actor, Client, SetCookie, TraceEvent, TracePage};
+use cognito_learning_tokens::logged::LoggedLine;
 use cognito_learning_tokens::time::{clock, now_millis};
 use tokio::time::{Duration, Instant};
 
@@ -181,6 +183,9 @@ fn expired_session(e: &TraceEvent) -> Vec<String> {
 /// The learner logged out `through` the app's `/logout` alone or Cognito's `/logout`, and the
 /// next sign-in `then` went through silently or showed the form.
 pub(super) async fn your_logout(t: &Target, through: &str, then: &str) -> Res {
+    if t.lab.is_none() {
+        return your_logout_logged(t, through, then).await;
+    }
     let site = t.render("{site}")?;
     let events = your_trace(t).await?;
     // The app's /logout that Cognito's sent the browser on to is part of the proper logout.
@@ -253,6 +258,151 @@ pub(super) async fn your_logout(t: &Target, through: &str, then: &str) -> Res {
     match then {
         "silent" if silent => Ok(seen),
         "form" if form => Ok(seen),
+        _ => Err(seen),
+    }
+}
+
+/// One of the learner's requests through the ALB, as the app logged it.
+struct Logged {
+    /// When the app answered, on the clock the tokens were verified against (Unix seconds).
+    at: u64,
+    path: String,
+    status: u16,
+    /// The ALB session cookie shards the answer expired.
+    expired: Vec<String>,
+    /// The `auth_time` of the access token the ALB forwarded, when it verifies here.
+    auth_time: Option<u64>,
+}
+
+/// The learner's requests through the ALB in the app's log over the last hour, oldest first.
+/// On an AWS account the app's log is all the guide can read of what the learner did: the
+/// ALB's and Cognito's own exchanges are not there, but the app's `/logout` (which every
+/// logout ends at), its `Set-Cookie` lines, and the tokens of the requests after it are.
+async fn your_requests(t: &Target) -> Result<Vec<Logged>, String> {
+    let group = t.render("{log_group}")?;
+    let now = i64::try_from(now_millis()).unwrap_or(i64::MAX);
+    let mut follower = Follower::new(t.logs.clone(), group, Cursor::from(now - SINCE_MS));
+    let deadline = Instant::now() + SETTLE;
+    let mut seen = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let lines = follower.poll().await?;
+        for l in &lines {
+            let Some(r) = RequestRecord::parse(l.message()) else {
+                continue;
+            };
+            let ua = r.request_header("user-agent");
+            if r.trace_id.is_none() || Client::from_user_agent(ua.as_deref()) != Client::Learner {
+                continue;
+            }
+            let at = r
+                .verified_at
+                .unwrap_or_else(|| u64::try_from(l.timestamp_ms() / 1000).unwrap_or(0));
+            let auth_time = match TokenEvent::from_line(l, &t.tokens).await {
+                Some(e) => e
+                    .access
+                    .filter(|a| a.verdict.is_ok())
+                    .and_then(|a| a.claims().get("auth_time").and_then(|v| v.as_u64())),
+                None => None,
+            };
+            seen.push(Logged {
+                at,
+                path: r.path.clone().into_owned(),
+                status: r.status,
+                expired: logged_set_cookies(&r)
+                    .iter()
+                    .filter_map(|c| SetCookie::parse(c))
+                    .filter(|c| c.name.starts_with("AWSELBAuthSessionCookie") && c.removes(at))
+                    .map(|c| c.name)
+                    .collect(),
+                auth_time,
+            });
+        }
+        // What the learner did last may still be on its way to the log group, and any line
+        // can change the verdict: read for a while before deciding.
+        if lines.is_empty() {
+            if Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    seen.sort_by_key(|r| r.at);
+    Ok(seen)
+}
+
+/// The `Set-Cookie` lines of a logged answer (one value, or a list when there were several).
+fn logged_set_cookies(r: &RequestRecord<'_>) -> Vec<String> {
+    let headers: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(r.response_headers.get()).unwrap_or_default();
+    match headers.get("set-cookie") {
+        Some(serde_json::Value::String(s)) => vec![s.clone()],
+        Some(serde_json::Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// [`your_logout`] from the app's log (an AWS account): the learner's newest `/logout`, then
+/// the access token of their next request. Its `auth_time` is when they last entered a
+/// password: from before the logout, Cognito signed them in again without the form.
+async fn your_logout_logged(t: &Target, through: &str, then: &str) -> Res {
+    let (site, group) = (t.render("{site}")?, t.render("{log_group}")?);
+    let how = if through == "cognito" {
+        "Cognito's /logout (the home page's Logout link)".to_owned()
+    } else {
+        format!("{site}/logout")
+    };
+    let requests = your_requests(t).await?;
+    let Some(i) = requests.iter().rposition(|r| r.path == "/logout") else {
+        return Err(format!(
+            "waiting for you: sign in, then log out with {how}, then open {site}/v1/secrets again; the app's log ({group}) will show its /logout"
+        ));
+    };
+    let logout = &requests[i];
+    let logged_out = clock(logout.at);
+    if then.is_empty() {
+        return if logout.expired.is_empty() {
+            Err(format!(
+                "your /logout at {logged_out} was answered {} without expiring an AWSELBAuthSessionCookie shard (the app's log, {group})",
+                logout.status
+            ))
+        } else {
+            Ok(format!(
+                "your /logout at {logged_out} expired {} (the app's log, {group}): the ALB now takes your browser for a new one",
+                logout.expired.join(", ")
+            ))
+        };
+    }
+    let Some((next, auth_time)) = requests[i + 1..]
+        .iter()
+        .find_map(|r| r.auth_time.map(|a| (r, a)))
+    else {
+        return Err(format!(
+            "you logged out at {logged_out} (the app's log shows its /logout); waiting for you to open {site}/v1/secrets again"
+        ));
+    };
+    let silent = auth_time < logout.at;
+    let seen = if silent {
+        format!(
+            "after your logout at {logged_out}, your request at {} carried an access token with auth_time {}, from before it: Cognito signed you in again without the form",
+            clock(next.at),
+            clock(auth_time)
+        )
+    } else {
+        format!(
+            "after your logout at {logged_out}, your request at {} carried an access token with auth_time {}: you signed in again with the sign-in form",
+            clock(next.at),
+            clock(auth_time)
+        )
+    };
+    match then {
+        "silent" if silent => Ok(seen),
+        "form" if !silent => Ok(seen),
+        "form" => Err(format!(
+            "{seen}. Log out through {how} to end Cognito's session too"
+        )),
         _ => Err(seen),
     }
 }

@@ -186,6 +186,45 @@ fn help_overlay_lists_every_key_from_the_table() {
     insta::assert_snapshot!(shown);
 }
 
+#[test]
+fn on_an_80x24_screen_the_help_fits_its_width_and_scrolls() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let key = |c| Msg::Key(KeyEvent::new(c, KeyModifiers::NONE));
+    let mut app = app();
+    app.help = true;
+    let keys = cognito_learning::tui::keys::KEYS;
+    let shown = text(&draw(&app, 80, 24, Theme { color: true }));
+    let total = keys.len() + 2;
+    assert!(
+        shown.contains(&format!("Keys 1–22 of {total} · ↑↓ scroll")),
+        "{shown}"
+    );
+    assert!(shown.contains(keys[0].help), "{shown}");
+    // Every line of the table fits 80 columns whole: scrolled to the end, each is there.
+    for _ in 0..total {
+        app.update(key(KeyCode::Down));
+    }
+    let end = text(&draw(&app, 80, 24, Theme { color: true }));
+    assert!(end.contains("any other key closes"), "{end}");
+    for b in &keys[keys.len() - 15..] {
+        assert!(end.contains(b.help), "{} cut or missing:\n{end}", b.help);
+    }
+    // The scroll stops at the end: one press up moves the view at once.
+    app.update(key(KeyCode::Up));
+    assert_ne!(text(&draw(&app, 80, 24, Theme { color: true })), end);
+    let mut seen = shown.clone() + &end;
+    app.update(key(KeyCode::PageUp));
+    seen += &text(&draw(&app, 80, 24, Theme { color: true }));
+    for b in keys {
+        assert!(seen.contains(b.help), "{} never shown whole", b.help);
+    }
+    app.update(key(KeyCode::Char('x')));
+    assert!(app.help, "an unbound key does nothing");
+    app.update(key(KeyCode::Char('c')));
+    assert!(!app.help, "any other key closes");
+    assert_eq!(app.help_scroll, 0);
+}
+
 /// The first cell of the first occurrence of `needle` on screen.
 fn find(buf: &Buffer, needle: &str) -> (u16, u16) {
     let w = usize::from(buf.area.width);

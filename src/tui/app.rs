@@ -159,6 +159,9 @@ pub struct App {
     pub stream_status: String,
     pub note: String,
     pub help: bool,
+    /// How far the help is scrolled, and how far it can be at the size it was last drawn.
+    pub help_scroll: u16,
+    pub help_scroll_max: std::cell::Cell<u16>,
     pub size: Rect,
     pub now_ms: i64,
     pub target_vars: Option<BTreeMap<String, String>>,
@@ -224,6 +227,8 @@ impl App {
             stream_status: "waiting for the app's log".into(),
             note,
             help: false,
+            help_scroll: 0,
+            help_scroll_max: std::cell::Cell::new(u16::MAX),
             size: Rect::new(0, 0, 80, 24),
             now_ms: i64::try_from(cognito_learning_tokens::time::now_millis()).unwrap_or(0),
             target_vars: None,

@@ -66,13 +66,26 @@ impl App {
             self.note = "the lesson's progress is kept".into();
         }
         if self.help {
-            // Any key closes the help; q still quits.
-            self.help = false;
-            return if action == Action::Quit && k.code != KeyCode::Esc {
-                vec![Effect::Quit]
-            } else {
-                Vec::new()
+            // The arrows scroll a help taller than the screen; any other key closes it, and
+            // q still quits.
+            let max = self.help_scroll_max.get();
+            let by = |s: u16, d: i32| {
+                u16::try_from((i32::from(s) + d).clamp(0, i32::from(max))).unwrap_or(0)
             };
+            match action {
+                Action::Up => self.help_scroll = by(self.help_scroll, -1),
+                Action::Down => self.help_scroll = by(self.help_scroll, 1),
+                Action::PageUp => self.help_scroll = by(self.help_scroll, -10),
+                Action::PageDown => self.help_scroll = by(self.help_scroll, 10),
+                _ => {
+                    self.help = false;
+                    self.help_scroll = 0;
+                    if action == Action::Quit && k.code != KeyCode::Esc {
+                        return vec![Effect::Quit];
+                    }
+                }
+            }
+            return Vec::new();
         }
         match action {
             Action::Quit => return vec![Effect::Quit],

@@ -5,6 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
+use crate::tui::app::App;
 use crate::tui::keys;
 use crate::tui::theme::Theme;
 
@@ -70,7 +71,9 @@ pub(super) fn ask_lab(theme: Theme, area: Rect, buf: &mut Buffer) {
         .render(area, buf);
 }
 
-pub(super) fn help(theme: Theme, area: Rect, buf: &mut Buffer) {
+/// The key table. On a screen shorter than the table, the arrows scroll it and the title says
+/// which rows are shown.
+pub(super) fn help(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let height = u16::try_from(keys::KEYS.len() + 4).unwrap_or(u16::MAX);
     let popup = popup(area, 84, height, buf);
     let mut lines: Vec<Line> = keys::KEYS
@@ -84,13 +87,28 @@ pub(super) fn help(theme: Theme, area: Rect, buf: &mut Buffer) {
         .collect();
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        " mouse: scroll a pane with the wheel, click to focus it; any key closes",
+        " mouse: scroll a pane with the wheel, click to focus it; any other key closes",
         theme.dim(),
     ));
+    let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+    let shown = popup.height.saturating_sub(2);
+    let max = total.saturating_sub(shown);
+    app.help_scroll_max.set(max);
+    let scroll = app.help_scroll.min(max);
+    let title = if max == 0 {
+        " Keys ".to_owned()
+    } else {
+        format!(
+            " Keys {}–{} of {total} · ↑↓ scroll ",
+            scroll + 1,
+            (scroll + shown).min(total)
+        )
+    };
     Paragraph::new(lines)
+        .scroll((scroll, 0))
         .block(
             Block::bordered()
-                .title(" Keys ")
+                .title(title)
                 .border_style(theme.focused_border()),
         )
         .render(popup, buf);

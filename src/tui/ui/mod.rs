@@ -89,7 +89,7 @@ impl Widget for View<'_> {
             exchange::exchange(self.app, scroll, self.theme, area, buf);
         }
         if self.app.help {
-            help(self.theme, area, buf);
+            help(self.app, self.theme, area, buf);
         } else if self.app.asking_lab {
             help::ask_lab(self.theme, area, buf);
         }

@@ -42,11 +42,7 @@ fn trace_page(trace: &Trace, run: &str, clock_offset: i64, req: &http::Req) -> h
         .unwrap_or(0);
     let page = trace::TracePage {
         run: run.to_owned(),
-        events: trace
-            .recent()
-            .into_iter()
-            .filter(|e| e.seq > after)
-            .collect(),
+        events: trace.after(after),
         clock_offset,
     };
     http::response(

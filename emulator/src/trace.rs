@@ -17,7 +17,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, Method, header};
-use tokio::sync::broadcast;
 
 pub use cognito_learning_contract::trace::{
     Actor, Client, Exchange, SetCookie, TraceEvent, TracePage, form_pairs,
@@ -216,10 +215,9 @@ pub struct Began {
     ms: u64,
 }
 
-/// A broadcast of trace events, with the latest kept for late subscribers.
+/// The latest trace events, which `GET /lab/trace` serves.
 #[derive(Debug)]
 pub struct Trace {
-    tx: broadcast::Sender<TraceEvent>,
     /// One counter for arrivals and publications, so that both orders compare.
     seq: AtomicU64,
     recent: Mutex<VecDeque<TraceEvent>>,
@@ -228,7 +226,6 @@ pub struct Trace {
 impl Default for Trace {
     fn default() -> Self {
         Self {
-            tx: broadcast::channel(1024).0,
             seq: AtomicU64::new(0),
             recent: Mutex::new(VecDeque::with_capacity(KEEP)),
         }
@@ -275,25 +272,28 @@ impl Trace {
             client,
             exchange: Some(Box::new(exchange)),
         };
-        if let Ok(mut r) = self.recent.lock() {
-            if r.len() == KEEP {
-                r.pop_front();
+        let dropped = match self.recent.lock() {
+            Ok(mut r) => {
+                let old = (r.len() == KEEP).then(|| r.pop_front()).flatten();
+                r.push_back(ev);
+                old
             }
-            r.push_back(ev.clone());
-        }
-        // No subscriber is fine: the lab runs headless too.
-        let _ = self.tx.send(ev);
-    }
-
-    pub fn subscribe(&self) -> broadcast::Receiver<TraceEvent> {
-        self.tx.subscribe()
+            Err(_) => None,
+        };
+        // The oldest event is freed after the lock is let go.
+        drop(dropped);
     }
 
     /// The latest events, oldest first.
     pub fn recent(&self) -> Vec<TraceEvent> {
+        self.after(0)
+    }
+
+    /// The kept events published after `seq`, oldest first.
+    pub fn after(&self, seq: u64) -> Vec<TraceEvent> {
         self.recent
             .lock()
-            .map(|r| r.iter().cloned().collect())
+            .map(|r| r.iter().filter(|e| e.seq > seq).cloned().collect())
             .unwrap_or_default()
     }
 }

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
 use http::{HeaderMap, Method, header};
 
 pub use cognito_learning_contract::trace::{
@@ -45,21 +46,65 @@ pub fn client_of(headers: &HeaderMap) -> Client {
     )
 }
 
-/// A request as the trace keeps it: secrets masked, long values cut.
-pub fn request(method: &Method, url: String, headers: &HeaderMap, body: &[u8]) -> Exchange {
-    Exchange {
-        method: method.as_str().into(),
-        url: url.into(),
-        request_headers: kept(headers),
-        request_body: kept_body(headers, body),
-        ..Exchange::default()
+/// An exchange as the stand-ins had it: the header maps (whose values share the buffers they
+/// arrived in) and the start of each body. It becomes an [`Exchange`], masked and cut, only
+/// when the trace is read, so that a request the lab forwards under load pays for a copy of
+/// its header maps and little more.
+#[derive(Debug, Clone, Default)]
+pub struct Captured {
+    method: Method,
+    url: String,
+    request_headers: HeaderMap,
+    request_body: Kept,
+    response_headers: HeaderMap,
+    response_body: Kept,
+}
+
+/// The start of a body (up to [`BODY_KEEP`] bytes), and its whole length.
+#[derive(Debug, Clone, Default)]
+struct Kept {
+    start: Bytes,
+    size: usize,
+}
+
+impl Kept {
+    fn of(body: &[u8]) -> Self {
+        Self {
+            start: Bytes::copy_from_slice(&body[..body.len().min(BODY_KEEP)]),
+            size: body.len(),
+        }
+    }
+}
+
+impl Captured {
+    /// The exchange as the trace serves it: secrets masked, long values cut.
+    pub fn exchange(&self) -> Exchange {
+        Exchange {
+            method: self.method.as_str().into(),
+            url: self.url.as_str().into(),
+            request_headers: kept(&self.request_headers),
+            request_body: kept_body(&self.request_headers, &self.request_body),
+            response_headers: kept(&self.response_headers),
+            response_body: kept_body(&self.response_headers, &self.response_body),
+        }
+    }
+}
+
+/// A request as it was sent, for the trace.
+pub fn request(method: &Method, url: String, headers: &HeaderMap, body: &[u8]) -> Captured {
+    Captured {
+        method: method.clone(),
+        url,
+        request_headers: headers.clone(),
+        request_body: Kept::of(body),
+        ..Captured::default()
     }
 }
 
 /// Adds the answer to `ex`.
-pub fn answered(mut ex: Exchange, headers: &HeaderMap, body: &[u8]) -> Exchange {
-    ex.response_headers = kept(headers);
-    ex.response_body = kept_body(headers, body);
+pub fn answered(mut ex: Captured, headers: &HeaderMap, body: &[u8]) -> Captured {
+    ex.response_headers = headers.clone();
+    ex.response_body = Kept::of(body);
     ex
 }
 
@@ -132,8 +177,8 @@ fn masked_authorization(v: &str) -> String {
     format!("Basic base64({id}:{MASK})")
 }
 
-fn kept_body(headers: &HeaderMap, body: &[u8]) -> Option<Body> {
-    if body.is_empty() {
+fn kept_body(headers: &HeaderMap, body: &Kept) -> Option<Body> {
+    if body.size == 0 {
         return None;
     }
     let mime = headers
@@ -141,15 +186,22 @@ fn kept_body(headers: &HeaderMap, body: &[u8]) -> Option<Body> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let text = match std::str::from_utf8(body) {
-        Ok(t) if mime.starts_with("application/x-www-form-urlencoded") => masked_form(t),
-        Ok(t) => cut(t, BODY_KEEP),
-        Err(_) => String::new(),
+    // The start may end inside a character: the text stops before it.
+    let start = &body.start[..];
+    let utf8 = match std::str::from_utf8(start) {
+        Ok(t) => Some(t),
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&start[..e.valid_up_to()]).ok(),
+        Err(_) => None,
+    };
+    let text = match utf8 {
+        Some(t) if mime.starts_with("application/x-www-form-urlencoded") => masked_form(t),
+        Some(t) => cut(t, BODY_KEEP),
+        None => String::new(),
     };
     Some(Body {
         mime: mime.into(),
         text: text.into(),
-        size: body.len(),
+        size: body.size,
     })
 }
 
@@ -220,7 +272,8 @@ pub struct Began {
 pub struct Trace {
     /// One counter for arrivals and publications, so that both orders compare.
     seq: AtomicU64,
-    recent: Mutex<VecDeque<TraceEvent>>,
+    /// Each event without its exchange, and the exchange as captured.
+    recent: Mutex<VecDeque<(TraceEvent, Captured)>>,
 }
 
 impl Default for Trace {
@@ -252,11 +305,16 @@ impl Trace {
         request: String,
         status: u16,
         note: String,
-        exchange: Exchange,
+        exchange: Captured,
     ) {
         let back_channel = matches!((from, to), (Actor::Alb, Actor::Cognito));
         let client = CLIENT.try_with(|c| *c).unwrap_or_else(|_| {
-            Client::from_user_agent(exchange.request_header("user-agent").next())
+            Client::from_user_agent(
+                exchange
+                    .request_headers
+                    .get(header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok()),
+            )
         });
         let ev = TraceEvent {
             seq: self.next(),
@@ -270,12 +328,12 @@ impl Trace {
             note,
             back_channel,
             client,
-            exchange: Some(Box::new(exchange)),
+            exchange: None,
         };
         let dropped = match self.recent.lock() {
             Ok(mut r) => {
                 let old = (r.len() == KEEP).then(|| r.pop_front()).flatten();
-                r.push_back(ev);
+                r.push_back((ev, exchange));
                 old
             }
             Err(_) => None,
@@ -289,12 +347,20 @@ impl Trace {
         self.after(0)
     }
 
-    /// The kept events published after `seq`, oldest first.
+    /// The kept events published after `seq`, oldest first, each with its whole exchange.
     pub fn after(&self, seq: u64) -> Vec<TraceEvent> {
-        self.recent
+        let picked: Vec<(TraceEvent, Captured)> = self
+            .recent
             .lock()
-            .map(|r| r.iter().filter(|e| e.seq > seq).cloned().collect())
-            .unwrap_or_default()
+            .map(|r| r.iter().filter(|(e, _)| e.seq > seq).cloned().collect())
+            .unwrap_or_default();
+        picked
+            .into_iter()
+            .map(|(mut e, c)| {
+                e.exchange = Some(Box::new(c.exchange()));
+                e
+            })
+            .collect()
     }
 }
 
@@ -329,7 +395,7 @@ mod tests {
             "GET /".into(),
             200,
             String::new(),
-            Exchange::default(),
+            Captured::default(),
         );
         t.emit(
             outer,
@@ -337,7 +403,7 @@ mod tests {
             "GET /".into(),
             200,
             String::new(),
-            Exchange::default(),
+            Captured::default(),
         );
         let mut got = t.recent();
         assert!(got[0].seq < got[1].seq, "published inner first");
@@ -353,6 +419,26 @@ mod tests {
 #[cfg(test)]
 mod capture {
     use super::*;
+
+    #[test]
+    fn a_long_body_keeps_its_start_to_a_whole_character_and_its_size() {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, "text/html".parse().unwrap());
+        // Two-byte characters from an odd offset: the kept bytes end inside one.
+        let page = format!("<{}", "é".repeat(BODY_KEEP));
+        let ex = answered(
+            request(&Method::GET, "http://x/".into(), &h, b""),
+            &h,
+            page.as_bytes(),
+        )
+        .exchange();
+        let body = ex.response_body.unwrap();
+        assert_eq!(body.size, page.len());
+        assert_eq!(body.text.len(), BODY_KEEP - 1);
+        assert!(page.starts_with(&*body.text));
+        assert!(body.is_cut());
+        assert_eq!(ex.request_body, None, "an empty body is none");
+    }
 
     #[test]
     fn secrets_are_masked_and_the_client_id_kept() {
@@ -371,7 +457,8 @@ mod capture {
             "http://127.0.0.1:9229/oauth2/token".into(),
             &h,
             b"grant_type=authorization_code&client_secret=s3cr3t&password=hunter2&code=xyz",
-        );
+        )
+        .exchange();
         let text = serde_json::to_string(&ex).unwrap();
         assert!(
             !text.contains("s3cr3t") && !text.contains("hunter2"),
@@ -425,7 +512,7 @@ mod capture {
                 .parse()
                 .unwrap(),
         );
-        let ex = answered(request(&Method::GET, "http://x/".into(), &h, b""), &h, b"");
+        let ex = answered(request(&Method::GET, "http://x/".into(), &h, b""), &h, b"").exchange();
         let set = ex.response_header("set-cookie").next().unwrap();
         let c = SetCookie::parse(set).unwrap();
         assert!(c.value.ends_with("…[4000 bytes]"), "{set}");

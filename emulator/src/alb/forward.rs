@@ -71,7 +71,7 @@ impl Alb {
         let label = format!("{} {pq}", req.parts.method);
         let began = self.trace.begin();
         let url = format!("{}{pq}", target.trim_end_matches('/'));
-        let ex = out.headers_ref().map_or_else(Exchange::default, |h| {
+        let ex = out.headers_ref().map_or_else(Captured::default, |h| {
             crate::trace::request(&req.parts.method, url, h, &req.body)
         });
         let sent = match out.body(Full::new(req.body.clone())) {

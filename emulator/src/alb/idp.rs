@@ -92,7 +92,7 @@ impl Alb {
         &self,
         req: Result<Request<Bytes>, http::Error>,
         what: &str,
-    ) -> Result<(u16, Bytes, Exchange), String> {
+    ) -> Result<(u16, Bytes, Captured), String> {
         let req = req.map_err(|e| format!("{what}: {e}"))?;
         let sent = crate::trace::request(
             req.method(),

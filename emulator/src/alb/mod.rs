@@ -39,7 +39,7 @@ use crate::cognito::Directory;
 use crate::elb::LoadBalancing;
 use crate::http::{Req, Resp, add_cookie, encode, redirect, response};
 use crate::state::random_alnum;
-use crate::trace::{self as traced, Actor, Exchange, Trace, short};
+use crate::trace::{self as traced, Actor, Captured, Trace, short};
 use opened::{Opened, OpenedCache};
 use rules::OnUnauthenticated;
 use served::{AuthStep, Served, Step, Upstream};

@@ -567,3 +567,75 @@ fn every_command_the_local_track_shows_runs_as_shown_against_a_lab() {
         snippets.len()
     );
 }
+
+/// The values of `flag` (`--deployment-group-name X`) wherever lesson 7's text passes it.
+fn flag_values(text: &str, flag: &str) -> Vec<String> {
+    text.split(flag)
+        .skip(1)
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(|v| v.trim_matches(['\'', '"']).to_owned())
+        .collect()
+}
+
+/// One name each for the CodeDeploy application and deployment group, in the pipeline's Deploy
+/// action, the CloudFormation template and lesson 7's commands: CodePipeline's Deploy stage
+/// fails on a group that does not exist.
+#[test]
+fn the_pipeline_the_template_and_lesson_7_name_the_same_application_and_group() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pipeline: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("deploy/pipeline.json")).unwrap())
+            .unwrap();
+    let deploy = pipeline["pipeline"]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["actions"].as_array().unwrap())
+        .find(|a| a["actionTypeId"]["provider"] == "CodeDeploy")
+        .expect("a CodeDeploy action");
+    let app = deploy["configuration"]["ApplicationName"].as_str().unwrap();
+    let group = deploy["configuration"]["DeploymentGroupName"]
+        .as_str()
+        .unwrap();
+
+    // The template's DeploymentGroup names its group, and its application by a !Ref to the
+    // Application resource, which names it.
+    let template = std::fs::read_to_string(root.join("deploy/cloudformation.yml")).unwrap();
+    let value = |key: &str| -> Vec<String> {
+        template
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix(key))
+            .map(|v| v.trim().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        value("DeploymentGroupName:"),
+        [group],
+        "the template's group"
+    );
+    assert!(
+        value("ApplicationName:").contains(&app.to_owned()),
+        "the template's application: {:?}",
+        value("ApplicationName:")
+    );
+
+    let (all, errors) = lessons::load(Some(&root.join("lessons")));
+    assert!(errors.is_empty(), "{errors:?}");
+    let lesson = all.iter().find(|l| l.id.starts_with("07")).unwrap();
+    let mut text = String::new();
+    for step in &lesson.steps {
+        text += &step.text_on(Track::Cloud, false);
+        for (_, c) in step.checks_on(Track::Cloud) {
+            text += " ";
+            text += &c.command;
+        }
+    }
+    let groups = flag_values(&text, "--deployment-group-name");
+    let apps = flag_values(&text, "--application-name");
+    assert!(
+        !groups.is_empty() && !apps.is_empty(),
+        "lesson 7 names them"
+    );
+    assert!(groups.iter().all(|g| g == group), "lesson 7: {groups:?}");
+    assert!(apps.iter().all(|a| a == app), "lesson 7: {apps:?}");
+}

@@ -3,11 +3,13 @@
 # shellcheck source=deploy/hooks/common.sh
 . "$(dirname "$0")/common.sh"
 
-chmod 0755 "$BIN"
-# server.log holds live tokens and cookies: the app's user alone reads it, and the directory.
+# The binary and the directories are root's; the service account reads and runs them, and
+# writes only its log (the unit's ReadWritePaths), so a compromised server cannot replace its
+# own binary. server.log holds live tokens and cookies: the account alone reads it.
+chmod 0755 "$APP_DIR/bin" "$BIN"
+chmod 0750 "$APP_DIR"
 touch "$APP_DIR/server.log"
 chmod 0600 "$APP_DIR/server.log"
-chmod 0700 "$APP_DIR"
 if [ ! -f "$CONF_DIR/server.env" ]; then
   cat > "$CONF_DIR/server.env" <<'ENV'
 # Settings for cognito-learning-server (see `cognito-learning-server --help`). Fill in your
@@ -21,7 +23,9 @@ ENV
   say "wrote a settings template to $CONF_DIR/server.env"
 fi
 if [ -z "$ROOT" ]; then
-  chown -R "$APP_USER:$APP_USER" "$APP_DIR"
+  chown root:root "$APP_DIR/bin" "$BIN"
+  chown "root:$APP_USER" "$APP_DIR"
+  chown "$APP_USER:$APP_USER" "$APP_DIR/server.log"
 fi
 if use_systemd; then
   systemctl daemon-reload

@@ -18,3 +18,16 @@ say() { printf '%s: %s\n' "$(basename "$0")" "$*"; }
 
 # systemd is in charge only on a real instance: PID 1 is systemd and no ROOT is set.
 use_systemd() { [ -z "$ROOT" ] && [ -d /run/systemd/system ]; }
+
+# Without systemd: stops the server whose pid the pid file holds, if it still runs, giving it
+# up to 20 s for open requests and the log to be flushed, as systemd would allow.
+stop_pid() {
+  [ -f "$PID_FILE" ] || return 0
+  local pid
+  pid=$(cat "$PID_FILE")
+  if kill "$pid" 2>/dev/null; then
+    for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    say "stopped pid $pid"
+  fi
+  rm -f "$PID_FILE"
+}

@@ -12,13 +12,7 @@ if use_systemd; then
     say "$SERVICE was not running"
   fi
 elif [ -f "$PID_FILE" ]; then
-  pid=$(cat "$PID_FILE")
-  if kill "$pid" 2>/dev/null; then
-    # Up to 20 s for open requests and the log to be flushed, as systemd would allow.
-    for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    say "stopped pid $pid"
-  fi
-  rm -f "$PID_FILE"
+  stop_pid
 else
   say "nothing running"
 fi

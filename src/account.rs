@@ -7,10 +7,17 @@
 //! the same [`SdkConfig`] as the CloudWatch Logs and SSM clients, so profiles, SSO, the
 //! environment, `AWS_ENDPOINT_URL` and the per-service `AWS_ENDPOINT_URL_EC2` (and so on) all
 //! work as they do for the AWS CLI.
+//!
+//! Like the SDKs, it keeps credentials until shortly before they expire, retries throttling and
+//! server errors a few times with jittered backoff, follows each list's pages, and corrects its
+//! clock once from an answer's `Date` when AWS refuses a request's time.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
+use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
@@ -33,10 +40,24 @@ pub struct Service {
 #[derive(Debug)]
 enum Api {
     /// The Query protocol: a form POST with `Action` and `Version`, answered in XML.
-    Query { version: &'static str },
+    Query {
+        version: &'static str,
+        paging: Paging,
+    },
     /// JSON 1.1: the operation in `X-Amz-Target`, prefixed with this.
     Json { target: &'static str },
 }
+
+/// How a Query service's lists page: the parameter that asks for the next page, and the
+/// answer's element that holds its token.
+#[derive(Debug, Clone, Copy)]
+struct Paging {
+    ask: &'static str,
+    given: &'static str,
+}
+
+/// Pages read at most for one list: a learner's account has a handful of each thing.
+const MAX_PAGES: usize = 20;
 
 pub const EC2: Service = Service {
     name: "EC2",
@@ -45,6 +66,10 @@ pub const EC2: Service = Service {
     env: "AWS_ENDPOINT_URL_EC2",
     api: Api::Query {
         version: "2016-11-15",
+        paging: Paging {
+            ask: "NextToken",
+            given: "nextToken",
+        },
     },
 };
 pub const ELBV2: Service = Service {
@@ -54,6 +79,10 @@ pub const ELBV2: Service = Service {
     env: "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2",
     api: Api::Query {
         version: "2015-12-01",
+        paging: Paging {
+            ask: "Marker",
+            given: "NextMarker",
+        },
     },
 };
 pub const ACM: Service = Service {
@@ -107,6 +136,44 @@ pub const CODEDEPLOY: Service = Service {
 pub struct Account {
     config: SdkConfig,
     http: reqwest::Client,
+    /// The credentials last provided, kept until [`CREDENTIALS_MARGIN`] before they expire.
+    creds: Arc<Mutex<Option<Credentials>>>,
+    /// How many seconds AWS's clock runs ahead of this computer's, once an answer showed it.
+    skew: Arc<AtomicI64>,
+}
+
+/// Credentials this close to their expiry are provided again.
+const CREDENTIALS_MARGIN: Duration = Duration::from_secs(5 * 60);
+/// Attempts at a call that AWS throttles or answers with a server error.
+const ATTEMPTS: u32 = 4;
+/// The first retry waits up to this long, each next one up to twice as long (full jitter).
+const BACKOFF: Duration = Duration::from_millis(200);
+/// The error codes that mean "slow down" (EC2's, the Query services' and the JSON ones').
+const THROTTLING: &[&str] = &[
+    "RequestLimitExceeded",
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+];
+/// How far apart the clocks must be before an answer's `Date` corrects this one.
+const SKEW_MIN: i64 = 60;
+
+/// One answer, before it is read.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    text: String,
+    /// `x-amzn-errortype`, which JSON services may send instead of (or beside) `__type`.
+    error_type: Option<String>,
+    /// The answer's `Date`, as Unix seconds.
+    date: Option<i64>,
+}
+
+/// A refusal, read: AWS's code and message.
+#[derive(Debug, Default)]
+struct Refusal {
+    code: Option<String>,
+    message: String,
 }
 
 impl Account {
@@ -117,6 +184,8 @@ impl Account {
                 .timeout(Duration::from_secs(10))
                 .build()
                 .unwrap_or_default(),
+            creds: Arc::default(),
+            skew: Arc::default(),
         }
     }
 
@@ -127,25 +196,42 @@ impl Account {
             .ok_or_else(|| "no AWS Region: set AWS_REGION or give --region".into())
     }
 
-    /// The service's endpoint: its own setting, then `AWS_ENDPOINT_URL`, then the public one.
-    pub fn endpoint(&self, s: &Service) -> Result<String, String> {
-        let own = ServiceConfigKey::builder()
+    /// A setting of the environment or the profile, as the SDKs read them for `s`: its own
+    /// (`AWS_ENDPOINT_URL_EC2`, the profile's `services` section), then the general one.
+    fn setting(&self, s: &Service, env: &'static str, profile: &'static str) -> Option<String> {
+        let key = ServiceConfigKey::builder()
             .service_id(s.id)
-            .env(s.env)
-            .profile("endpoint_url")
+            .env(env)
+            .profile(profile)
             .build()
-            .ok()
-            .and_then(|key| self.config.service_config()?.load_config(key));
-        if let Some(url) = own.or_else(|| self.config.endpoint_url().map(str::to_owned)) {
-            return Ok(url.trim_end_matches('/').to_owned());
+            .ok()?;
+        self.config.service_config()?.load_config(key)
+    }
+
+    /// The service's endpoint, resolved as the SDKs do: its own setting, then
+    /// `AWS_ENDPOINT_URL` (or the profile's `endpoint_url`), then the Region's public
+    /// endpoint. `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` (or the profile's
+    /// `ignore_configured_endpoint_urls`) skips the configured ones.
+    pub fn endpoint(&self, s: &Service) -> Result<String, String> {
+        let ignore = self
+            .setting(
+                s,
+                "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+                "ignore_configured_endpoint_urls",
+            )
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        if !ignore {
+            let own = self.setting(s, s.env, "endpoint_url");
+            if let Some(url) = own.or_else(|| self.config.endpoint_url().map(str::to_owned)) {
+                return Ok(url.trim_end_matches('/').to_owned());
+            }
         }
         let region = self.region()?;
-        let suffix = if region.starts_with("cn-") {
-            "amazonaws.com.cn"
-        } else {
-            "amazonaws.com"
-        };
-        Ok(format!("https://{}.{region}.{suffix}", s.signing))
+        Ok(format!(
+            "https://{}.{region}.{}",
+            s.signing,
+            dns_suffix(&region)
+        ))
     }
 
     /// A Query-protocol call; `Ok` is the XML answer.
@@ -155,7 +241,7 @@ impl Account {
         action: &str,
         params: &[(String, String)],
     ) -> Result<String, String> {
-        let Api::Query { version } = s.api else {
+        let Api::Query { version, .. } = s.api else {
             return Err(format!("{} does not speak the Query protocol", s.name));
         };
         let body = form_urlencoded::Serializer::new(String::new())
@@ -164,27 +250,47 @@ impl Account {
             .extend_pairs(params)
             .finish();
         let ct = "application/x-www-form-urlencoded; charset=utf-8";
-        let (status, text) = self
-            .send(s, &[("content-type", ct)], body.into_bytes())
+        let a = self
+            .call(s, &[("content-type", ct)], body.into_bytes())
             .await?;
-        if (200..300).contains(&status) {
-            return Ok(text);
+        if (200..300).contains(&a.status) {
+            return Ok(a.text);
         }
-        // EC2 answers <Response><Errors><Error>; the others <ErrorResponse><Error>.
-        let doc = roxmltree::Document::parse(&text).ok();
-        let field = |name: &str| {
-            doc.as_ref()
-                .and_then(|d| d.descendants().find(|n| n.has_tag_name(name)))
-                .and_then(|n| n.text())
-                .map(str::to_owned)
+        Err(self.explain(s, action, &a))
+    }
+
+    /// Every page of a Query-protocol list: the call again with each page's token, up to
+    /// [`MAX_PAGES`].
+    pub async fn query_pages(
+        &self,
+        s: &Service,
+        action: &str,
+        params: &[(String, String)],
+    ) -> Result<Vec<String>, String> {
+        let Api::Query { paging, .. } = s.api else {
+            return Err(format!("{} does not speak the Query protocol", s.name));
         };
-        Err(explain(
-            s,
-            action,
-            status,
-            field("Code").as_deref(),
-            field("Message").unwrap_or_default(),
-        ))
+        let mut pages = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut p = params.to_vec();
+            if let Some(t) = token.take() {
+                p.push((paging.ask.to_owned(), t));
+            }
+            let page = self.query(s, action, &p).await?;
+            token = xml(s, &page)?
+                .root()
+                .descendants()
+                .find(|n| n.has_tag_name(paging.given))
+                .and_then(|n| n.text())
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned);
+            pages.push(page);
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok(pages)
     }
 
     /// A JSON 1.1 call; `Ok` is the answer's document.
@@ -202,22 +308,111 @@ impl Account {
             ("content-type", "application/x-amz-json-1.1"),
             ("x-amz-target", target.as_str()),
         ];
-        let (status, text) = self
-            .send(s, &headers, input.to_string().into_bytes())
+        let a = self
+            .call(s, &headers, input.to_string().into_bytes())
             .await?;
-        let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        if (200..300).contains(&status) {
-            return Ok(doc);
+        if (200..300).contains(&a.status) {
+            return Ok(serde_json::from_str(&a.text).unwrap_or_default());
         }
-        // `__type` may carry a namespace: "com.amazon.coral.service#AccessDeniedException".
-        let code = doc["__type"]
-            .as_str()
-            .map(|t| t.rsplit('#').next().unwrap_or(t));
-        let message = doc["message"]
-            .as_str()
-            .or(doc["Message"].as_str())
-            .unwrap_or_default();
-        Err(explain(s, operation, status, code, message.to_owned()))
+        Err(self.explain(s, operation, &a))
+    }
+
+    /// Every page of a JSON list: the call again with `token` set from each answer's, up to
+    /// [`MAX_PAGES`].
+    pub async fn json_pages(
+        &self,
+        s: &Service,
+        operation: &str,
+        input: serde_json::Value,
+        token: &str,
+    ) -> Result<Vec<serde_json::Value>, String> {
+        let mut pages: Vec<serde_json::Value> = Vec::new();
+        let mut input = input;
+        for _ in 0..MAX_PAGES {
+            let page = self.json(s, operation, input.clone()).await?;
+            let next = page[token]
+                .as_str()
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned);
+            pages.push(page);
+            match next {
+                Some(t) => input[token] = t.into(),
+                None => break,
+            }
+        }
+        Ok(pages)
+    }
+
+    /// Sends a call, again after throttling or a server error (up to [`ATTEMPTS`], with
+    /// jittered backoff) and once more with the clock corrected when AWS refused the request's
+    /// time. The answer is the last one, whatever it says.
+    async fn call(
+        &self,
+        s: &Service,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<Answer, String> {
+        let mut corrected = false;
+        let mut attempt = 0;
+        loop {
+            let a = self.send(s, headers, body.clone()).await?;
+            if (200..300).contains(&a.status) {
+                return Ok(a);
+            }
+            let r = refusal(s, &a);
+            let code = r.code.as_deref().unwrap_or_default();
+            attempt += 1;
+            if (THROTTLING.contains(&code) || a.status >= 500 || a.status == 429)
+                && attempt < ATTEMPTS
+            {
+                tokio::time::sleep(backoff(attempt)).await;
+                continue;
+            }
+            if !corrected
+                && time_refused(&r)
+                && let Some(off) = self.clock_off(&a).filter(|o| o.abs() >= SKEW_MIN)
+            {
+                // The next attempt signs with AWS's time: what the SDKs do.
+                self.skew
+                    .store(self.skew.load(Ordering::Relaxed) + off, Ordering::Relaxed);
+                corrected = true;
+                continue;
+            }
+            return Ok(a);
+        }
+    }
+
+    /// How many seconds AWS's clock (the answer's `Date`) runs ahead of the one requests are
+    /// signed with.
+    fn clock_off(&self, a: &Answer) -> Option<i64> {
+        let ours = signing_time(self.skew.load(Ordering::Relaxed));
+        let secs = ours.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs();
+        Some(a.date? - i64::try_from(secs).ok()?)
+    }
+
+    /// The credentials, from the cache while they have [`CREDENTIALS_MARGIN`] left (SSO and
+    /// assume-role profiles make a call of their own for each).
+    async fn credentials(&self) -> Result<Credentials, String> {
+        let now = SystemTime::now();
+        if let Ok(held) = self.creds.lock()
+            && let Some(c) = held.as_ref()
+            && c.expiry().is_none_or(|e| e > now + CREDENTIALS_MARGIN)
+        {
+            return Ok(c.clone());
+        }
+        let Some(p) = self.config.credentials_provider() else {
+            return Err("no AWS credentials: run `aws configure` or set AWS_PROFILE".into());
+        };
+        let c = p.provide_credentials().await.map_err(|e| {
+            format!(
+                "no AWS credentials ({}): run `aws sso login --profile NAME` or set AWS_PROFILE",
+                crate::aws::root_cause(&e)
+            )
+        })?;
+        if let Ok(mut held) = self.creds.lock() {
+            *held = Some(c.clone());
+        }
+        Ok(c)
     }
 
     async fn send(
@@ -225,24 +420,15 @@ impl Account {
         s: &Service,
         headers: &[(&str, &str)],
         body: Vec<u8>,
-    ) -> Result<(u16, String), String> {
+    ) -> Result<Answer, String> {
         let url = format!("{}/", self.endpoint(s)?);
         let region = self.region()?;
-        let creds = match self.config.credentials_provider() {
-            Some(p) => p.provide_credentials().await.map_err(|e| {
-                format!(
-                    "no AWS credentials ({}): run `aws sso login --profile NAME` or set AWS_PROFILE",
-                    crate::aws::root_cause(&e)
-                )
-            })?,
-            None => return Err("no AWS credentials: run `aws configure` or set AWS_PROFILE".into()),
-        };
-        let identity = creds.into();
+        let identity = self.credentials().await?.into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(&region)
             .name(s.signing)
-            .time(SystemTime::now())
+            .time(signing_time(self.skew.load(Ordering::Relaxed)))
             .settings(SigningSettings::default())
             .build()
             .map_err(|e| format!("signing a request to {}: {e}", s.name))?
@@ -274,35 +460,174 @@ impl Account {
             }
         })?;
         let status = r.status().as_u16();
+        let header = |name: &str| {
+            r.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let error_type = header("x-amzn-errortype");
+        let date = header("date")
+            .as_deref()
+            .and_then(cognito_learning_contract::trace::http_date_secs)
+            .and_then(|d| i64::try_from(d).ok());
         let text = r.text().await.map_err(|e| e.to_string())?;
-        Ok((status, text))
+        Ok(Answer {
+            status,
+            text,
+            error_type,
+            date,
+        })
     }
-}
 
-/// What a refused call means for the learner.
-fn explain(s: &Service, call: &str, status: u16, code: Option<&str>, message: String) -> String {
-    match code {
-        Some(
+    /// What a refused call means for the learner, with AWS's own words.
+    fn explain(&self, s: &Service, call: &str, a: &Answer) -> String {
+        let r = refusal(s, a);
+        let message = r.message.as_str();
+        let said = |code: &str| {
+            if message.is_empty() {
+                code.to_owned()
+            } else {
+                format!("{code}: {message}")
+            }
+        };
+        let Some(code) = r.code.as_deref() else {
+            return format!(
+                "{} answered HTTP {} to {call} without an AWS error: is this endpoint {}?",
+                s.name, a.status, s.name
+            );
+        };
+        let off = self
+            .clock_off(a)
+            .map(|o| o + self.skew.load(Ordering::Relaxed))
+            .filter(|o| o.abs() >= SKEW_MIN);
+        if time_refused(&r) || (code == "RequestExpired" && off.is_some()) {
+            let by = match off {
+                Some(o) => format!(
+                    "this computer's clock is {} {} AWS's",
+                    minutes(o.unsigned_abs()),
+                    if o > 0 { "behind" } else { "ahead of" }
+                ),
+                None => "this computer's clock is off".to_owned(),
+            };
+            return format!(
+                "{} refused the request's time ({}): {by}. Set it right (on Linux, `timedatectl set-ntp true`)",
+                s.name,
+                said(code)
+            );
+        }
+        match code {
+            "RequestExpired" | "ExpiredToken" | "ExpiredTokenException" => format!(
+                "{} says the AWS credentials have expired ({}): run `aws sso login` (or refresh them) for this profile",
+                s.name,
+                said(code)
+            ),
             "UnrecognizedClientException"
             | "InvalidClientTokenId"
             | "AuthFailure"
             | "SignatureDoesNotMatch"
-            | "InvalidSignatureException"
-            | "ExpiredToken"
-            | "ExpiredTokenException",
-        ) => format!(
-            "{} refused the AWS credentials ({}): run `aws sso login` (or `aws configure`) for this profile",
-            s.name,
-            code.unwrap_or_default()
-        ),
-        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => {
-            format!("not allowed to call {} {call}: {message}", s.name)
+            | "InvalidSignatureException" => format!(
+                "{} refused the AWS credentials ({}): run `aws sso login` (or `aws configure`) for this profile",
+                s.name,
+                said(code)
+            ),
+            "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
+                format!("not allowed to call {} {call}: {message}", s.name)
+            }
+            _ => said(code),
         }
-        Some(code) => format!("{code}: {message}"),
-        None => format!(
-            "{} answered HTTP {status} to {call} without an AWS error: is this endpoint {}?",
-            s.name, s.name
-        ),
+    }
+}
+
+/// The error code and message of a refused call. Query services answer XML (EC2
+/// `<Response><Errors><Error>`, the others `<ErrorResponse><Error>`); JSON services name the
+/// code in `__type`, which may carry a namespace before `#` and extra text after `:`
+/// (`aws.protocoltests#FooError:http://…`), else in `x-amzn-errortype`, read the same way.
+fn refusal(s: &Service, a: &Answer) -> Refusal {
+    match s.api {
+        Api::Query { .. } => {
+            let doc = roxmltree::Document::parse(&a.text).ok();
+            let field = |name: &str| {
+                doc.as_ref()
+                    .and_then(|d| d.descendants().find(|n| n.has_tag_name(name)))
+                    .and_then(|n| n.text())
+                    .map(str::to_owned)
+            };
+            Refusal {
+                code: field("Code"),
+                message: field("Message").unwrap_or_default(),
+            }
+        }
+        Api::Json { .. } => {
+            let doc: serde_json::Value = serde_json::from_str(&a.text).unwrap_or_default();
+            let code = doc["__type"]
+                .as_str()
+                .or(a.error_type.as_deref())
+                .map(error_code)
+                .filter(|c| !c.is_empty());
+            let message = doc["message"]
+                .as_str()
+                .or(doc["Message"].as_str())
+                .unwrap_or_default()
+                .to_owned();
+            Refusal { code, message }
+        }
+    }
+}
+
+/// `ns#Code:extra` → `Code`.
+fn error_code(t: &str) -> String {
+    let t = t.rsplit('#').next().unwrap_or(t);
+    t.split(':').next().unwrap_or(t).trim().to_owned()
+}
+
+/// Whether AWS refused the request because of when it was signed (a skewed clock): S3 and
+/// some Query services say `RequestTimeTooSkewed`; the others a signature that "expired".
+fn time_refused(r: &Refusal) -> bool {
+    r.code.as_deref() == Some("RequestTimeTooSkewed")
+        || (matches!(
+            r.code.as_deref(),
+            Some("SignatureDoesNotMatch" | "InvalidSignatureException" | "AuthFailure")
+        ) && r.message.contains("Signature expired"))
+}
+
+/// The time to sign with: this computer's, moved by what AWS's clock said.
+fn signing_time(skew: i64) -> SystemTime {
+    let now = SystemTime::now();
+    let by = Duration::from_secs(skew.unsigned_abs());
+    if skew >= 0 { now + by } else { now - by }
+}
+
+/// How long the `attempt`th retry (from 1) waits: up to [`BACKOFF`] × 2^(attempt-1), anywhere
+/// in that range.
+fn backoff(attempt: u32) -> Duration {
+    let cap = BACKOFF * 2u32.saturating_pow(attempt.saturating_sub(1));
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    // A cheap mix of the clock's low bits: spread, not secret.
+    let r = f64::from(nanos.wrapping_mul(2_654_435_761) % 1_000_000) / 1_000_000.0;
+    cap.mul_f64(r)
+}
+
+/// `7 min`, `2 h 5 min`, `40 s`.
+fn minutes(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs} s"),
+        60..3600 => format!("{} min", secs / 60),
+        _ => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
+    }
+}
+
+/// The DNS suffix of a Region's partition: China's, the European Sovereign Cloud's
+/// (`eusc-de-east-1`), else the commercial one.
+fn dns_suffix(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else if region.starts_with("eusc-") {
+        "amazonaws.eu"
+    } else {
+        "amazonaws.com"
     }
 }
 
@@ -323,6 +648,11 @@ pub fn entries<'a, 'i>(
         .find(|n| n.has_tag_name(list))
         .into_iter()
         .flat_map(|l| l.children().filter(roxmltree::Node::is_element))
+}
+
+/// Parses each page of an answer.
+pub fn docs<'i>(s: &Service, pages: &'i [String]) -> Result<Vec<roxmltree::Document<'i>>, String> {
+    pages.iter().map(|p| xml(s, p)).collect()
 }
 
 /// Parses an answer's XML.

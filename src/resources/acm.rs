@@ -26,17 +26,17 @@ pub async fn certificate(a: &Account, host: &str) -> Res {
         "EC_secp384r1",
         "EC_secp521r1",
     ];
-    let list = a
-        .json(
+    let pages = a
+        .json_pages(
             &ACM,
             "ListCertificates",
             json!({ "Includes": { "keyTypes": key_types } }),
+            "NextToken",
         )
         .await?;
-    let arns: Vec<&str> = list["CertificateSummaryList"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let arns: Vec<&str> = pages
+        .iter()
+        .flat_map(|p| p["CertificateSummaryList"].as_array().into_iter().flatten())
         .filter(|c| {
             let sans = c["SubjectAlternativeNameSummaries"].as_array();
             c["DomainName"].as_str().is_some_and(|d| covers(d, host))
@@ -90,6 +90,11 @@ pub async fn certificate(a: &Account, host: &str) -> Res {
                 "PENDING_VALIDATION: ACM waits for the CNAME {cname} → {}",
                 record["Value"].as_str().unwrap_or("?")
             ),
+            // ACM says why: CAA_ERROR, DOMAIN_NOT_ALLOWED, … (a timed-out one never validated).
+            ("FAILED" | "VALIDATION_TIMED_OUT", _) => match c["FailureReason"].as_str() {
+                Some(why) => format!("{status} ({why}): request a new certificate"),
+                None => format!("{status}: request a new certificate"),
+            },
             _ => status.to_owned(),
         });
     }

@@ -2,7 +2,8 @@
 //! the list prices.
 
 pub(super) use crate::account::{
-    ACM, Account, CODEBUILD, CODEDEPLOY, CODEPIPELINE, EC2, ELBV2, entries, filters, text, xml,
+    ACM, Account, CODEBUILD, CODEDEPLOY, CODEPIPELINE, EC2, ELBV2, docs, entries, filters, text,
+    xml,
 };
 
 pub(super) type Res = Result<String, String>;

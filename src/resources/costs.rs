@@ -18,6 +18,8 @@ pub(super) async fn bills(a: &Account, vpc: &str) -> Result<(Option<String>, Vec
     // Addresses that belonged to a deleted NAT gateway: AWS disassociates them when it deletes
     // the gateway, but moto leaves them associated, so they are named here as well.
     let mut left_by_nat = Vec::new();
+    // A stopped instance bills nothing itself, but an Elastic IP on it does.
+    let mut stopped_instances: Vec<String> = Vec::new();
     let id = find_vpc(a, vpc).await?;
     if let Some(id) = &id {
         for n in nat_gateways(a, id).await? {
@@ -35,32 +37,42 @@ pub(super) async fn bills(a: &Account, vpc: &str) -> Result<(Option<String>, Vec
                 hourly: Some(price::NAT_GATEWAY + price::PUBLIC_IPV4 * n.addresses.len() as f64),
             });
         }
-        let lbs = a.query(&ELBV2, "DescribeLoadBalancers", &[]).await?;
-        let lbs = xml(&ELBV2, &lbs)?;
-        for lb in entries(lbs.root(), "LoadBalancers") {
-            if text(lb, "VpcId") != Some(id.as_str()) {
-                continue;
+        let pages = a.query_pages(&ELBV2, "DescribeLoadBalancers", &[]).await?;
+        for lbs in docs(&ELBV2, &pages)? {
+            for lb in entries(lbs.root(), "LoadBalancers") {
+                if text(lb, "VpcId") != Some(id.as_str()) {
+                    continue;
+                }
+                let zones = entries(lb, "AvailabilityZones").count();
+                let name = text(lb, "LoadBalancerName").unwrap_or("?");
+                // An internal load balancer has private addresses only.
+                out.push(if text(lb, "Scheme") == Some("internal") {
+                    Bill {
+                        what: format!("load balancer {name} (internal, in {zones} zones)"),
+                        hourly: Some(price::ALB),
+                    }
+                } else {
+                    Bill {
+                        what: format!(
+                            "load balancer {name} (in {zones} zones, a public IPv4 address each)"
+                        ),
+                        hourly: Some(price::ALB + price::PUBLIC_IPV4 * zones as f64),
+                    }
+                });
             }
-            let zones = entries(lb, "AvailabilityZones").count();
-            out.push(Bill {
-                what: format!(
-                    "load balancer {} (in {zones} zones, a public IPv4 address each)",
-                    text(lb, "LoadBalancerName").unwrap_or("?")
-                ),
-                hourly: Some(price::ALB + price::PUBLIC_IPV4 * zones as f64),
-            });
         }
         let states: &[&str] = &["pending", "running", "stopping", "stopped"];
-        let instances = a
-            .query(
+        let pages = a
+            .query_pages(
                 &EC2,
                 "DescribeInstances",
                 &filters(&[("vpc-id", &[id.as_str()]), ("instance-state-name", states)]),
             )
             .await?;
-        let instances = xml(&EC2, &instances)?;
-        for r in entries(instances.root(), "reservationSet") {
-            for i in entries(r, "instancesSet") {
+        for instances in docs(&EC2, &pages)? {
+            for i in
+                entries(instances.root(), "reservationSet").flat_map(|r| entries(r, "instancesSet"))
+            {
                 let kind = text(i, "instanceType").unwrap_or("?");
                 let state = i
                     .descendants()
@@ -68,6 +80,9 @@ pub(super) async fn bills(a: &Account, vpc: &str) -> Result<(Option<String>, Vec
                     .and_then(|s| text(s, "name"))
                     .unwrap_or("?");
                 let stopped = state == "stopped";
+                if stopped {
+                    stopped_instances.push(text(i, "instanceId").unwrap_or_default().to_owned());
+                }
                 out.push(Bill {
                     what: format!(
                         "instance {} ({kind}, {state}{})",
@@ -83,13 +98,17 @@ pub(super) async fn bills(a: &Account, vpc: &str) -> Result<(Option<String>, Vec
     let addresses = xml(&EC2, &addresses)?;
     for ad in entries(addresses.root(), "addressesSet") {
         let alloc = text(ad, "allocationId").unwrap_or("?");
+        let ip = text(ad, "publicIp").unwrap_or("?");
         if text(ad, "associationId").is_none() || left_by_nat.iter().any(|a| a == alloc) {
             out.push(Bill {
-                what: format!(
-                    "Elastic IP {} ({}), unattached",
-                    text(ad, "publicIp").unwrap_or("?"),
-                    alloc
-                ),
+                what: format!("Elastic IP {ip} ({alloc}), unattached"),
+                hourly: Some(price::PUBLIC_IPV4),
+            });
+        } else if let Some(on) =
+            text(ad, "instanceId").filter(|i| stopped_instances.iter().any(|s| s == i))
+        {
+            out.push(Bill {
+                what: format!("Elastic IP {ip} ({alloc}), on {on}, which is stopped"),
                 hourly: Some(price::PUBLIC_IPV4),
             });
         }

@@ -23,7 +23,12 @@ pub(super) struct Subnet {
 pub(super) struct Nat {
     pub(super) id: String,
     pub(super) state: String,
+    /// Empty for a regional NAT gateway (`availabilityMode` `regional`), which has none.
     pub(super) subnet: String,
+    /// `regional`, or `zonal` (also when EC2 does not say).
+    pub(super) mode: String,
+    /// Why a `failed` gateway failed.
+    pub(super) failure: String,
     pub(super) addresses: Vec<String>,
     pub(super) allocations: Vec<String>,
 }
@@ -35,9 +40,11 @@ pub(super) async fn find_vpc(a: &Account, vpc: &str) -> Result<Option<String>, S
     } else {
         &[("tag:Name", &[vpc])]
     };
-    let answer = a.query(&EC2, "DescribeVpcs", &filters(f)).await?;
-    let doc = xml(&EC2, &answer)?;
-    let ids: Vec<&str> = entries(doc.root(), "vpcSet")
+    let pages = a.query_pages(&EC2, "DescribeVpcs", &filters(f)).await?;
+    let docs = docs(&EC2, &pages)?;
+    let ids: Vec<&str> = docs
+        .iter()
+        .flat_map(|d| entries(d.root(), "vpcSet"))
         .filter_map(|v| text(v, "vpcId"))
         .collect();
     match ids.as_slice() {
@@ -68,11 +75,14 @@ pub(super) async fn vpc_or_fail(a: &Account, vpc: &str) -> Result<String, String
 pub(super) async fn subnets(a: &Account, vpc: &str) -> Result<Vec<Subnet>, String> {
     let by_vpc = filters(&[("vpc-id", &[vpc])]);
     let (subnets, tables) = tokio::try_join!(
-        a.query(&EC2, "DescribeSubnets", &by_vpc),
-        a.query(&EC2, "DescribeRouteTables", &by_vpc)
+        a.query_pages(&EC2, "DescribeSubnets", &by_vpc),
+        a.query_pages(&EC2, "DescribeRouteTables", &by_vpc)
     )?;
-    let (subnets, tables) = (xml(&EC2, &subnets)?, xml(&EC2, &tables)?);
-    let tables: Vec<_> = entries(tables.root(), "routeTableSet").collect();
+    let (subnets, tables) = (docs(&EC2, &subnets)?, docs(&EC2, &tables)?);
+    let tables: Vec<_> = tables
+        .iter()
+        .flat_map(|d| entries(d.root(), "routeTableSet"))
+        .collect();
     let default_route = |table: roxmltree::Node| {
         entries(table, "routeSet")
             .find(|r| text(*r, "destinationCidrBlock") == Some("0.0.0.0/0"))
@@ -103,7 +113,9 @@ pub(super) async fn subnets(a: &Account, vpc: &str) -> Result<Vec<Subnet>, Strin
     let main = tables
         .iter()
         .find(|t| entries(**t, "associationSet").any(|a| text(a, "main") == Some("true")));
-    Ok(entries(subnets.root(), "subnetSet")
+    Ok(subnets
+        .iter()
+        .flat_map(|d| entries(d.root(), "subnetSet"))
         .map(|s| {
             let id = text(s, "subnetId").unwrap_or_default().to_owned();
             let route = associated(&id)
@@ -119,15 +131,23 @@ pub(super) async fn subnets(a: &Account, vpc: &str) -> Result<Vec<Subnet>, Strin
 }
 
 pub(super) async fn nat_gateways(a: &Account, vpc: &str) -> Result<Vec<Nat>, String> {
-    let answer = a
-        .query(&EC2, "DescribeNatGateways", &filters(&[("vpc-id", &[vpc])]))
+    let pages = a
+        .query_pages(&EC2, "DescribeNatGateways", &filters(&[("vpc-id", &[vpc])]))
         .await?;
-    let doc = xml(&EC2, &answer)?;
-    Ok(entries(doc.root(), "natGatewaySet")
+    let docs = docs(&EC2, &pages)?;
+    Ok(docs
+        .iter()
+        .flat_map(|d| entries(d.root(), "natGatewaySet"))
         .map(|n| Nat {
             id: text(n, "natGatewayId").unwrap_or_default().into(),
             state: text(n, "state").unwrap_or_default().into(),
             subnet: text(n, "subnetId").unwrap_or_default().into(),
+            mode: text(n, "availabilityMode").unwrap_or("zonal").into(),
+            failure: [text(n, "failureCode"), text(n, "failureMessage")]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(": "),
             addresses: entries(n, "natGatewayAddressSet")
                 .filter_map(|a| text(a, "publicIp"))
                 .map(str::to_owned)
@@ -196,22 +216,40 @@ pub async fn network(a: &Account, vpc: &str) -> Res {
 pub async fn nat_gateway(a: &Account, vpc: &str) -> Res {
     let id = vpc_or_fail(a, vpc).await?;
     let (all, nats) = tokio::try_join!(subnets(a, &id), nat_gateways(a, &id))?;
-    let live: Vec<&Nat> = nats.iter().filter(|n| n.state != "deleted").collect();
-    let Some(nat) = live
+    // A deleted or deleting gateway is gone; a failed one stays listed for about an hour, and
+    // is only the answer when there is nothing better.
+    let live: Vec<&Nat> = nats
         .iter()
-        .find(|n| n.state == "available")
-        .or(live.first())
-    else {
+        .filter(|n| n.state != "deleted" && n.state != "deleting")
+        .collect();
+    let pick = |state: &str| live.iter().find(|n| n.state == state);
+    let Some(nat) = pick("available").or(pick("pending")).or(live.first()) else {
         return Err(format!("{id} has no NAT gateway"));
     };
-    if nat.state != "available" {
-        return Err(format!(
-            "{} is {}, not yet available (it takes a few minutes)",
-            nat.id, nat.state
-        ));
+    match nat.state.as_str() {
+        "available" => {}
+        "pending" => {
+            return Err(format!(
+                "{} is pending, not yet available (it takes a few minutes)",
+                nat.id
+            ));
+        }
+        "failed" => {
+            return Err(format!(
+                "{} failed{}: it stays listed as failed for about an hour, and bills nothing. Check that the VPC has an internet gateway attached and the subnet is public, then create a new one",
+                nat.id,
+                if nat.failure.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", nat.failure)
+                }
+            ));
+        }
+        other => return Err(format!("{} is {other}, not available", nat.id)),
     }
+    // A regional NAT gateway spans the VPC's zones and has no subnet of its own.
     let home = all.iter().find(|s| s.id == nat.subnet);
-    if !home.is_some_and(|s| matches!(s.route, Route::Internet(_))) {
+    if nat.mode != "regional" && !home.is_some_and(|s| matches!(s.route, Route::Internet(_))) {
         return Err(format!(
             "{} sits in {}, which does not route to the internet gateway: a NAT gateway belongs in a public subnet",
             nat.id, nat.subnet
@@ -247,10 +285,14 @@ pub async fn nat_gateway(a: &Account, vpc: &str) -> Res {
             }
         ));
     }
+    let place = if nat.mode == "regional" {
+        "regional".to_owned()
+    } else {
+        format!("in {}", nat.subnet)
+    };
     Ok(format!(
-        "{} ({ip}) is available in {}; {} route through it",
+        "{} ({ip}) is available, {place}; {} route through it",
         nat.id,
-        nat.subnet,
         described(&users)
     ))
 }

@@ -71,11 +71,13 @@ pub async fn pipeline_builds(a: &Account, name: &str) -> Res {
     let project = build["configuration"]["ProjectName"]
         .as_str()
         .ok_or_else(|| format!("{name}'s build action names no ProjectName"))?;
+    // Newest first is the default; AWS documents an error with sortOrder on a project of more
+    // than 100 builds.
     let ids = a
         .json(
             &CODEBUILD,
             "ListBuildsForProject",
-            json!({ "projectName": project, "sortOrder": "DESCENDING" }),
+            json!({ "projectName": project }),
         )
         .await?;
     let Some(id) = ids["ids"].get(0).and_then(Value::as_str) else {
@@ -97,19 +99,22 @@ pub async fn pipeline_builds(a: &Account, name: &str) -> Res {
             build["currentPhase"].as_str().unwrap_or("unknown")
         )),
         _ => {
-            let failed = build["phases"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|p| p["phaseStatus"] == "FAILED");
+            let failed = build["phases"].as_array().into_iter().flatten().find(|p| {
+                matches!(
+                    p["phaseStatus"].as_str(),
+                    Some("FAILED" | "FAULT" | "TIMED_OUT" | "STOPPED")
+                )
+            });
             let mut why = format!("{project}'s latest build is {status}");
             if let Some(p) = failed {
                 let _ = write!(
                     why,
-                    " in phase {}: {}",
+                    " in phase {} ({}): {}",
                     p["phaseType"].as_str().unwrap_or("?"),
+                    p["phaseStatus"].as_str().unwrap_or("?"),
                     p["contexts"][0]["message"]
                         .as_str()
+                        .filter(|m| !m.is_empty())
                         .unwrap_or("see its log")
                 );
             }
@@ -133,31 +138,62 @@ pub async fn deployed(a: &Account, name: &str) -> Res {
             "{name}'s deploy action names no ApplicationName and DeploymentGroupName"
         ));
     };
-    let list = a
+    let group_info = a
         .json(
             &CODEDEPLOY,
-            "ListDeployments",
+            "GetDeploymentGroup",
             json!({ "applicationName": app, "deploymentGroupName": group }),
         )
-        .await?;
-    let ids: Vec<&Value> = list["deployments"]
-        .as_array()
-        .map(|a| a.iter().take(25).collect())
-        .unwrap_or_default();
+        .await
+        .map_err(|e| {
+            if e.starts_with("DeploymentGroupDoesNotExistException") {
+                format!(
+                    "there is no deployment group {group} in {app}: the pipeline's Deploy action names it, create it (lesson 7)"
+                )
+            } else {
+                e
+            }
+        })?;
+    // The group says which deployment it attempted last; ListDeployments' order is not
+    // documented, so it is only the fallback (moto's groups do not say).
+    let ids: Vec<Value> =
+        match group_info["deploymentGroupInfo"]["lastAttemptedDeployment"]["deploymentId"].as_str()
+        {
+            Some(id) => vec![id.into()],
+            None => a
+                .json_pages(
+                    &CODEDEPLOY,
+                    "ListDeployments",
+                    json!({ "applicationName": app, "deploymentGroupName": group }),
+                    "nextToken",
+                )
+                .await?
+                .iter()
+                .flat_map(|p| p["deployments"].as_array().cloned().unwrap_or_default())
+                .collect(),
+        };
     if ids.is_empty() {
         return Err(format!("{app}/{group} has no deployments yet"));
     }
-    let got = a
-        .json(
-            &CODEDEPLOY,
-            "BatchGetDeployments",
-            json!({ "deploymentIds": ids }),
-        )
-        .await?;
-    let latest = got["deploymentsInfo"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    // BatchGetDeployments takes 25 ids at a time.
+    let mut described = Vec::new();
+    for chunk in ids.chunks(25) {
+        let got = a
+            .json(
+                &CODEDEPLOY,
+                "BatchGetDeployments",
+                json!({ "deploymentIds": chunk }),
+            )
+            .await?;
+        described.extend(
+            got["deploymentsInfo"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        );
+    }
+    let latest = described
+        .iter()
         .max_by(|x, y| {
             let t = |d: &Value| d["createTime"].as_f64().unwrap_or(0.0);
             t(x).total_cmp(&t(y))

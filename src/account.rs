@@ -369,7 +369,7 @@ impl Account {
                 continue;
             }
             if !corrected
-                && time_refused(&r)
+                && skew_suspect(&r)
                 && let Some(off) = self.clock_off(&a).filter(|o| o.abs() >= SKEW_MIN)
             {
                 // The next attempt signs with AWS's time: what the SDKs do.
@@ -501,7 +501,7 @@ impl Account {
             .clock_off(a)
             .map(|o| o + self.skew.load(Ordering::Relaxed))
             .filter(|o| o.abs() >= SKEW_MIN);
-        if time_refused(&r) || (code == "RequestExpired" && off.is_some()) {
+        if time_refused(&r) || (skew_suspect(&r) && off.is_some()) {
             let by = match off {
                 Some(o) => format!(
                     "this computer's clock is {} {} AWS's",
@@ -589,6 +589,23 @@ fn time_refused(r: &Refusal) -> bool {
             r.code.as_deref(),
             Some("SignatureDoesNotMatch" | "InvalidSignatureException" | "AuthFailure")
         ) && r.message.contains("Signature expired"))
+}
+
+/// Whether a refusal may come from a skewed clock, as the SDKs read it: then the answer's
+/// `Date` decides (EC2 says `RequestExpired` both for a clock that is off and for expired
+/// credentials).
+fn skew_suspect(r: &Refusal) -> bool {
+    time_refused(r)
+        || matches!(
+            r.code.as_deref(),
+            Some(
+                "RequestExpired"
+                    | "RequestInTheFuture"
+                    | "SignatureDoesNotMatch"
+                    | "InvalidSignatureException"
+                    | "AuthFailure"
+            )
+        )
 }
 
 /// The time to sign with: this computer's, moved by what AWS's clock said.

@@ -46,18 +46,59 @@ pub fn client_of(headers: &HeaderMap) -> Client {
     )
 }
 
-/// An exchange as the stand-ins had it: the header maps (whose values share the buffers they
-/// arrived in) and the start of each body. It becomes an [`Exchange`], masked and cut, only
-/// when the trace is read, so that a request the lab forwards under load pays for a copy of
-/// its header maps and little more.
+/// An exchange as the stand-ins had it: its headers and the start of each body, copied as
+/// they are. It becomes an [`Exchange`], masked and cut, only when the trace is read, so that
+/// a request the lab forwards under load pays for a few copies and little more.
 #[derive(Debug, Clone, Default)]
 pub struct Captured {
     method: Method,
     url: String,
-    request_headers: HeaderMap,
+    request_headers: Heads,
     request_body: Kept,
-    response_headers: HeaderMap,
+    response_headers: Heads,
     response_body: Kept,
+}
+
+/// A header map copied into one buffer. (A clone of the map would share the buffers its values
+/// were read into, which the connection could then not reuse while the trace holds them.)
+#[derive(Debug, Clone, Default)]
+struct Heads {
+    text: Vec<u8>,
+    /// Where each name ends, and then its value, in `text`.
+    ends: Vec<(usize, usize)>,
+}
+
+impl Heads {
+    fn of(h: &HeaderMap) -> Self {
+        let size = h.iter().map(|(n, v)| n.as_str().len() + v.len()).sum();
+        let mut text = Vec::with_capacity(size);
+        let mut ends = Vec::with_capacity(h.len());
+        for (n, v) in h {
+            text.extend_from_slice(n.as_str().as_bytes());
+            let name_end = text.len();
+            text.extend_from_slice(v.as_bytes());
+            ends.push((name_end, text.len()));
+        }
+        Self { text, ends }
+    }
+
+    /// Each header, name (lower case, as `http` keeps it) and value, in order.
+    fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        let mut start = 0;
+        self.ends.iter().map(move |&(name_end, end)| {
+            let name = std::str::from_utf8(&self.text[start..name_end]).unwrap_or_default();
+            let value = &self.text[name_end..end];
+            start = end;
+            (name, value)
+        })
+    }
+
+    /// The first value of `name` (lower case), as text.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, v)| std::str::from_utf8(v).ok())
+    }
 }
 
 /// The start of a body (up to [`BODY_KEEP`] bytes), and its whole length.
@@ -95,7 +136,7 @@ pub fn request(method: &Method, url: String, headers: &HeaderMap, body: &[u8]) -
     Captured {
         method: method.clone(),
         url,
-        request_headers: headers.clone(),
+        request_headers: Heads::of(headers),
         request_body: Kept::of(body),
         ..Captured::default()
     }
@@ -103,7 +144,7 @@ pub fn request(method: &Method, url: String, headers: &HeaderMap, body: &[u8]) -
 
 /// Adds the answer to `ex`.
 pub fn answered(mut ex: Captured, headers: &HeaderMap, body: &[u8]) -> Captured {
-    ex.response_headers = headers.clone();
+    ex.response_headers = Heads::of(headers);
     ex.response_body = Kept::of(body);
     ex
 }
@@ -119,11 +160,11 @@ pub fn url_of(parts: &http::request::Parts) -> String {
     format!("http://{host}{pq}")
 }
 
-fn kept(headers: &HeaderMap) -> Vec<Header> {
+fn kept(headers: &Heads) -> Vec<Header> {
     headers
         .iter()
         .map(|(name, value)| {
-            let value = String::from_utf8_lossy(value.as_bytes());
+            let value = String::from_utf8_lossy(value);
             let value = if name == header::AUTHORIZATION {
                 masked_authorization(&value)
             } else if name == header::SET_COOKIE {
@@ -137,7 +178,7 @@ fn kept(headers: &HeaderMap) -> Vec<Header> {
                 cut(&value, HEADER_KEEP)
             };
             Header {
-                name: name.as_str().into(),
+                name: name.into(),
                 value: value.into(),
             }
         })
@@ -177,13 +218,12 @@ fn masked_authorization(v: &str) -> String {
     format!("Basic base64({id}:{MASK})")
 }
 
-fn kept_body(headers: &HeaderMap, body: &Kept) -> Option<Body> {
+fn kept_body(headers: &Heads, body: &Kept) -> Option<Body> {
     if body.size == 0 {
         return None;
     }
     let mime = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
+        .get(header::CONTENT_TYPE.as_str())
         .unwrap_or("")
         .to_owned();
     // The start may end inside a character: the text stops before it.
@@ -309,12 +349,7 @@ impl Trace {
     ) {
         let back_channel = matches!((from, to), (Actor::Alb, Actor::Cognito));
         let client = CLIENT.try_with(|c| *c).unwrap_or_else(|_| {
-            Client::from_user_agent(
-                exchange
-                    .request_headers
-                    .get(header::USER_AGENT)
-                    .and_then(|v| v.to_str().ok()),
-            )
+            Client::from_user_agent(exchange.request_headers.get(header::USER_AGENT.as_str()))
         });
         let ev = TraceEvent {
             seq: self.next(),

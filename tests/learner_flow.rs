@@ -390,14 +390,16 @@ async fn only_the_learners_own_traffic_passes_the_learner_checks() {
         diagram.starts_with("sequenceDiagram")
             && diagram.contains("Browser->>ALB: GET /v1/secrets")
     );
-    // And tools nobody here wrote read them: a HAR 1.2 validator and the Mermaid CLI.
+    // And tools nobody here wrote read them: a HAR 1.2 validator, the Mermaid CLI and
+    // Chromium's DevTools.
     read_by_others(&har, &mmd, &dir);
     lab.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// `har` passes har-validator's HAR 1.2 schema and `mmd` renders to SVG with the Mermaid CLI
-/// (headless Chromium), both from npm, installed in `tests/js` by `scripts/test`.
+/// `har` passes har-validator's HAR 1.2 schema and Chromium's DevTools imports it, and `mmd`
+/// renders to SVG with the Mermaid CLI (headless Chromium); the tools come from npm, installed
+/// in `tests/js` by `scripts/test`.
 fn read_by_others(har: &std::path::Path, mmd: &std::path::Path, dir: &std::path::Path) {
     let js = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
     let mmdc = js.join("node_modules/.bin/mmdc");
@@ -457,5 +459,35 @@ fn read_by_others(har: &std::path::Path, mmd: &std::path::Path, dir: &std::path:
         drawn.starts_with("<svg") && drawn.contains("GET /v1/secrets"),
         "{}",
         &drawn[..drawn.len().min(300)]
+    );
+
+    // Chromium's own DevTools reads the HAR: its front end's importer, which the Network
+    // panel's "Import HAR file" runs, makes a network request of every entry.
+    let out = std::process::Command::new("node")
+        .arg(js.join("devtools-har.js"))
+        .arg(har)
+        .arg(&chromium)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "DevTools: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entries: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(har).unwrap()).unwrap();
+    assert_eq!(
+        read["count"],
+        entries["log"]["entries"].as_array().unwrap().len()
+    );
+    assert_eq!(
+        read["method"],
+        entries["log"]["entries"][0]["request"]["method"]
+    );
+    assert_eq!(
+        read["status"],
+        entries["log"]["entries"][0]["response"]["status"]
     );
 }

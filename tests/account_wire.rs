@@ -797,3 +797,48 @@ async fn a_failed_build_phase_and_a_failed_certificate_say_why() {
         "{err}"
     );
 }
+
+/// The environment and profile settings an SDK config would load, by variable name.
+#[derive(Debug)]
+struct Settings(Vec<(&'static str, &'static str)>);
+
+impl aws_types::service_config::LoadServiceConfig for Settings {
+    fn load_config(&self, key: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == key.env())
+            .map(|(_, v)| (*v).to_owned())
+    }
+}
+
+#[test]
+fn configured_endpoints_are_used_unless_they_are_to_be_ignored() {
+    let with = |settings: Vec<(&'static str, &'static str)>| {
+        let config = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .endpoint_url("http://127.0.0.1:4566")
+            .service_config(Settings(settings))
+            .credentials_provider(static_creds())
+            .build();
+        Account::new(config).endpoint(&EC2).unwrap()
+    };
+    assert_eq!(
+        with(vec![("AWS_ENDPOINT_URL_EC2", "http://127.0.0.1:5555/")]),
+        "http://127.0.0.1:5555",
+        "the service's own setting first"
+    );
+    assert_eq!(
+        with(vec![]),
+        "http://127.0.0.1:4566",
+        "then AWS_ENDPOINT_URL"
+    );
+    assert_eq!(
+        with(vec![
+            ("AWS_ENDPOINT_URL_EC2", "http://127.0.0.1:5555"),
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+        ]),
+        "https://ec2.eu-west-1.amazonaws.com",
+        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS skips both"
+    );
+}

@@ -188,6 +188,32 @@ async fn what_bills_is_listed_until_it_is_all_gone() {
     );
 }
 
+/// A stopped instance bills nothing itself but its Elastic IP does; an internal load balancer
+/// has no public addresses to bill.
+#[tokio::test]
+async fn a_stopped_instances_elastic_ip_bills_and_an_internal_alb_has_no_public_address() {
+    let moto = Moto::start();
+    let a = account(&moto.1);
+    let ids = build(&moto, &["vpc", "nat", "app", "parked"]);
+    let seen = resources::hourly_costs(&a, "cognito-learning", false)
+        .await
+        .unwrap();
+    let instance = ids["parked"].as_str().unwrap();
+    assert!(
+        seen.contains(&format!("on {instance}, which is stopped $0.0050/h")),
+        "{seen}"
+    );
+    assert!(seen.contains(ids["parked_eip"].as_str().unwrap()), "{seen}");
+    assert!(
+        seen.contains("t3.micro, stopped: only its disk bills"),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("load balancer cognito-learning-inside (internal, in 2 zones) $0.0225/h"),
+        "{seen}"
+    );
+}
+
 #[tokio::test]
 async fn an_unreachable_endpoint_is_named() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -184,12 +184,26 @@ impl<'a> RequestRecord<'a> {
 
     /// A request header's value, as logged (the first, if it came more than once).
     pub fn request_header(&self, name: &str) -> Option<String> {
-        let m: Map<String, Value> = serde_json::from_str(self.request_headers.get()).ok()?;
-        match m.get(name)? {
-            Value::String(s) => Some(s.clone()),
-            Value::Array(a) => a.first()?.as_str().map(str::to_owned),
-            _ => None,
-        }
+        header_values(self.request_headers, name).into_iter().next()
+    }
+
+    /// Every value of a response header (each `Set-Cookie`), as logged.
+    pub fn response_header_values(&self, name: &str) -> Vec<String> {
+        header_values(self.response_headers, name)
+    }
+}
+
+/// The values of header `name` in a logged header map: one string, or a list when it came more
+/// than once.
+fn header_values(headers: &RawValue, name: &str) -> Vec<String> {
+    let m: Map<String, Value> = serde_json::from_str(headers.get()).unwrap_or_default();
+    match m.get(name) {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 

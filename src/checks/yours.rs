@@ -13,7 +13,7 @@ use tokio::time::{Duration, Instant};
 
 use super::logs::claims_match;
 use super::text::Res;
-use crate::stream::{Cursor, Follower, TokenEvent};
+use crate::stream::{Cursor, Follower, LogLine, TokenEvent};
 use crate::target::Target;
 
 /// How far back the learner's own traffic counts.
@@ -31,13 +31,9 @@ async fn newest<T>(
     t: &Target,
     wanted: impl Fn(&TokenEvent) -> Option<T>,
 ) -> Result<Option<(TokenEvent, T)>, String> {
-    let group = t.render("{log_group}")?;
-    let now = i64::try_from(now_millis()).unwrap_or(i64::MAX);
-    let mut follower = Follower::new(t.logs.clone(), group, Cursor::from(now - SINCE_MS));
-    let deadline = Instant::now() + SETTLE;
     let mut found = None;
-    for _ in 0..MAX_PAGES {
-        let lines = follower.poll().await?;
+    let mut log = HourOfLog::new(t)?;
+    while let Some(lines) = log.page(found.is_some()).await? {
         for l in &lines {
             if let Some(e) = TokenEvent::from_line(l, &t.tokens).await
                 && let Some(x) = wanted(&e)
@@ -48,14 +44,44 @@ async fn newest<T>(
                 found = Some((e, x));
             }
         }
-        if lines.is_empty() {
-            if found.is_some() || Instant::now() > deadline {
+    }
+    Ok(found)
+}
+
+/// The app's log of the last hour, read page by page.
+struct HourOfLog {
+    follower: Follower,
+    deadline: Instant,
+    pages: usize,
+}
+
+impl HourOfLog {
+    fn new(t: &Target) -> Result<Self, String> {
+        let group = t.render("{log_group}")?;
+        let now = i64::try_from(now_millis()).unwrap_or(i64::MAX);
+        Ok(Self {
+            follower: Follower::new(t.logs.clone(), group, Cursor::from(now - SINCE_MS)),
+            deadline: Instant::now() + SETTLE,
+            pages: 0,
+        })
+    }
+
+    /// The next page of lines; `None` once the log is quiet and the caller has `enough`, or
+    /// the learner's last request has had [`SETTLE`] to reach the log group.
+    async fn page(&mut self, enough: bool) -> Result<Option<Vec<LogLine>>, String> {
+        while self.pages < MAX_PAGES {
+            self.pages += 1;
+            let lines = self.follower.poll().await?;
+            if !lines.is_empty() {
+                return Ok(Some(lines));
+            }
+            if enough || Instant::now() > self.deadline {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
+        Ok(None)
     }
-    Ok(found)
 }
 
 fn at(ms: i64) -> String {
@@ -172,12 +198,17 @@ fn location(e: &TraceEvent) -> String {
 fn expired_session(e: &TraceEvent) -> Vec<String> {
     let now = cognito_learning_tokens::time::now();
     e.exchange.as_ref().map_or_else(Vec::new, |x| {
-        x.response_header("set-cookie")
-            .filter_map(SetCookie::parse)
-            .filter(|c| c.name.starts_with("AWSELBAuthSessionCookie") && c.removes(now))
-            .map(|c| c.name)
-            .collect()
+        expired_shards(x.response_header("set-cookie"), now)
     })
+}
+
+/// The ALB session cookie shards these `Set-Cookie` lines remove from the browser at `now`.
+fn expired_shards<'a>(set_cookies: impl Iterator<Item = &'a str>, now: u64) -> Vec<String> {
+    set_cookies
+        .filter_map(SetCookie::parse)
+        .filter(|c| c.name.starts_with("AWSELBAuthSessionCookie") && c.removes(now))
+        .map(|c| c.name)
+        .collect()
 }
 
 /// The learner logged out `through` the app's `/logout` alone or Cognito's `/logout`, and the
@@ -279,13 +310,11 @@ struct Logged {
 /// ALB's and Cognito's own exchanges are not there, but the app's `/logout` (which every
 /// logout ends at), its `Set-Cookie` lines, and the tokens of the requests after it are.
 async fn your_requests(t: &Target) -> Result<Vec<Logged>, String> {
-    let group = t.render("{log_group}")?;
-    let now = i64::try_from(now_millis()).unwrap_or(i64::MAX);
-    let mut follower = Follower::new(t.logs.clone(), group, Cursor::from(now - SINCE_MS));
-    let deadline = Instant::now() + SETTLE;
     let mut seen = Vec::new();
-    for _ in 0..MAX_PAGES {
-        let lines = follower.poll().await?;
+    let mut log = HourOfLog::new(t)?;
+    // What the learner did last may still be on its way, and any line can change the verdict:
+    // never enough before the log has settled.
+    while let Some(lines) = log.page(false).await? {
         for l in &lines {
             let Some(r) = RequestRecord::parse(l.message()) else {
                 continue;
@@ -308,40 +337,18 @@ async fn your_requests(t: &Target) -> Result<Vec<Logged>, String> {
                 at,
                 path: r.path.clone().into_owned(),
                 status: r.status,
-                expired: logged_set_cookies(&r)
-                    .iter()
-                    .filter_map(|c| SetCookie::parse(c))
-                    .filter(|c| c.name.starts_with("AWSELBAuthSessionCookie") && c.removes(at))
-                    .map(|c| c.name)
-                    .collect(),
+                expired: expired_shards(
+                    r.response_header_values("set-cookie")
+                        .iter()
+                        .map(String::as_str),
+                    at,
+                ),
                 auth_time,
             });
-        }
-        // What the learner did last may still be on its way to the log group, and any line
-        // can change the verdict: read for a while before deciding.
-        if lines.is_empty() {
-            if Instant::now() > deadline {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
     seen.sort_by_key(|r| r.at);
     Ok(seen)
-}
-
-/// The `Set-Cookie` lines of a logged answer (one value, or a list when there were several).
-fn logged_set_cookies(r: &RequestRecord<'_>) -> Vec<String> {
-    let headers: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(r.response_headers.get()).unwrap_or_default();
-    match headers.get("set-cookie") {
-        Some(serde_json::Value::String(s)) => vec![s.clone()],
-        Some(serde_json::Value::Array(a)) => a
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// [`your_logout`] from the app's log (an AWS account): the learner's newest `/logout`, then

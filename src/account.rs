@@ -505,7 +505,7 @@ impl Account {
             let by = match off {
                 Some(o) => format!(
                     "this computer's clock is {} {} AWS's",
-                    minutes(o.unsigned_abs()),
+                    cognito_learning_tokens::time::span(o.unsigned_abs()),
                     if o > 0 { "behind" } else { "ahead of" }
                 ),
                 None => "this computer's clock is off".to_owned(),
@@ -625,15 +625,6 @@ fn backoff(attempt: u32) -> Duration {
     // A cheap mix of the clock's low bits: spread, not secret.
     let r = f64::from(nanos.wrapping_mul(2_654_435_761) % 1_000_000) / 1_000_000.0;
     cap.mul_f64(r)
-}
-
-/// `7 min`, `2 h 5 min`, `40 s`.
-fn minutes(secs: u64) -> String {
-    match secs {
-        0..60 => format!("{secs} s"),
-        60..3600 => format!("{} min", secs / 60),
-        _ => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
-    }
 }
 
 /// The DNS suffix of a Region's partition: China's, the European Sovereign Cloud's

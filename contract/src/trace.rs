@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 /// Text an exchange holds. Shared, because most of it repeats from one exchange to the next
 /// (a session's cookie and tokens, a page's headers): the guide keeps one copy of each
-/// ([`Interner`]).
+/// (its Flow pane's interner).
 pub type Text = Arc<str>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

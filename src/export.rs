@@ -2,7 +2,7 @@
 //! open) and a Mermaid sequence diagram for a Markdown page. Both come from the trace's
 //! exchanges, whose secrets the lab masked already (client secret, passwords).
 
-use cognito_learning_contract::trace::{Actor, Client, Exchange, Header, SetCookie, TraceEvent};
+use cognito_learning_contract::trace::{Client, Exchange, Header, SetCookie, TraceEvent};
 use cognito_learning_tokens::time::utc_millis;
 use serde_json::{Value, json};
 
@@ -116,17 +116,8 @@ fn headers(hs: &[Header]) -> Vec<Value> {
         .collect()
 }
 
-fn name(a: Actor) -> &'static str {
-    match a {
-        Actor::Browser => "Browser",
-        Actor::Alb => "ALB",
-        Actor::Cognito => "Cognito",
-        Actor::App => "App",
-    }
-}
-
 fn comment(e: &TraceEvent) -> String {
-    let mut c = format!("{} → {}", name(e.from), name(e.to));
+    let mut c = format!("{} → {}", e.from.name(), e.to.name());
     if e.back_channel {
         c.push_str(", back channel (the browser never sees it)");
     }
@@ -149,7 +140,7 @@ pub fn mermaid(events: &[TraceEvent]) -> String {
         "sequenceDiagram\n    participant Browser\n    participant ALB\n    participant Cognito\n    participant App\n",
     );
     for e in sorted {
-        let (from, to) = (name(e.from), name(e.to));
+        let (from, to) = (e.from.name(), e.to.name());
         let guide = if e.client == Client::Guide {
             " (guide)"
         } else {
@@ -245,7 +236,7 @@ pub fn tokens_in(ex: &Exchange) -> Vec<(&'static str, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cognito_learning_contract::trace::Body;
+    use cognito_learning_contract::trace::{Actor, Body};
 
     fn event() -> TraceEvent {
         let h = |n: &str, v: &str| Header {
